@@ -1,0 +1,411 @@
+"""Typed, frozen scenario configuration.
+
+A scenario file (TOML) is merged with the files it ``extends`` and validated
+into :class:`Scenario` before anything is built. Every model forbids unknown
+keys and every field carries its unit in its name (``_days``, ``_gbp``,
+``p_``, ``n_``, ``_per_day``). Loading, merging and error reporting live in
+:mod:`sim.scenario`; this module only says what a valid scenario is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "AGE_BANDS",
+    "Attendance",
+    "ContractGroup",
+    "Contract",
+    "Employment",
+    "HealthCondition",
+    "Jcp",
+    "LabourMarket",
+    "Ladder",
+    "Offflow",
+    "PopulationGroup",
+    "Population",
+    "Provider",
+    "Providers",
+    "Records",
+    "Run",
+    "Sanctions",
+    "Scenario",
+    "month_index",
+]
+
+AGE_BANDS: tuple[str, ...] = ("18-24", "25-49", "50+")
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def month_index(month: str) -> int:
+    """Return ``12 * year + (month - 1)`` for a ``"YYYY-MM"`` string."""
+    year, mon = month.split("-")
+    return 12 * int(year) + int(mon) - 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _check_names(names: list[str] | set[str], what: str) -> None:
+    bad = sorted(n for n in names if not _NAME_RE.match(n))
+    if bad:
+        raise ValueError(f"{what} names must be lower_snake_case identifiers, got {bad}")
+
+
+class Run(_Model):
+    """Calendar and horizon of a run."""
+
+    start_month: Month = "2011-06"
+    """Calendar month in which day 0 of the simulation falls."""
+    cohort_months: int = Field(12, ge=1, le=240)
+    """Referrals are spread over this many monthly cohorts from ``start_month``."""
+    referral_weights: list[NonNeg] | None = None
+    """Relative referral volume per cohort month (length ``cohort_months``); None is flat."""
+    programme_weeks: Positive = 104.0
+    """Length of the programme attachment, from attachment."""
+    follow_up_weeks: NonNeg = 52.0
+    """Follow-up after programme end; each claimant is followed for programme + follow-up."""
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> Run:
+        w = self.referral_weights
+        if w is not None:
+            if len(w) != self.cohort_months:
+                raise ValueError(
+                    f"referral_weights has {len(w)} entries but cohort_months is "
+                    f"{self.cohort_months}; give one weight per cohort month"
+                )
+            if sum(w) <= 0:
+                raise ValueError("referral_weights must not all be zero")
+        return self
+
+
+class HealthCondition(_Model):
+    """A health condition category and its effects."""
+
+    share: Probability
+    """Share of claimants with a condition who have this one."""
+    distance_shift: float = 0.0
+    """Added to latent distance from work."""
+    attendance_logit_shift: float = 0.0
+    """Added to the log-odds of attending an interview."""
+    p_ill_health_fta: Probability = 0.3
+    """Probability that a failure to attend is due to ill health (a good reason)."""
+
+
+class PopulationGroup(_Model):
+    """One payment group of referrals."""
+
+    code: int = Field(ge=1, le=99)
+    """Payment group number in the contract (WP groups 1-9)."""
+    benefit: Literal["JSA", "ESA"]
+    share: Probability
+    """Share of referrals in this group."""
+    referral_point_months: NonNeg
+    """Months on benefit at referral (claim duration), for duration dependence."""
+    age_mix: dict[str, Probability]
+    """Probability of each age band (keys from AGE_BANDS); must sum to 1."""
+    p_health_condition: Probability
+    weekly_rate_gbp: NonNeg
+    """Weekly benefit rate for claimants aged 25 or over."""
+    weekly_rate_under_25_gbp: NonNeg | None = None
+    """Weekly benefit rate under 25; None means the same as ``weekly_rate_gbp``."""
+    distance_mean: float
+    """Mean latent distance from work; job-entry hazard scales with exp(-distance)."""
+    distance_sd: Positive
+    p_attach: Probability = 0.95
+    """Probability that a referral attaches to the provider."""
+    attach_delay_days: NonNeg = 14.0
+
+    @field_validator("age_mix")
+    @classmethod
+    def _age_mix_valid(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(AGE_BANDS))
+        if unknown:
+            raise ValueError(f"unknown age band(s) {unknown}; valid bands are {list(AGE_BANDS)}")
+        if abs(sum(v.values()) - 1.0) > 1e-6:
+            raise ValueError(f"age_mix must sum to 1, got {sum(v.values()):.6g}")
+        return v
+
+
+class AgeBand(_Model):
+    """Effects of an age band."""
+
+    distance_shift: float = 0.0
+    attendance_logit_shift: float = 0.0
+
+
+class Population(_Model):
+    """Synthetic referrals: payment groups, conditions and age bands."""
+
+    groups: dict[str, PopulationGroup]
+    conditions: dict[str, HealthCondition]
+    age_bands: dict[str, AgeBand] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Population:
+        _check_names(set(self.groups), "group")
+        _check_names(set(self.conditions), "condition")
+        if not self.groups:
+            raise ValueError("population.groups must name at least one payment group")
+        total = sum(g.share for g in self.groups.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"group shares must sum to 1, got {total:.6g}")
+        if self.conditions:
+            ctotal = sum(c.share for c in self.conditions.values())
+            if abs(ctotal - 1.0) > 1e-6:
+                raise ValueError(f"condition shares must sum to 1, got {ctotal:.6g}")
+        unknown = sorted(set(self.age_bands) - set(AGE_BANDS))
+        if unknown:
+            raise ValueError(f"unknown age band(s) {unknown}; valid bands are {list(AGE_BANDS)}")
+        codes = [g.code for g in self.groups.values()]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"group codes must be distinct, got {sorted(codes)}")
+        return self
+
+
+class Band(_Model):
+    """A piecewise-constant hazard multiplier starting at ``from_days``."""
+
+    from_days: NonNeg
+    multiplier: NonNeg
+
+
+def _check_bands(bands: list[Band], what: str) -> list[Band]:
+    if not bands:
+        return bands
+    starts = [b.from_days for b in bands]
+    if starts[0] != 0.0:
+        raise ValueError(f"the first {what} band must start at from_days = 0, got {starts[0]}")
+    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        raise ValueError(f"{what} bands must have strictly increasing from_days, got {starts}")
+    return bands
+
+
+class Employment(_Model):
+    """Job entry and job loss as hazards."""
+
+    entry_rate_per_day: Positive = 0.003
+    """Job-entry hazard at distance 0, labour-market index 1, no adviser time."""
+    entry_duration_bands: list[Band] = Field(default_factory=list)
+    """Multiplier on entry by claim duration (days since the claim began)."""
+    effect_per_adviser_hour_per_week: NonNeg = 0.5
+    """Proportional rise in the entry hazard per adviser hour per week of contact."""
+    entry_multiplier_sanctioned: NonNeg = 1.0
+    entry_multiplier_off_benefit: NonNeg = 1.0
+    job_loss_rate_per_day: NonNeg = 0.002
+    """Job-loss hazard at distance 0 in the first tenure band."""
+    job_loss_distance_coef: float = 0.0
+    """Job-loss hazard scales with exp(coef * distance)."""
+    job_loss_tenure_bands: list[Band] = Field(default_factory=list)
+    """Multiplier on job loss by days since the job began."""
+
+    @field_validator("entry_duration_bands")
+    @classmethod
+    def _entry_bands(cls, v: list[Band]) -> list[Band]:
+        return _check_bands(v, "entry_duration")
+
+    @field_validator("job_loss_tenure_bands")
+    @classmethod
+    def _loss_bands(cls, v: list[Band]) -> list[Band]:
+        return _check_bands(v, "job_loss_tenure")
+
+
+class Offflow(_Model):
+    """Leaving benefit without a job."""
+
+    rate_per_day: NonNeg = 0.0005
+    multiplier_sanctioned: NonNeg = 3.0
+
+
+class Attendance(_Model):
+    """Attendance at mandatory interviews."""
+
+    p_attend: Probability = 0.9
+    """Probability of attending for a claimant with no condition and no history."""
+    logit_per_prior_fta: float = -0.3
+    """Change in the log-odds of attending per earlier failure to attend."""
+    p_ill_health_fta_no_condition: Probability = 0.1
+    """Probability that a failure to attend by a claimant with no condition is due to ill health."""
+
+
+class Ladder(_Model):
+    """A sanction escalation ladder."""
+
+    weeks: list[NonNeg] = Field(min_length=1)
+    """Fixed spell length by level (1st, 2nd, 3rd+ failure within the window)."""
+    open_ended: bool = False
+    """If true, the spell lasts until compliance (the next attended interview) plus ``weeks``."""
+    fraction_of_benefit: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+
+
+class Sanctions(_Model):
+    """Conditionality: referral, decision, spell and overturn."""
+
+    enabled: bool = True
+    p_refer: Probability = 0.6
+    """Probability that a failure to attend is referred to a decision maker."""
+    decision_days: NonNeg = 14.0
+    p_adverse: Probability = 0.75
+    """Probability of an adverse decision when there was no good reason."""
+    p_good_reason_rejected: Probability = 0.3
+    """Probability that ill health is NOT accepted as good reason (a wrong sanction)."""
+    p_overturn_wrong: Probability = 0.5
+    p_overturn_right: Probability = 0.1
+    overturn_days: NonNeg = 42.0
+    escalation_window_weeks: NonNeg = 52.0
+    no_escalation_within_weeks: NonNeg = 2.0
+    ladder_jsa: Name = "jsa_pre_2012"
+    ladder_esa: Name = "esa_pre_2012"
+    ladders: dict[str, Ladder] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ladders_exist(self) -> Sanctions:
+        for key in ("ladder_jsa", "ladder_esa"):
+            name = getattr(self, key)
+            if name not in self.ladders:
+                raise ValueError(
+                    f"{key} = {name!r} is not a defined ladder; defined: {sorted(self.ladders)}"
+                )
+        return self
+
+
+class Jcp(_Model):
+    """The Jobcentre Plus offer: before attachment, in the counterfactual, after the programme."""
+
+    interview_interval_days: Positive = 14.0
+    interview_minutes: NonNeg = 10.0
+    cost_per_interview_gbp: NonNeg = 8.0
+
+
+class Provider(_Model):
+    """How each prime provider delivers, and what it costs."""
+
+    policy: Literal["uniform", "needs_based", "payment_maximising", "mixed"] = "uniform"
+    public_service_weight: Probability = 0.5
+    """Weight on the needs-based allocation under the ``mixed`` policy."""
+    signal_noise_sd: NonNeg = 0.5
+    """SD of the noise in the provider's signal of distance from work."""
+    interview_minutes: Positive = 45.0
+    first_interview_days: NonNeg = 7.0
+    induction_interval_days: Positive = 14.0
+    """Interview interval before the claimant's first review."""
+    min_interval_days: Positive = 7.0
+    """Most intensive service: an interview every this many days."""
+    max_interval_days: Positive = 91.0
+    """Least intensive ('bare minimum') service."""
+    review_interval_days: Positive = 28.0
+    """How often the provider re-triages its caseload."""
+    caseload_per_adviser: Positive = 120.0
+    """Planned caseload per adviser; sets headcount from expected caseload."""
+    n_advisers: int | None = Field(None, ge=1)
+    """Fixed headcount per provider; overrides ``caseload_per_adviser``."""
+    adviser_minutes_per_week: Positive = 1350.0
+    """Interview minutes one adviser can give per week."""
+    adviser_cost_gbp_per_week: NonNeg = 650.0
+    cost_per_interview_gbp: NonNeg = 15.0
+    fixed_cost_gbp_per_month: NonNeg = 20000.0
+    starting_cash_gbp: float = 500000.0
+    expected_share_of_max_sustainment: Probability = 0.5
+    """The provider's belief of the share of maximum sustainment payments an outcome earns."""
+
+    @model_validator(mode="after")
+    def _intervals(self) -> Provider:
+        if self.min_interval_days > self.max_interval_days:
+            raise ValueError(
+                f"min_interval_days ({self.min_interval_days}) must not exceed "
+                f"max_interval_days ({self.max_interval_days})"
+            )
+        return self
+
+
+class Providers(_Model):
+    """Contract package areas and their prime providers."""
+
+    primes_per_area: list[Annotated[int, Field(ge=1, le=10)]] = Field(
+        default_factory=lambda: [2], min_length=1
+    )
+    """Number of prime providers in each contract package area (one entry per area)."""
+    provider: Provider = Field(default_factory=Provider)
+
+
+class ContractGroup(_Model):
+    """Prices for one payment group."""
+
+    attachment_fee_gbp: NonNeg = 0.0
+    outcome_fee_gbp: NonNeg = 0.0
+    qualifying_days: Positive = 182.0
+    """Cumulative days in work that trigger the job outcome payment."""
+    sustainment_fee_gbp: NonNeg = 0.0
+    """Paid for each ``sustainment_interval_days`` of continuous work after the outcome."""
+    max_sustainment_payments: int = Field(0, ge=0)
+    sustainment_interval_days: Positive = 28.0
+
+
+class Contract(_Model):
+    """A payment-by-results contract, as data."""
+
+    groups: dict[str, ContractGroup]
+    attachment_fee_end_month: Month | None = None
+    """No attachment fee for attachments in or after this month."""
+    price_index_by_year: list[NonNeg] = Field(default_factory=lambda: [1.0])
+    """Multiplier on outcome and sustainment fees by contract year (last value persists)."""
+
+
+class LabourMarket(_Model):
+    """A labour-market index by calendar month multiplying every job-entry hazard."""
+
+    index_by_month: list[Positive] = Field(default_factory=lambda: [1.0], min_length=1)
+    """From ``run.start_month``; the last value persists."""
+
+
+class Records(_Model):
+    """What to record."""
+
+    event_log: bool = False
+    parked_gap_days: Positive = 56.0
+    """A claimant is parked if this long passes without adviser contact on the programme."""
+
+
+class Scenario(_Model):
+    """A whole validated scenario."""
+
+    name: Name
+    description: str = ""
+    extends: str | None = None
+    regime: Literal["programme", "jcp"] = "programme"
+    """``programme``: providers deliver; ``jcp``: the Jobcentre Plus offer alone."""
+    run: Run = Field(default_factory=Run)
+    population: Population
+    employment: Employment = Field(default_factory=Employment)
+    offflow: Offflow = Field(default_factory=Offflow)
+    attendance: Attendance = Field(default_factory=Attendance)
+    sanctions: Sanctions
+    jcp: Jcp = Field(default_factory=Jcp)
+    providers: Providers = Field(default_factory=Providers)
+    contract: Contract
+    labour_market: LabourMarket = Field(default_factory=LabourMarket)
+    records: Records = Field(default_factory=Records)
+    sources: dict[str, str] = Field(default_factory=dict)
+    """Source note per dotted parameter key, e.g. ``"contract.groups.jsa_25_plus.outcome_fee_gbp"``."""
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        missing = sorted(set(self.population.groups) - set(self.contract.groups))
+        if missing:
+            raise ValueError(
+                f"contract.groups has no prices for population group(s) {missing}; "
+                f"priced groups: {sorted(self.contract.groups)}"
+            )
+        return self

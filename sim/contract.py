@@ -1,0 +1,162 @@
+"""Payment-by-results contract rules as pure functions.
+
+No randomness and no simulation state here: each rule takes a claimant's
+history and the contract's data and returns payments with their dates, so that
+the rules can be tested as tables of cases (see ``tests/test_contract.py``).
+
+Dates are simulation days (day 0 = the first day of ``run.start_month``);
+calendar months are ``DAYS_PER_MONTH`` long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.config import Contract, ContractGroup, month_index
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "JobPayments",
+    "OutcomeProgress",
+    "attachment_fee_gbp",
+    "contract_year",
+    "price_index",
+    "settle_job",
+]
+
+DAYS_PER_MONTH = 365.25 / 12.0
+"""Length of a calendar month in simulation days."""
+
+
+def contract_year(t_days: float) -> int:
+    """Return the contract year (0-based) of simulation day ``t_days``.
+
+    Contract years run in twelve-month blocks from the run's start month.
+    """
+    return max(0, int(t_days // (12.0 * DAYS_PER_MONTH)))
+
+
+def price_index(contract: Contract, t_days: float) -> float:
+    """Return the price multiplier in force on day ``t_days``; the last year's persists."""
+    years = contract.price_index_by_year
+    return years[min(contract_year(t_days), len(years) - 1)]
+
+
+def attachment_fee_gbp(
+    contract: Contract, group: ContractGroup, attached_at: float, start_month: str
+) -> float:
+    """Return the attachment fee for an attachment on day ``attached_at``.
+
+    Parameters
+    ----------
+    contract : Contract
+        The contract; ``attachment_fee_end_month`` ends the fee for attachments in or
+        after that calendar month.
+    group : ContractGroup
+        The claimant's payment group prices.
+    attached_at : float
+        Day of attachment.
+    start_month : str
+        ``"YYYY-MM"`` of simulation day 0.
+
+    Returns
+    -------
+    float
+        The fee in pounds, 0 once the fee has ended.
+    """
+    end = contract.attachment_fee_end_month
+    if end is not None:
+        end_day = (month_index(end) - month_index(start_month)) * DAYS_PER_MONTH
+        if attached_at >= end_day:
+            return 0.0
+    return group.attachment_fee_gbp
+
+
+@dataclass(slots=True)
+class OutcomeProgress:
+    """A claimant's progress towards, and beyond, the job outcome.
+
+    Attributes
+    ----------
+    work_days : float
+        Qualifying days in work accumulated so far, across jobs.
+    outcome_at : float or None
+        Day the job outcome was triggered, if it has been.
+    n_sustainment : int
+        Sustainment payments triggered so far.
+    """
+
+    work_days: float = 0.0
+    outcome_at: float | None = None
+    n_sustainment: int = 0
+
+
+@dataclass(slots=True)
+class JobPayments:
+    """What one job spell triggers: the outcome (if any) and sustainment dates."""
+
+    outcome_at: float | None = None
+    sustainment_at: list[float] = field(default_factory=list)
+
+
+def settle_job(
+    progress: OutcomeProgress,
+    group: ContractGroup,
+    job_start: float,
+    job_end: float,
+    *,
+    qualifies: bool = True,
+) -> JobPayments:
+    """Settle the outcome and sustainment triggers of one job spell.
+
+    The job outcome is triggered on the day cumulative days in work, over any
+    number of jobs, reach ``group.qualifying_days``. After it, a sustainment
+    payment is triggered for each full ``sustainment_interval_days`` of
+    continuous work in the same job (counted from the outcome in the job that
+    triggered it, and from the start of each later job), up to
+    ``group.max_sustainment_payments`` in all.
+
+    Parameters
+    ----------
+    progress : OutcomeProgress
+        Updated in place.
+    group : ContractGroup
+        Qualifying days and sustainment schedule of the claimant's group.
+    job_start, job_end : float
+        Days the job began and ended (``job_end`` may be the end of follow-up).
+    qualifies : bool
+        False for a job that cannot count (e.g. started after the programme ended);
+        it then triggers nothing and adds no qualifying days.
+
+    Returns
+    -------
+    JobPayments
+
+    Raises
+    ------
+    ValueError
+        If ``job_end < job_start``.
+    """
+    if job_end < job_start:
+        raise ValueError(f"job_end(={job_end}) must be >= job_start(={job_start}).")
+    result = JobPayments()
+    if not qualifies:
+        return result
+    length = job_end - job_start
+    sustain_from = job_start
+    if progress.outcome_at is None:
+        need = group.qualifying_days - progress.work_days
+        if length >= need:
+            progress.outcome_at = job_start + need
+            result.outcome_at = progress.outcome_at
+            sustain_from = progress.outcome_at
+        else:
+            sustain_from = float("inf")
+    progress.work_days += length
+    interval = group.sustainment_interval_days
+    t = sustain_from + interval
+    while progress.n_sustainment < group.max_sustainment_payments and t <= job_end:
+        result.sustainment_at.append(t)
+        progress.n_sustainment += 1
+        t += interval
+    return result

@@ -1,0 +1,601 @@
+"""A claimant's journey as one SimPy process.
+
+The process wakes only where its state can change: attachment, a failure to
+attend (or, awaiting compliance, any interview), a sanction decision or the
+end of a spell, job entry, job loss, leaving benefit, programme end, a change
+of interview interval by its provider (an interrupt), and the end of
+follow-up. Everything between wake-ups is settled arithmetically:
+
+* interviews that are attended are counted in bulk at the next wake-up (their
+  attendance draws were already made when the next failure to attend was
+  looked for, so nothing is drawn twice);
+* job entry, job loss and off-flow are hazard clocks (:mod:`sim.hazards`);
+* the job outcome and sustainment payments of a job are dated when it starts,
+  because its end is known then (:func:`sim.contract.settle_job`).
+
+Every draw is keyed by (stream, claimant, occurrence), so the same claimant
+under two regimes differs only where the regimes make it differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from sim.contract import OutcomeProgress, attachment_fee_gbp, price_index, settle_job
+from sim.hazards import INF
+from sim.rng import exponential_from_base, uniform_from_base
+from sim.sanctions import SanctionRecord, ladder_level, spell_days
+
+if TYPE_CHECKING:
+    from sim.model import RunContext
+    from sim.provider import Provider
+
+__all__ = ["Journey"]
+
+NAN = math.nan
+
+# what a wake-up is for, in order of priority when two fall on the same day
+HORIZON, JOB_END, ENTRY, OFFFLOW, DECISION, SANCTION_END, PROG_END, ATTACH, INTERVIEW = range(9)
+
+# benefit and work status
+ON_BENEFIT, IN_WORK, OFF_BENEFIT = 0, 1, 2
+
+# event-log codes (index into sim.records.EVENT_CODES)
+(
+    EV_REFERRAL,
+    EV_ATTACH,
+    EV_INTERVIEW,
+    EV_FTA,
+    EV_SANCTION_REFERRAL,
+    EV_SANCTION_START,
+    EV_SANCTION_END,
+    EV_OVERTURN,
+    EV_JOB_START,
+    EV_JOB_END,
+    EV_OUTCOME,
+    EV_SUSTAINMENT,
+    EV_OFFFLOW,
+    EV_PROG_END,
+    EV_INTENSITY,
+    EV_END,
+) = range(16)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class Journey:
+    """One claimant's state and process.
+
+    Parameters
+    ----------
+    ctx : RunContext
+        Per-run constants and per-claimant columns.
+    i : int
+        Claimant id.
+    provider : Provider or None
+        The claimant's provider (None under the Jobcentre Plus regime).
+    local : int
+        The claimant's index in its provider's arrays.
+    """
+
+    __slots__ = (
+        "attach_at", "attached_at", "awaiting_compliance", "benefit_paid", "caseload_days",
+        "ctx", "days_in_work", "days_off", "days_on_benefit", "days_sanctioned", "e_entry",
+        "e_off", "first_job_at", "fta_found", "history", "i", "iv_cost", "iv_interval",
+        "iv_k", "iv_minutes", "iv_next", "iv_provider", "job_end_at", "last_contact", "local",
+        "logit_attend", "m_entry", "max_gap", "minutes_adviser", "minutes_jcp", "n_events",
+        "n_fta", "n_interviews", "n_jobs", "n_overturned", "n_refs", "n_sanctions", "n_spells",
+        "n_wrong", "offflow_at", "on_prog", "p_attend", "paid_attach", "paid_outcome",
+        "paid_sustain", "pending", "progress", "provider", "rate_off", "sanc_frac",
+        "sanc_fixed_days", "sanc_until", "sanctioned", "scan_k", "scan_t", "status", "t_entry", "t_entry_ref",
+        "t_fta", "t_last", "t_off", "t_off_ref",
+    )
+
+    def __init__(self, ctx: RunContext, i: int, provider: Provider | None, local: int) -> None:
+        self.ctx = ctx
+        self.i = i
+        self.provider = provider
+        self.local = local
+        self.status = ON_BENEFIT
+        self.on_prog = False
+        self.attach_at = ctx.attach_at[i] if (provider is not None and ctx.attaches[i]) else INF
+        self.attached_at = NAN
+        self.first_job_at = NAN
+        self.offflow_at = NAN
+        self.job_end_at = INF
+        self.progress = OutcomeProgress()
+        self.history: list[SanctionRecord] = []
+        self.pending: list[tuple[float, float, bool]] = []
+        self.sanctioned = False
+        self.sanc_until = INF
+        self.sanc_frac = 0.0
+        self.awaiting_compliance = False
+        self.logit_attend = ctx.logit_attend[i]
+        self.p_attend = _sigmoid(self.logit_attend)
+        for name in (
+            "days_in_work", "days_on_benefit", "days_sanctioned", "days_off", "caseload_days",
+            "benefit_paid", "minutes_adviser", "minutes_jcp", "max_gap", "paid_attach",
+            "paid_outcome", "paid_sustain",
+        ):
+            setattr(self, name, 0.0)
+        for name in (
+            "n_jobs", "n_interviews", "n_fta", "n_refs", "n_sanctions", "n_wrong",
+            "n_overturned", "n_spells", "n_events",
+        ):
+            setattr(self, name, 0)
+        self.last_contact = NAN
+        self.iv_k = 0
+        self.sanc_fixed_days = 0.0
+
+    # ================================================================ process
+    def run(self, env: simpy.Environment) -> Generator[Any, Any, None]:
+        """SimPy process: the claimant's whole journey from referral to end of follow-up."""
+        ctx, i = self.ctx, self.i
+        t = ctx.referred_at[i]
+        self.t_last = t
+        self._log(t, EV_REFERRAL)
+        self._start_spell(t)
+        self._jcp_schedule(t)
+        now = 0.0
+        while True:
+            t_next, kind = self._next_wake()
+            self.n_events += 1
+            try:
+                yield env.timeout(t_next - now)
+                now = t_next
+            except simpy.Interrupt:
+                now = env.now
+                self._accrue(now)
+                self._on_interval_change(now)
+                continue
+            self._accrue(now)
+            if kind == HORIZON:
+                self._finish(now)
+                return
+            self._dispatch(kind, now)
+
+    def _dispatch(self, kind: int, now: float) -> None:
+        if kind == INTERVIEW:
+            self._on_interview(now)
+        elif kind == ENTRY:
+            self._on_job_start(now)
+        elif kind == JOB_END:
+            self._on_job_end(now)
+        elif kind == DECISION:
+            self._on_decision(now)
+        elif kind == SANCTION_END:
+            self._on_sanction_end(now)
+        elif kind == OFFFLOW:
+            self._on_offflow(now)
+        elif kind == PROG_END:
+            self._on_programme_end(now)
+        elif kind == ATTACH:
+            self._on_attach(now)
+
+    def _next_wake(self) -> tuple[float, int]:
+        best, kind = self.ctx.horizon_at[self.i], HORIZON
+        if self.status == IN_WORK:
+            if self.job_end_at < best:
+                best, kind = self.job_end_at, JOB_END
+            return best, kind
+        if self.t_entry < best:
+            best, kind = self.t_entry, ENTRY
+        if self.status == OFF_BENEFIT:
+            return best, kind
+        if self.t_off < best:
+            best, kind = self.t_off, OFFFLOW
+        if self.pending and self.pending[0][0] < best:
+            best, kind = self.pending[0][0], DECISION
+        if self.sanctioned and self.sanc_until < best:
+            best, kind = self.sanc_until, SANCTION_END
+        if self.on_prog and self.ctx.programme_end_at[self.i] < best:
+            best, kind = self.ctx.programme_end_at[self.i], PROG_END
+        if self.attach_at < best:
+            best, kind = self.attach_at, ATTACH
+        t_iv = self._scan(best)
+        if t_iv < best:
+            best, kind = t_iv, INTERVIEW
+        return best, kind
+
+    # ================================================================ accrual
+    def _accrue(self, now: float) -> None:
+        dt = now - self.t_last
+        if dt <= 0.0:
+            return
+        if self.status == ON_BENEFIT:
+            self.days_on_benefit += dt
+            rate = self.ctx.rate_per_day[self.i]
+            if self.sanctioned:
+                self.days_sanctioned += dt
+                self.benefit_paid += dt * rate * (1.0 - self.sanc_frac)
+            else:
+                self.benefit_paid += dt * rate
+            if self.on_prog:
+                self.caseload_days += dt
+        elif self.status == IN_WORK:
+            self.days_in_work += dt
+        else:
+            self.days_off += dt
+        self.t_last = now
+
+    # ================================================================ hazards
+    def _intensity(self) -> float:
+        if self.status != ON_BENEFIT:
+            return 0.0
+        return self.iv_minutes * 7.0 / self.iv_interval / 60.0
+
+    def _entry_multiplier(self) -> float:
+        ctx = self.ctx
+        if self.status == IN_WORK:
+            return 0.0
+        m = ctx.k_entry[self.i] * (1.0 + ctx.effect_per_hour * self._intensity())
+        if self.status == OFF_BENEFIT:
+            return m * ctx.entry_mult_off_benefit
+        if self.sanctioned:
+            m *= ctx.entry_mult_sanctioned
+        return m
+
+    def _update_hazards(self, now: float) -> None:
+        """Carry the job-entry and off-flow clocks over a change of hazard at ``now``."""
+        ctx = self.ctx
+        cs = ctx.claim_start_at[self.i]
+        if now > self.t_entry_ref and self.m_entry > 0.0:
+            self.e_entry -= self.m_entry * ctx.entry.integral(self.t_entry_ref, now, cs)
+        self.t_entry_ref = now
+        self.m_entry = self._entry_multiplier()
+        if self.m_entry > 0.0:
+            self.t_entry = ctx.entry.solve(now, max(self.e_entry, 0.0) / self.m_entry, cs)
+        else:
+            self.t_entry = INF
+        self.e_off -= self.rate_off * (now - self.t_off_ref)
+        self.t_off_ref = now
+        if self.status == ON_BENEFIT:
+            self.rate_off = ctx.k_off * (ctx.off_mult_sanctioned if self.sanctioned else 1.0)
+        else:
+            self.rate_off = 0.0
+        self.t_off = now + max(self.e_off, 0.0) / self.rate_off if self.rate_off > 0 else INF
+
+    def _start_spell(self, now: float) -> None:
+        """Start an out-of-work spell on benefit with fresh entry and off-flow clocks."""
+        ctx, i, k = self.ctx, self.i, self.n_spells
+        self.e_entry = exponential_from_base(ctx.base_entry, i, k)
+        self.e_off = exponential_from_base(ctx.base_off, i, k)
+        self.t_entry_ref = self.t_off_ref = now
+        self.m_entry = 0.0
+        self.rate_off = 0.0
+        self.n_spells += 1
+
+    # ================================================================ interviews
+    def _set_schedule(
+        self, first_at: float, interval: float, minutes: float, provider: bool, now: float
+    ) -> None:
+        self.iv_next = first_at
+        self.iv_interval = interval
+        self.iv_minutes = minutes
+        self.iv_provider = provider
+        self._reset_scan()
+        self._update_hazards(now)
+
+    def _jcp_schedule(self, now: float) -> None:
+        ctx = self.ctx
+        self._set_schedule(now + ctx.jcp_interval, ctx.jcp_interval, ctx.jcp_minutes, False, now)
+
+    def _reset_scan(self) -> None:
+        self.scan_t = self.iv_next
+        self.scan_k = self.iv_k
+        self.t_fta = INF
+        self.fta_found = False
+
+    def _scan(self, limit: float) -> float:
+        """Return the day of the next interview that needs a wake-up, looking up to ``limit``.
+
+        That is the next failure to attend or, awaiting compliance, the next interview.
+        Draws are made once: the scan resumes where it stopped.
+        """
+        if self.status != ON_BENEFIT:
+            return INF
+        if self.fta_found:
+            return self.t_fta
+        if self.awaiting_compliance:
+            return self.iv_next
+        base, i, p = self.ctx.base_attend, self.i, self.p_attend
+        t, k, step = self.scan_t, self.scan_k, self.iv_interval
+        while t < limit:
+            if uniform_from_base(base, i, k) >= p:
+                self.fta_found = True
+                self.t_fta = t
+                self.scan_t, self.scan_k = t, k
+                return t
+            t += step
+            k += 1
+        self.scan_t, self.scan_k = t, k
+        return INF
+
+    def _settle_interviews(self, now: float, *, inclusive: bool = False) -> None:
+        """Count the interviews before ``now`` (or at it) as attended.
+
+        Only called where the scan has shown that none of them was a failure to attend.
+        """
+        n = 0
+        t = self.iv_next
+        step = self.iv_interval
+        log = self.ctx.events is not None
+        while t < now or (inclusive and t == now):
+            if self.iv_provider and self.on_prog:
+                gap = t - self.last_contact
+                if gap > self.max_gap:
+                    self.max_gap = gap
+                self.last_contact = t
+            if log:
+                self._log(t, EV_INTERVIEW)
+            n += 1
+            t += step
+        if n == 0:
+            return
+        self.iv_next = t
+        self.iv_k += n
+        self.n_interviews += n
+        if self.iv_provider:
+            self.minutes_adviser += n * self.iv_minutes
+            if self.provider is not None:
+                self.provider.book_interviews(t - step, n, self.iv_minutes)
+        else:
+            self.minutes_jcp += n * self.iv_minutes
+
+    def _on_interview(self, now: float) -> None:
+        """A failure to attend at ``now`` or, awaiting compliance, any interview."""
+        self._settle_interviews(now)
+        attended = not self.fta_found and (
+            uniform_from_base(self.ctx.base_attend, self.i, self.iv_k) < self.p_attend
+        )
+        if attended:
+            self._settle_interviews(now, inclusive=True)
+            self._on_compliance(now)
+        else:
+            self.iv_next += self.iv_interval
+            self.iv_k += 1
+            self._on_fta(now)
+        self._reset_scan()
+
+    def _on_interval_change(self, now: float) -> None:
+        """The provider changed this claimant's interval: apply it from the last interview."""
+        self._settle_interviews(now)
+        assert self.provider is not None
+        new = float(self.provider.interval_days[self.local])
+        last = self.iv_next - self.iv_interval
+        self.iv_interval = new
+        self.iv_next = max(now, last + new)
+        self._reset_scan()
+        self._update_hazards(now)
+        self._log(now, EV_INTENSITY, new)
+
+    # ================================================================ sanctions
+    def _on_fta(self, now: float) -> None:
+        ctx, i = self.ctx, self.i
+        occ = self.n_fta
+        self.n_fta += 1
+        self._log(now, EV_FTA)
+        self.logit_attend += ctx.logit_per_prior_fta
+        self.p_attend = _sigmoid(self.logit_attend)
+        if not ctx.sanctions_enabled or uniform_from_base(ctx.base_refer, i, occ) >= ctx.p_refer:
+            return
+        self.n_refs += 1
+        self._log(now, EV_SANCTION_REFERRAL)
+        ill = uniform_from_base(ctx.base_reason, i, occ) < ctx.p_ill[i]
+        p = ctx.p_good_reason_rejected if ill else ctx.p_adverse
+        if uniform_from_base(ctx.base_decision, i, occ) < p:
+            self.pending.append((now + ctx.decision_days, now, ill))
+
+    def _on_decision(self, now: float) -> None:
+        ctx, i = self.ctx, self.i
+        _, failed_at, wrong = self.pending.pop(0)
+        ladder = ctx.ladder_esa if ctx.esa[i] else ctx.ladder_jsa
+        level = ladder_level(
+            self.history,
+            failed_at,
+            window_days=ctx.escalation_window_days,
+            no_escalation_days=ctx.no_escalation_days,
+            n_levels=len(ladder.weeks),
+        )
+        occ = self.n_sanctions
+        self.n_sanctions += 1
+        self.n_wrong += wrong
+        p_over = ctx.p_overturn_wrong if wrong else ctx.p_overturn_right
+        overturned = uniform_from_base(ctx.base_overturn, i, occ) < p_over
+        start = self.sanc_until if self.sanctioned and self.sanc_until < INF else now
+        end = INF if ladder.open_ended else start + spell_days(ladder, level)
+        if overturned:
+            self.n_overturned += 1
+            over_at = now + ctx.overturn_days
+            end = min(end, max(start, over_at))
+            self.benefit_paid += (end - start) * ctx.rate_per_day[i] * ladder.fraction_of_benefit
+            self._log(over_at, EV_OVERTURN)
+        else:
+            self.history.append((failed_at, level))
+        if end <= start:
+            return
+        if ladder.open_ended:
+            self.awaiting_compliance = True
+            self.sanc_fixed_days = spell_days(ladder, level)
+        self.sanc_until = end
+        self.sanc_frac = ladder.fraction_of_benefit
+        if not self.sanctioned:
+            self.sanctioned = True
+            self._log(now, EV_SANCTION_START, level)
+            self._reset_scan()
+            self._update_hazards(now)
+
+    def _on_compliance(self, now: float) -> None:
+        """An open-ended sanction runs on for its fixed part after the claimant complies."""
+        self.awaiting_compliance = False
+        self.sanc_until = min(self.sanc_until, now + self.sanc_fixed_days)
+        if self.sanc_until <= now:
+            self._on_sanction_end(now)
+
+    def _on_sanction_end(self, now: float) -> None:
+        self.sanctioned = False
+        self.awaiting_compliance = False
+        self.sanc_until = INF
+        self._log(now, EV_SANCTION_END)
+        self._reset_scan()
+        self._update_hazards(now)
+
+    def _clear_sanctions(self, now: float) -> None:
+        """Leaving benefit ends any sanction and drops pending decisions."""
+        self.pending.clear()
+        if self.sanctioned:
+            self.sanctioned = False
+            self.awaiting_compliance = False
+            self.sanc_until = INF
+            self._log(now, EV_SANCTION_END)
+
+    # ================================================================ programme
+    def _on_attach(self, now: float) -> None:
+        ctx, prov = self.ctx, self.provider
+        assert prov is not None
+        self.attach_at = INF
+        self.on_prog = True
+        self.attached_at = now
+        self.last_contact = now
+        self._settle_interviews(now)
+        interval = prov.join(self.local, now)
+        cfg = prov.config
+        self._set_schedule(now + cfg.first_interview_days, interval, cfg.interview_minutes, True, now)
+        fee = attachment_fee_gbp(ctx.contract, ctx.groups[self.i], now, ctx.start_month)
+        if fee > 0.0:
+            self.paid_attach += fee
+            prov.pay("attachment", now, fee)
+        self._log(now, EV_ATTACH, fee)
+
+    def _leave_caseload(self, now: float) -> None:
+        if self.on_prog and self.status == ON_BENEFIT and self.provider is not None:
+            self.provider.leave(self.local, now)
+            gap = now - self.last_contact
+            if gap > self.max_gap:
+                self.max_gap = gap
+
+    def _on_programme_end(self, now: float) -> None:
+        self._settle_interviews(now)
+        self._leave_caseload(now)
+        self.on_prog = False
+        self._log(now, EV_PROG_END)
+        self._jcp_schedule(now)
+
+    # ================================================================ work and benefit
+    def _on_job_start(self, now: float) -> None:
+        ctx, i = self.ctx, self.i
+        if self.status == ON_BENEFIT:
+            self._settle_interviews(now)
+            self._leave_caseload(now)
+            self._clear_sanctions(now)
+        if self.attach_at < INF:  # found work before attaching: never attaches
+            self.attach_at = INF
+        self.status = IN_WORK
+        if self.n_jobs == 0:
+            self.first_job_at = now
+        e_loss = exponential_from_base(ctx.base_loss, i, self.n_jobs)
+        self.n_jobs += 1
+        self.job_end_at = now + ctx.loss.solve(e_loss / ctx.k_loss[i]) if ctx.k_loss[i] > 0 else INF
+        self._log(now, EV_JOB_START)
+        self._update_hazards(now)
+        self._settle_payments(now)
+
+    def _settle_payments(self, now: float) -> None:
+        ctx, i = self.ctx, self.i
+        end = min(self.job_end_at, ctx.horizon_at[i])
+        qualifies = now < ctx.programme_end_at[i]
+        paid = self.on_prog and qualifies
+        result = settle_job(self.progress, ctx.groups[i], now, end, qualifies=qualifies)
+        prov = self.provider if paid else None
+        if result.outcome_at is not None:
+            fee = ctx.groups[i].outcome_fee_gbp * price_index(ctx.contract, result.outcome_at)
+            self._log(result.outcome_at, EV_OUTCOME, fee if prov else 0.0)
+            if prov is not None:
+                self.paid_outcome += fee
+                prov.pay("outcome", result.outcome_at, fee)
+        for t in result.sustainment_at:
+            fee = ctx.groups[i].sustainment_fee_gbp * price_index(ctx.contract, t)
+            self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)
+            if prov is not None:
+                self.paid_sustain += fee
+                prov.pay("sustainment", t, fee)
+
+    def _on_job_end(self, now: float) -> None:
+        ctx, i = self.ctx, self.i
+        self._log(now, EV_JOB_END)
+        self.job_end_at = INF
+        self.status = ON_BENEFIT
+        if self.provider is not None:
+            self.provider.work_days[self.local] = self.progress.work_days
+        self._start_spell(now)
+        if self.on_prog and now < ctx.programme_end_at[i] and self.provider is not None:
+            interval = self.provider.join(self.local, now)
+            self.last_contact = now
+            cfg = self.provider.config
+            self._set_schedule(now + interval, interval, cfg.interview_minutes, True, now)
+        else:
+            self.on_prog = False
+            self._jcp_schedule(now)
+
+    def _on_offflow(self, now: float) -> None:
+        self._settle_interviews(now)
+        self._leave_caseload(now)
+        self._clear_sanctions(now)
+        if self.offflow_at != self.offflow_at:
+            self.offflow_at = now
+        self.status = OFF_BENEFIT
+        if self.attach_at < INF:
+            self.attach_at = INF
+        self._log(now, EV_OFFFLOW)
+        self._update_hazards(now)
+
+    # ================================================================ end
+    def _finish(self, now: float) -> None:
+        if self.status == ON_BENEFIT:
+            self._settle_interviews(now)
+            self._leave_caseload(now)
+        self._log(now, EV_END)
+        ctx, i = self.ctx, self.i
+        payments = self.paid_attach + self.paid_outcome + self.paid_sustain
+        outcome = self.progress.outcome_at
+        ctx.records.data[i] = (
+            self.attached_at,
+            ctx.programme_end_at[i],
+            ctx.horizon_at[i],
+            self.first_job_at,
+            NAN if outcome is None else outcome,
+            self.progress.n_sustainment,
+            self.n_jobs,
+            self.days_in_work,
+            self.days_on_benefit,
+            self.days_sanctioned,
+            self.days_off,
+            self.caseload_days,
+            self.offflow_at,
+            self.n_interviews,
+            self.n_fta,
+            self.minutes_adviser,
+            self.minutes_jcp,
+            self.max_gap,
+            self.n_refs,
+            self.n_sanctions,
+            self.n_wrong,
+            self.n_overturned,
+            self.paid_attach,
+            self.paid_outcome,
+            self.paid_sustain,
+            payments,
+            self.benefit_paid,
+            self.n_events,
+        )
+
+    def _log(self, t: float, code: int, value: float = 0.0) -> None:
+        events = self.ctx.events
+        if events is not None:
+            events.add(self.i, t, code, value)

@@ -1,0 +1,139 @@
+"""Flat per-claimant records and the optional event log, kept in columns.
+
+The journey writes one row of numbers per claimant into a preallocated
+float64 matrix when it finishes; the population's own columns are joined on
+at the end. :data:`LEDGER_FIELDS` documents every column of the ledger.
+Times are simulation days (day 0 = the first day of ``run.start_month``);
+durations are days within the claimant's horizon (referral to the end of
+follow-up).
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+import polars as pl
+
+__all__ = ["EVENT_CODES", "JOURNEY_FIELDS", "LEDGER_FIELDS", "EventLog", "JourneyRecords"]
+
+JOURNEY_FIELDS: dict[str, str] = {
+    "attached_at": "day the claimant attached to a provider (null if never)",
+    "programme_end_at": "day the programme ends: attachment (or would-be attachment) + programme_weeks",
+    "horizon_at": "day follow-up ends: programme_end_at + follow_up_weeks",
+    "first_job_at": "day the first job began (null if none)",
+    "outcome_at": "day cumulative days in work reached the group's qualifying days (null if not); "
+    "measured in every regime, paid only on the programme",
+    "n_sustainment_payments": "sustainment triggers after the outcome (paid only on the programme)",
+    "n_jobs": "job spells begun within the horizon",
+    "days_in_work": "days in work within the horizon",
+    "days_on_benefit": "days on benefit (in or out of sanction) within the horizon",
+    "days_sanctioned": "days on benefit under a sanction within the horizon",
+    "days_off_benefit_no_job": "days off benefit and not in work within the horizon",
+    "caseload_days": "days in a provider's active caseload (on the programme, on benefit, out of work)",
+    "offflow_at": "first day the claimant left benefit without a job (null if never)",
+    "n_interviews": "interviews attended (provider and Jobcentre Plus)",
+    "n_fta": "failures to attend an interview",
+    "adviser_minutes": "provider adviser minutes in attended interviews",
+    "jcp_minutes": "Jobcentre Plus adviser minutes in attended interviews",
+    "max_contact_gap_days": "longest spell on the programme out of work without provider contact",
+    "n_sanction_referrals": "failures to attend referred to a decision maker",
+    "n_sanctions": "adverse decisions applied",
+    "n_wrong_sanctions": "sanctions applied although ill health was the reason",
+    "n_overturned": "sanctions later overturned",
+    "attachment_fee_gbp": "attachment fee paid to the provider",
+    "outcome_fee_gbp": "job outcome fee paid to the provider",
+    "sustainment_fees_gbp": "sustainment fees paid to the provider",
+    "payments_gbp": "all payments to the provider for this claimant",
+    "benefit_paid_gbp": "benefit paid within the horizon, net of sanctions, with back pay",
+    "n_events": "simulation events (process wake-ups) this claimant caused",
+}
+
+POPULATION_FIELDS: dict[str, str] = {
+    "claimant_id": "claimant id, stable across scenarios and replicates' populations",
+    "group": "payment group name",
+    "group_code": "payment group number in the contract",
+    "benefit": "JSA or ESA",
+    "age_band": "18-24, 25-49 or 50+",
+    "condition": "health condition category, or 'none'",
+    "weekly_rate_gbp": "weekly benefit rate",
+    "distance": "latent distance from work (higher = further; hazard scales with exp(-distance))",
+    "signal": "the provider's noisy signal of distance",
+    "area": "contract package area index",
+    "provider": "prime provider index (global)",
+    "referred_at": "day of referral",
+}
+
+LEDGER_FIELDS: dict[str, str] = {**POPULATION_FIELDS, **JOURNEY_FIELDS}
+
+EVENT_CODES: tuple[str, ...] = (
+    "referral",
+    "attach",
+    "interview",
+    "fta",
+    "sanction_referral",
+    "sanction_start",
+    "sanction_end",
+    "overturn",
+    "job_start",
+    "job_end",
+    "outcome",
+    "sustainment",
+    "offflow",
+    "programme_end",
+    "intensity_change",
+    "end",
+)
+"""Event log codes, in order; the log stores the index."""
+
+
+class JourneyRecords:
+    """Preallocated float matrix with one row per claimant and one column per field."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, n_claimants: int) -> None:
+        self.data = np.full((n_claimants, len(JOURNEY_FIELDS)), np.nan)
+
+    def frame(self) -> pl.DataFrame:
+        """Return the journey columns as a frame (integer fields as Int64)."""
+        cols = {}
+        for j, name in enumerate(JOURNEY_FIELDS):
+            col = self.data[:, j]
+            if name.startswith("n_"):
+                cols[name] = pl.Series(name, col.astype(np.int64))
+            else:
+                cols[name] = pl.Series(name, col).fill_nan(None)
+        return pl.DataFrame(cols)
+
+
+class EventLog:
+    """An append-only event log in three typed columns."""
+
+    __slots__ = ("claimant", "code", "t", "value")
+
+    def __init__(self) -> None:
+        self.claimant: array[int] = array("q")
+        self.t: array[float] = array("d")
+        self.code: array[int] = array("b")
+        self.value: array[float] = array("d")
+
+    def add(self, claimant: int, t: float, code: int, value: float = 0.0) -> None:
+        """Append one event."""
+        self.claimant.append(claimant)
+        self.t.append(t)
+        self.code.append(code)
+        self.value.append(value)
+
+    def frame(self) -> pl.DataFrame:
+        """Return the log sorted by claimant then time (stable), with event names."""
+        codes = np.frombuffer(self.code, dtype=np.int8)
+        df = pl.DataFrame(
+            {
+                "claimant_id": np.frombuffer(self.claimant, dtype=np.int64),
+                "t": np.frombuffer(self.t, dtype=np.float64),
+                "event": pl.Series(np.asarray(EVENT_CODES)[codes], dtype=pl.Enum(EVENT_CODES)),
+                "value": np.frombuffer(self.value, dtype=np.float64),
+            }
+        )
+        return df.with_row_index("seq").sort(["claimant_id", "t", "seq"]).drop("seq")
