@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["Journey"]
 
 NAN = math.nan
+NEVER = 1 << 62
+"""An interview count that is never reached (attendance is certain)."""
 
 # what a wake-up is for, in order of priority when two fall on the same day
 HORIZON, JOB_END, ENTRY, OFFFLOW, DECISION, SANCTION_END, PROG_END, ATTACH, INTERVIEW = range(9)
@@ -87,14 +89,14 @@ class Journey:
     __slots__ = (
         "attach_at", "attached_at", "awaiting_compliance", "benefit_paid", "caseload_days",
         "ctx", "days_in_work", "days_off", "days_on_benefit", "days_sanctioned", "e_entry",
-        "e_off", "first_job_at", "fta_found", "history", "i", "iv_cost", "iv_interval",
-        "iv_k", "iv_minutes", "iv_next", "iv_provider", "job_end_at", "last_contact", "local",
+        "e_off", "first_job_at", "fta_k", "history", "i", "iv_anchor", "iv_interval", "iv_j",
+        "iv_k", "iv_minutes", "iv_provider", "job_end_at", "last_contact", "local",
         "logit_attend", "m_entry", "max_gap", "minutes_adviser", "minutes_jcp", "n_events",
         "n_fta", "n_interviews", "n_jobs", "n_overturned", "n_refs", "n_sanctions", "n_spells",
         "n_wrong", "offflow_at", "on_prog", "p_attend", "paid_attach", "paid_outcome",
         "paid_sustain", "pending", "progress", "provider", "rate_off", "sanc_frac",
-        "sanc_fixed_days", "sanc_until", "sanctioned", "scan_k", "scan_t", "status", "t_entry", "t_entry_ref",
-        "t_fta", "t_last", "t_off", "t_off_ref",
+        "sanc_fixed_days", "sanc_until", "sanctioned", "status", "t_entry", "t_entry_ref",
+        "t_last", "t_off", "t_off_ref",
     )
 
     def __init__(self, ctx: RunContext, i: int, provider: Provider | None, local: int) -> None:
@@ -118,20 +120,16 @@ class Journey:
         self.awaiting_compliance = False
         self.logit_attend = ctx.logit_attend[i]
         self.p_attend = _sigmoid(self.logit_attend)
-        for name in (
-            "days_in_work", "days_on_benefit", "days_sanctioned", "days_off", "caseload_days",
-            "benefit_paid", "minutes_adviser", "minutes_jcp", "max_gap", "paid_attach",
-            "paid_outcome", "paid_sustain",
-        ):
-            setattr(self, name, 0.0)
-        for name in (
-            "n_jobs", "n_interviews", "n_fta", "n_refs", "n_sanctions", "n_wrong",
-            "n_overturned", "n_spells", "n_events",
-        ):
-            setattr(self, name, 0)
+        self.days_in_work = self.days_on_benefit = self.days_sanctioned = 0.0
+        self.days_off = self.caseload_days = self.benefit_paid = 0.0
+        self.minutes_adviser = self.minutes_jcp = self.max_gap = 0.0
+        self.paid_attach = self.paid_outcome = self.paid_sustain = 0.0
+        self.n_jobs = self.n_interviews = self.n_fta = self.n_refs = 0
+        self.n_sanctions = self.n_wrong = self.n_overturned = self.n_spells = self.n_events = 0
         self.last_contact = NAN
         self.iv_k = 0
         self.sanc_fixed_days = 0.0
+        self._draw_next_fta()
 
     # ================================================================ process
     def run(self, env: simpy.Environment) -> Generator[Any, Any, None]:
@@ -198,7 +196,7 @@ class Journey:
             best, kind = self.ctx.programme_end_at[self.i], PROG_END
         if self.attach_at < best:
             best, kind = self.attach_at, ATTACH
-        t_iv = self._scan(best)
+        t_iv = self._interview_wake()
         if t_iv < best:
             best, kind = t_iv, INTERVIEW
         return best, kind
@@ -272,106 +270,105 @@ class Journey:
         self.n_spells += 1
 
     # ================================================================ interviews
+    # Interview j of the current schedule is on day ``iv_anchor + j * iv_interval``;
+    # ``iv_j`` is the next one and ``iv_k`` counts every interview so far. Attendance
+    # is Bernoulli(p_attend) with p changing only at a failure, so the number of
+    # interviews attended before the next failure is geometric: one keyed draw per
+    # failure gives ``fta_k``, the count at which the next failure falls.
+
+    def _iv_time(self, j: int) -> float:
+        return self.iv_anchor + j * self.iv_interval
+
     def _set_schedule(
         self, first_at: float, interval: float, minutes: float, provider: bool, now: float
     ) -> None:
-        self.iv_next = first_at
+        self.iv_anchor = first_at
         self.iv_interval = interval
+        self.iv_j = 0
         self.iv_minutes = minutes
         self.iv_provider = provider
-        self._reset_scan()
         self._update_hazards(now)
 
     def _jcp_schedule(self, now: float) -> None:
         ctx = self.ctx
         self._set_schedule(now + ctx.jcp_interval, ctx.jcp_interval, ctx.jcp_minutes, False, now)
 
-    def _reset_scan(self) -> None:
-        self.scan_t = self.iv_next
-        self.scan_k = self.iv_k
-        self.t_fta = INF
-        self.fta_found = False
+    def _draw_next_fta(self) -> None:
+        """Draw how many interviews are attended before the next failure to attend."""
+        p = self.p_attend
+        if p >= 1.0:
+            self.fta_k = NEVER
+            return
+        u = uniform_from_base(self.ctx.base_attend, self.i, self.n_fta)
+        self.fta_k = self.iv_k + int(math.log1p(-u) / math.log(p)) if p > 0.0 else self.iv_k
 
-    def _scan(self, limit: float) -> float:
-        """Return the day of the next interview that needs a wake-up, looking up to ``limit``.
+    def _interview_wake(self) -> float:
+        """Return the day of the next interview that needs a wake-up.
 
         That is the next failure to attend or, awaiting compliance, the next interview.
-        Draws are made once: the scan resumes where it stopped.
         """
         if self.status != ON_BENEFIT:
             return INF
-        if self.fta_found:
-            return self.t_fta
         if self.awaiting_compliance:
-            return self.iv_next
-        base, i, p = self.ctx.base_attend, self.i, self.p_attend
-        t, k, step = self.scan_t, self.scan_k, self.iv_interval
-        while t < limit:
-            if uniform_from_base(base, i, k) >= p:
-                self.fta_found = True
-                self.t_fta = t
-                self.scan_t, self.scan_k = t, k
-                return t
-            t += step
-            k += 1
-        self.scan_t, self.scan_k = t, k
-        return INF
+            return self._iv_time(self.iv_j)
+        if self.fta_k == NEVER:
+            return INF
+        return self._iv_time(self.iv_j + self.fta_k - self.iv_k)
 
     def _settle_interviews(self, now: float, *, inclusive: bool = False) -> None:
         """Count the interviews before ``now`` (or at it) as attended.
 
-        Only called where the scan has shown that none of them was a failure to attend.
+        Never counts past the next failure to attend: callers wake at that failure.
         """
-        n = 0
-        t = self.iv_next
-        step = self.iv_interval
-        log = self.ctx.events is not None
-        while t < now or (inclusive and t == now):
+        j0 = self.iv_j
+        j = j0
+        n_max = self.fta_k - self.iv_k
+        while j - j0 < n_max:
+            t = self._iv_time(j)
+            if t > now or (t == now and not inclusive):
+                break
             if self.iv_provider and self.on_prog:
                 gap = t - self.last_contact
                 if gap > self.max_gap:
                     self.max_gap = gap
                 self.last_contact = t
-            if log:
-                self._log(t, EV_INTERVIEW)
-            n += 1
-            t += step
+            j += 1
+        n = j - j0
         if n == 0:
             return
-        self.iv_next = t
+        if self.ctx.events is not None:
+            for jj in range(j0, j):
+                self._log(self._iv_time(jj), EV_INTERVIEW)
+        self.iv_j = j
         self.iv_k += n
         self.n_interviews += n
         if self.iv_provider:
             self.minutes_adviser += n * self.iv_minutes
             if self.provider is not None:
-                self.provider.book_interviews(t - step, n, self.iv_minutes)
+                self.provider.book_interviews(self._iv_time(j - 1), n, self.iv_minutes)
         else:
             self.minutes_jcp += n * self.iv_minutes
 
     def _on_interview(self, now: float) -> None:
         """A failure to attend at ``now`` or, awaiting compliance, any interview."""
         self._settle_interviews(now)
-        attended = not self.fta_found and (
-            uniform_from_base(self.ctx.base_attend, self.i, self.iv_k) < self.p_attend
-        )
-        if attended:
+        if self.iv_k < self.fta_k:  # attended: only woken for it when awaiting compliance
             self._settle_interviews(now, inclusive=True)
             self._on_compliance(now)
         else:
-            self.iv_next += self.iv_interval
+            self.iv_j += 1
             self.iv_k += 1
             self._on_fta(now)
-        self._reset_scan()
 
     def _on_interval_change(self, now: float) -> None:
         """The provider changed this claimant's interval: apply it from the last interview."""
         self._settle_interviews(now)
         assert self.provider is not None
         new = float(self.provider.interval_days[self.local])
-        last = self.iv_next - self.iv_interval
+        last = self._iv_time(self.iv_j - 1)
+        self.iv_anchor = max(now, last + new)
         self.iv_interval = new
-        self.iv_next = max(now, last + new)
-        self._reset_scan()
+        self.iv_j = 0
         self._update_hazards(now)
         self._log(now, EV_INTENSITY, new)
 
@@ -383,6 +380,7 @@ class Journey:
         self._log(now, EV_FTA)
         self.logit_attend += ctx.logit_per_prior_fta
         self.p_attend = _sigmoid(self.logit_attend)
+        self._draw_next_fta()
         if not ctx.sanctions_enabled or uniform_from_base(ctx.base_refer, i, occ) >= ctx.p_refer:
             return
         self.n_refs += 1
@@ -428,7 +426,6 @@ class Journey:
         if not self.sanctioned:
             self.sanctioned = True
             self._log(now, EV_SANCTION_START, level)
-            self._reset_scan()
             self._update_hazards(now)
 
     def _on_compliance(self, now: float) -> None:
@@ -443,7 +440,6 @@ class Journey:
         self.awaiting_compliance = False
         self.sanc_until = INF
         self._log(now, EV_SANCTION_END)
-        self._reset_scan()
         self._update_hazards(now)
 
     def _clear_sanctions(self, now: float) -> None:
@@ -503,7 +499,9 @@ class Journey:
         self.n_jobs += 1
         self.job_end_at = now + ctx.loss.solve(e_loss / ctx.k_loss[i]) if ctx.k_loss[i] > 0 else INF
         self._log(now, EV_JOB_START)
-        self._update_hazards(now)
+        # the entry clock has fired and the off-flow clock dies with the spell
+        self.t_entry = self.t_off = INF
+        self.m_entry = self.rate_off = 0.0
         self._settle_payments(now)
 
     def _settle_payments(self, now: float) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CaseloadView", "allocate", "quantise_intervals"]
+__all__ = ["CaseloadView", "allocate", "interval_tiers", "quantise_intervals"]
 
 F = npt.NDArray[np.float64]
 
@@ -167,15 +167,27 @@ def allocate(
     )
 
 
+def interval_tiers(min_days: float, max_days: float) -> F:
+    """Return the service tiers: ``min_days`` doubling while below ``max_days``, then it."""
+    tiers = [min_days]
+    while tiers[-1] * 2.0 < max_days:
+        tiers.append(tiers[-1] * 2.0)
+    if tiers[-1] < max_days:
+        tiers.append(max_days)
+    return np.asarray(tiers, dtype=np.float64)
+
+
 def quantise_intervals(
     minutes_per_week: F, interview_minutes: float, min_days: float, max_days: float
 ) -> F:
-    """Turn minutes per week into interview intervals in whole weeks.
+    """Turn minutes per week into interview intervals from a ladder of service tiers.
 
-    Intervals are rounded up to whole weeks (so that capacity is not exceeded) and
-    clipped to ``[min_days, max_days]``.
+    Each claimant gets the most intensive tier (see :func:`interval_tiers`) that does
+    not exceed the minutes allocated, so rounding never breaks the capacity; a few
+    tiers rather than any number of days keeps changes between reviews rare.
     """
+    tiers = interval_tiers(min_days, max_days)
     with np.errstate(divide="ignore"):
-        days = 7.0 * interview_minutes / np.maximum(minutes_per_week, 1e-9)
-    weeks = np.ceil(days / 7.0 - 1e-9) * 7.0
-    return np.clip(weeks, min_days, max_days)
+        days = 7.0 * interview_minutes / np.maximum(minutes_per_week, 1e-12)
+    idx = np.searchsorted(tiers, days * (1.0 - 1e-9), side="left")
+    return tiers[np.minimum(idx, len(tiers) - 1)]
