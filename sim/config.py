@@ -123,7 +123,7 @@ class PopulationGroup(_Model):
     """Weekly benefit rate under 25; None means the same as ``weekly_rate_gbp``."""
     distance_mean: float
     """Mean latent distance from work; job-entry hazard scales with exp(-distance)."""
-    distance_sd: Positive
+    distance_sd: NonNeg
     p_attach: Probability = 0.95
     """Probability that a referral attaches to the provider."""
     attach_delay_days: NonNeg = 14.0
@@ -313,10 +313,14 @@ class Provider(_Model):
     """Fixed headcount per provider; overrides ``caseload_per_adviser``."""
     adviser_minutes_per_week: Positive = 1350.0
     """Interview minutes one adviser can give per week."""
-    adviser_cost_gbp_per_week: NonNeg = 650.0
-    cost_per_interview_gbp: NonNeg = 15.0
-    fixed_cost_gbp_per_month: NonNeg = 20000.0
-    starting_cash_gbp: float = 500000.0
+    adviser_cost_gbp_per_week: NonNeg = 550.0
+    """Salary and on-costs of one adviser, paid whether or not the adviser is busy."""
+    overhead_rate: NonNeg = 0.5
+    """Premises, management and systems as a share of adviser costs."""
+    cost_per_interview_gbp: NonNeg = 3.0
+    """Variable cost of an attended interview (travel refunds, materials)."""
+    working_capital_weeks: NonNeg = 26.0
+    """Starting cash, in weeks of adviser and overhead costs."""
     expected_share_of_max_sustainment: Probability = 0.5
     """The provider's belief of the share of maximum sustainment payments an outcome earns."""
 

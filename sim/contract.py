@@ -39,6 +39,8 @@ def contract_year(t_days: float) -> int:
 def price_index(contract: Contract, t_days: float) -> float:
     """Return the price multiplier in force on day ``t_days``; the last year's persists."""
     years = contract.price_index_by_year
+    if len(years) == 1:
+        return years[0]
     return years[min(contract_year(t_days), len(years) - 1)]
 
 

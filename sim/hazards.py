@@ -132,6 +132,42 @@ class EntryHazard:
         j = max(0, bisect_right(self._knots_b, y) - 1)
         return self._knots_t[j] + (y - self._knots_b[j]) / self._last_lm[j]
 
+    # ---- fast path: a claimant's cumulative function, set up once per journey -------
+    def claimant_bands(self, claim_start: float) -> tuple[list[float], list[float], list[float]]:
+        """Return ``(starts, offsets, levels)`` describing one claimant's cumulative hazard.
+
+        With band ``J`` holding at day ``t``, the claimant's cumulative baseline is
+        ``Lambda(t) = m_J * B(t) + offsets[J]`` (``B`` the integral of ``LM``), by
+        telescoping the band boundaries; ``levels[J] = Lambda(starts[J])``. Use with
+        :meth:`cumulative` and :meth:`inverse`.
+        """
+        mults = self._bands._mults
+        starts = [claim_start + s for s in self._bands._starts]
+        b_at = [self._b(t) for t in starts]
+        offsets = [0.0]
+        for j in range(1, len(starts)):
+            offsets.append(offsets[-1] + (mults[j - 1] - mults[j]) * b_at[j])
+        levels = [mults[j] * b_at[j] + offsets[j] for j in range(len(starts))]
+        return starts, offsets, levels
+
+    def cumulative(self, t: float, starts: list[float], offsets: list[float]) -> float:
+        """Return ``Lambda(t)`` for a claimant (see :meth:`claimant_bands`)."""
+        j = bisect_right(starts, t) - 1
+        if j < 0:
+            j = 0
+        return self._bands._mults[j] * self._b(t) + offsets[j]
+
+    def inverse(self, y: float, offsets: list[float], levels: list[float]) -> float:
+        """Return the first day with ``Lambda(t) == y``, or ``inf`` if it never gets there."""
+        j = bisect_right(levels, y) - 1
+        if j < 0:
+            j = 0
+        m = self._bands._mults[j]
+        if m <= 0.0:
+            return INF
+        return self._b_inv((y - offsets[j]) / m)
+
+    # ---- reference path: integral and solve over an interval ------------------------
     def integral(self, t0: float, t1: float, claim_start: float) -> float:
         """Return the integral of ``LM * D`` over ``[t0, t1]`` (days, ``t0 <= t1``)."""
         bands = self._bands

@@ -87,7 +87,8 @@ class Journey:
     """
 
     __slots__ = (
-        "attach_at", "attached_at", "awaiting_compliance", "benefit_paid", "caseload_days",
+        "attach_at", "attached_at", "awaiting_compliance", "band_levels", "band_offsets",
+        "band_starts", "benefit_paid", "caseload_days", "lam_ref",
         "ctx", "days_in_work", "days_off", "days_on_benefit", "days_sanctioned", "e_entry",
         "e_off", "first_job_at", "fta_k", "history", "i", "iv_anchor", "iv_interval", "iv_j",
         "iv_k", "iv_minutes", "iv_provider", "job_end_at", "last_contact", "local",
@@ -95,7 +96,7 @@ class Journey:
         "n_fta", "n_interviews", "n_jobs", "n_overturned", "n_refs", "n_sanctions", "n_spells",
         "n_wrong", "offflow_at", "on_prog", "p_attend", "paid_attach", "paid_outcome",
         "paid_sustain", "pending", "progress", "provider", "rate_off", "sanc_frac",
-        "sanc_fixed_days", "sanc_until", "sanctioned", "status", "t_entry", "t_entry_ref",
+        "sanc_fixed_days", "sanc_until", "sanctioned", "status", "t_entry",
         "t_last", "t_off", "t_off_ref",
     )
 
@@ -129,6 +130,10 @@ class Journey:
         self.last_contact = NAN
         self.iv_k = 0
         self.sanc_fixed_days = 0.0
+        self.band_starts, self.band_offsets, self.band_levels = ctx.entry.claimant_bands(
+            ctx.claim_start_at[i]
+        )
+        self.lam_ref = 0.0
         self._draw_next_fta()
 
     # ================================================================ process
@@ -149,10 +154,10 @@ class Journey:
                 now = t_next
             except simpy.Interrupt:
                 now = env.now
-                self._accrue(now)
+                self._catch_up(now)
                 self._on_interval_change(now)
                 continue
-            self._accrue(now)
+            self._catch_up(now)
             if kind == HORIZON:
                 self._finish(now)
                 return
@@ -202,6 +207,16 @@ class Journey:
         return best, kind
 
     # ================================================================ accrual
+    def _catch_up(self, now: float) -> None:
+        """Bring the state up to ``now``: time-in-state sums, then attended interviews.
+
+        Every interview before ``now`` was attended, or the process would have woken
+        at the failure, so they are settled here before any handler runs.
+        """
+        self._accrue(now)
+        if self.status == ON_BENEFIT:
+            self._settle_interviews(now)
+
     def _accrue(self, now: float) -> None:
         dt = now - self.t_last
         if dt <= 0.0:
@@ -242,13 +257,15 @@ class Journey:
     def _update_hazards(self, now: float) -> None:
         """Carry the job-entry and off-flow clocks over a change of hazard at ``now``."""
         ctx = self.ctx
-        cs = ctx.claim_start_at[self.i]
-        if now > self.t_entry_ref and self.m_entry > 0.0:
-            self.e_entry -= self.m_entry * ctx.entry.integral(self.t_entry_ref, now, cs)
-        self.t_entry_ref = now
-        self.m_entry = self._entry_multiplier()
+        entry = ctx.entry
+        lam = entry.cumulative(now, self.band_starts, self.band_offsets)
         if self.m_entry > 0.0:
-            self.t_entry = ctx.entry.solve(now, max(self.e_entry, 0.0) / self.m_entry, cs)
+            self.e_entry -= self.m_entry * (lam - self.lam_ref)
+        self.lam_ref = lam
+        m = self.m_entry = self._entry_multiplier()
+        if m > 0.0:
+            target = lam + max(self.e_entry, 0.0) / m
+            self.t_entry = max(now, entry.inverse(target, self.band_offsets, self.band_levels))
         else:
             self.t_entry = INF
         self.e_off -= self.rate_off * (now - self.t_off_ref)
@@ -264,7 +281,7 @@ class Journey:
         ctx, i, k = self.ctx, self.i, self.n_spells
         self.e_entry = exponential_from_base(ctx.base_entry, i, k)
         self.e_off = exponential_from_base(ctx.base_off, i, k)
-        self.t_entry_ref = self.t_off_ref = now
+        self.t_off_ref = now
         self.m_entry = 0.0
         self.rate_off = 0.0
         self.n_spells += 1
@@ -315,43 +332,48 @@ class Journey:
             return INF
         return self._iv_time(self.iv_j + self.fta_k - self.iv_k)
 
+    def _n_before(self, now: float, inclusive: bool) -> int:
+        """Return how many interviews from ``iv_j`` on fall before ``now`` (or at it)."""
+        anchor, step, j0 = self.iv_anchor, self.iv_interval, self.iv_j
+        j = max(j0, math.ceil((now - anchor) / step))
+        # make the count agree exactly with _iv_time, whatever the rounding
+        while j > j0 and (anchor + (j - 1) * step > now or (
+                not inclusive and anchor + (j - 1) * step == now)):
+            j -= 1
+        while anchor + j * step < now or (inclusive and anchor + j * step == now):
+            j += 1
+        return j - j0
+
     def _settle_interviews(self, now: float, *, inclusive: bool = False) -> None:
         """Count the interviews before ``now`` (or at it) as attended.
 
         Never counts past the next failure to attend: callers wake at that failure.
         """
-        j0 = self.iv_j
-        j = j0
-        n_max = self.fta_k - self.iv_k
-        while j - j0 < n_max:
-            t = self._iv_time(j)
-            if t > now or (t == now and not inclusive):
-                break
-            if self.iv_provider and self.on_prog:
-                gap = t - self.last_contact
-                if gap > self.max_gap:
-                    self.max_gap = gap
-                self.last_contact = t
-            j += 1
-        n = j - j0
-        if n == 0:
+        n = min(self._n_before(now, inclusive), self.fta_k - self.iv_k)
+        if n <= 0:
             return
+        j0 = self.iv_j
+        last = self._iv_time(j0 + n - 1)
+        if self.iv_provider and self.on_prog:
+            gap = max(self._iv_time(j0) - self.last_contact, self.iv_interval if n > 1 else 0.0)
+            if gap > self.max_gap:
+                self.max_gap = gap
+            self.last_contact = last
         if self.ctx.events is not None:
-            for jj in range(j0, j):
+            for jj in range(j0, j0 + n):
                 self._log(self._iv_time(jj), EV_INTERVIEW)
-        self.iv_j = j
+        self.iv_j = j0 + n
         self.iv_k += n
         self.n_interviews += n
         if self.iv_provider:
             self.minutes_adviser += n * self.iv_minutes
             if self.provider is not None:
-                self.provider.book_interviews(self._iv_time(j - 1), n, self.iv_minutes)
+                self.provider.book_interviews(last, n, self.iv_minutes)
         else:
             self.minutes_jcp += n * self.iv_minutes
 
     def _on_interview(self, now: float) -> None:
         """A failure to attend at ``now`` or, awaiting compliance, any interview."""
-        self._settle_interviews(now)
         if self.iv_k < self.fta_k:  # attended: only woken for it when awaiting compliance
             self._settle_interviews(now, inclusive=True)
             self._on_compliance(now)
@@ -362,7 +384,6 @@ class Journey:
 
     def _on_interval_change(self, now: float) -> None:
         """The provider changed this claimant's interval: apply it from the last interview."""
-        self._settle_interviews(now)
         assert self.provider is not None
         new = float(self.provider.interval_days[self.local])
         last = self._iv_time(self.iv_j - 1)
@@ -459,7 +480,6 @@ class Journey:
         self.on_prog = True
         self.attached_at = now
         self.last_contact = now
-        self._settle_interviews(now)
         interval = prov.join(self.local, now)
         cfg = prov.config
         self._set_schedule(now + cfg.first_interview_days, interval, cfg.interview_minutes, True, now)
@@ -477,7 +497,6 @@ class Journey:
                 self.max_gap = gap
 
     def _on_programme_end(self, now: float) -> None:
-        self._settle_interviews(now)
         self._leave_caseload(now)
         self.on_prog = False
         self._log(now, EV_PROG_END)
@@ -487,7 +506,6 @@ class Journey:
     def _on_job_start(self, now: float) -> None:
         ctx, i = self.ctx, self.i
         if self.status == ON_BENEFIT:
-            self._settle_interviews(now)
             self._leave_caseload(now)
             self._clear_sanctions(now)
         if self.attach_at < INF:  # found work before attaching: never attaches
@@ -505,24 +523,29 @@ class Journey:
         self._settle_payments(now)
 
     def _settle_payments(self, now: float) -> None:
+        """Date the outcome and sustainment triggers of the job that starts at ``now``."""
         ctx, i = self.ctx, self.i
-        end = min(self.job_end_at, ctx.horizon_at[i])
+        group = ctx.groups[i]
         qualifies = now < ctx.programme_end_at[i]
-        paid = self.on_prog and qualifies
-        result = settle_job(self.progress, ctx.groups[i], now, end, qualifies=qualifies)
-        prov = self.provider if paid else None
+        result = settle_job(
+            self.progress, group, now, min(self.job_end_at, ctx.horizon_at[i]), qualifies=qualifies
+        )
+        prov = self.provider if (self.on_prog and qualifies) else None
         if result.outcome_at is not None:
-            fee = ctx.groups[i].outcome_fee_gbp * price_index(ctx.contract, result.outcome_at)
+            fee = group.outcome_fee_gbp * price_index(ctx.contract, result.outcome_at)
             self._log(result.outcome_at, EV_OUTCOME, fee if prov else 0.0)
             if prov is not None:
                 self.paid_outcome += fee
                 prov.pay("outcome", result.outcome_at, fee)
-        for t in result.sustainment_at:
-            fee = ctx.groups[i].sustainment_fee_gbp * price_index(ctx.contract, t)
-            self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)
-            if prov is not None:
-                self.paid_sustain += fee
-                prov.pay("sustainment", t, fee)
+        if not result.sustainment_at:
+            return
+        fees = [group.sustainment_fee_gbp * price_index(ctx.contract, t) for t in result.sustainment_at]
+        if ctx.events is not None:
+            for t, fee in zip(result.sustainment_at, fees, strict=True):
+                self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)
+        if prov is not None:
+            self.paid_sustain += sum(fees)
+            prov.pay_many("sustainment", result.sustainment_at, fees)
 
     def _on_job_end(self, now: float) -> None:
         ctx, i = self.ctx, self.i
@@ -542,7 +565,6 @@ class Journey:
             self._jcp_schedule(now)
 
     def _on_offflow(self, now: float) -> None:
-        self._settle_interviews(now)
         self._leave_caseload(now)
         self._clear_sanctions(now)
         if self.offflow_at != self.offflow_at:
@@ -556,7 +578,6 @@ class Journey:
     # ================================================================ end
     def _finish(self, now: float) -> None:
         if self.status == ON_BENEFIT:
-            self._settle_interviews(now)
             self._leave_caseload(now)
         self._log(now, EV_END)
         ctx, i = self.ctx, self.i

@@ -155,6 +155,15 @@ class Provider:
         if m < self.n_months:
             self.income[kind][m] += amount_gbp
 
+    def pay_many(self, kind: str, days: list[float], amounts_gbp: list[float]) -> None:
+        """Book several payments of one kind."""
+        book = self.income[kind]
+        n = self.n_months
+        for t, amount in zip(days, amounts_gbp, strict=True):
+            m = int(t / DAYS_PER_MONTH)
+            if m < n:
+                book[m] += amount
+
     def book_interviews(self, t: float, n: int, minutes: float) -> None:
         """Book ``n`` attended interviews of ``minutes`` each on day ``t``."""
         m = int(t / DAYS_PER_MONTH)
@@ -207,21 +216,22 @@ class Provider:
     def ledger(self, start_month: str) -> pl.DataFrame:
         """Return income, costs and cash balance by contract month.
 
-        Adviser and fixed costs are paid in every month from the provider's first
-        referral month to the month its last member's programme ends.
+        Adviser costs (and overheads in proportion) are paid in every month from the
+        provider's first referral month to the month its last member's programme ends;
+        starting cash is ``working_capital_weeks`` of those costs.
         """
         months = np.arange(self.n_months)
         first = int(self.first_day / DAYS_PER_MONTH)
         last = int(np.max(self.programme_end_at) / DAYS_PER_MONTH)
         open_ = (months >= first) & (months <= last)
         cfg = self.config
-        adviser_cost = np.where(
-            open_, self.n_advisers * cfg.adviser_cost_gbp_per_week * DAYS_PER_MONTH / 7.0, 0.0
-        )
-        fixed = np.where(open_, cfg.fixed_cost_gbp_per_month, 0.0)
+        weekly = self.n_advisers * cfg.adviser_cost_gbp_per_week
+        adviser_cost = np.where(open_, weekly * DAYS_PER_MONTH / 7.0, 0.0)
+        overhead = cfg.overhead_rate * adviser_cost
         income = sum(self.income.values())
-        costs = adviser_cost + fixed + self.interview_cost
-        cash = cfg.starting_cash_gbp + np.cumsum(income - costs)
+        costs = adviser_cost + overhead + self.interview_cost
+        start_cash = cfg.working_capital_weeks * weekly * (1.0 + cfg.overhead_rate)
+        cash = start_cash + np.cumsum(income - costs)
         return pl.DataFrame(
             {
                 "provider": np.full(self.n_months, self.index),
@@ -231,7 +241,7 @@ class Provider:
                 "income_outcome_gbp": self.income["outcome"],
                 "income_sustainment_gbp": self.income["sustainment"],
                 "cost_advisers_gbp": adviser_cost,
-                "cost_fixed_gbp": fixed,
+                "cost_overhead_gbp": overhead,
                 "cost_interviews_gbp": self.interview_cost,
                 "adviser_minutes": self.minutes,
                 "n_advisers": np.full(self.n_months, self.n_advisers),

@@ -70,20 +70,22 @@ def _needs_based(view: CaseloadView, capacity: float, x_min: float, x_max: float
     return x_min + scale * need
 
 
-def expected_gain_per_hour(view: CaseloadView, x_min: float, x_max: float) -> F:
-    """Return the expected extra payment per adviser hour of moving from x_min to x_max.
+def expected_payment_per_hour(view: CaseloadView, x_full: float) -> F:
+    """Return each claimant's expected payment per adviser hour under full service.
 
-    The provider predicts each claimant's job-entry hazard from the signal, assumes a
-    job found with enough time left reaches the outcome, and values the extra chance of
-    an outcome over the time left at ``value_gbp``.
+    The provider predicts the job-entry hazard from the signal (entry rate times
+    ``exp(-signal)``, raised by the service), takes the chance of a job early enough
+    to reach the outcome before the programme ends, values it at ``value_gbp``, and
+    divides by the adviser hours that full service costs over the time left. This is
+    the average return on the claimant, as providers rank caseloads in practice, not
+    the marginal effect of the service.
     """
     h = view.entry_rate_per_day * np.exp(-view.signal)
     b = view.effect_per_adviser_hour_per_week / 60.0
     window = np.maximum(view.days_left - view.qualifying_days_left, 0.0)
-    p_hi = -np.expm1(-h * (1.0 + b * x_max) * window)
-    p_lo = -np.expm1(-h * (1.0 + b * x_min) * window)
-    hours = (x_max - x_min) / 60.0 * np.maximum(view.days_left, 1.0) / 7.0
-    return np.asarray(view.value_gbp * (p_hi - p_lo) / hours, dtype=np.float64)
+    p_outcome = -np.expm1(-h * (1.0 + b * x_full) * window)
+    hours = x_full / 60.0 * np.maximum(view.days_left, 1.0) / 7.0
+    return np.asarray(view.value_gbp * p_outcome / hours, dtype=np.float64)
 
 
 def _payment_maximising(
@@ -100,9 +102,9 @@ def _payment_maximising(
     spare = capacity - n * x_min
     if spare <= 0:
         return np.full(n, min(x_min, capacity / n))
-    gain = expected_gain_per_hour(view, x_min, x_max)
-    order = np.argsort(-gain, kind="stable")
-    worth = gain[order] > cost_per_hour_gbp
+    score = expected_payment_per_hour(view, x_max)
+    order = np.argsort(-score, kind="stable")
+    worth = score[order] > cost_per_hour_gbp
     n_full = min(int(worth.sum()), int(spare // (x_max - x_min)) if x_max > x_min else n)
     x[order[:n_full]] = x_max
     return x
@@ -125,9 +127,9 @@ def allocate(
     policy : {"uniform", "needs_based", "payment_maximising", "mixed"}
         ``uniform`` shares capacity equally; ``needs_based`` gives more to those the
         signal says are furthest from work; ``payment_maximising`` ranks claimants by
-        expected payment per adviser hour and serves them fully in that order while
-        the gain exceeds the variable cost and capacity lasts, leaving the rest the
-        bare minimum; ``mixed`` is the weighted sum of the last two.
+        expected payment per adviser hour (:func:`expected_payment_per_hour`) and serves
+        them fully in that order while that exceeds the variable cost of an hour and
+        capacity lasts, leaving the rest the bare minimum; ``mixed`` is the weighted sum of the last two.
     view : CaseloadView
     capacity_minutes_per_week : float
         Total adviser interview minutes per week.

@@ -1,0 +1,156 @@
+"""Summary metrics from a run's ledger, as one tidy frame.
+
+Every row is ``(metric, group, horizon_months, value)``: ``group`` is a payment
+group name, ``"all"``, or for breakdowns by the provider's signal a quintile
+label ``"signal_q1"`` (most job-ready by the signal) to ``"signal_q5"``;
+``horizon_months`` is null for whole-horizon metrics. :data:`METRICS`
+documents each metric.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from sim.contract import DAYS_PER_MONTH
+
+__all__ = ["METRICS", "summarise"]
+
+METRICS: dict[str, str] = {
+    "n_referrals": "referrals simulated",
+    "attachment_rate": "share of referrals that attached to a provider",
+    "job_outcome_rate": "share of referrals with a job outcome within the horizon of referral",
+    "job_entry_rate": "share of referrals who started a job within the horizon of referral",
+    "days_in_work": "mean days in work per referral over the whole follow-up",
+    "days_on_benefit": "mean days on benefit per referral over the whole follow-up",
+    "benefit_paid_gbp": "mean benefit paid per referral over the whole follow-up",
+    "sanctions_per_claimant_month": "sanctions per claimant-month on benefit",
+    "share_ever_sanctioned": "share of referrals sanctioned at least once",
+    "sanction_referrals_per_claimant": "failures to attend referred for a decision, per referral",
+    "wrong_sanction_share": "share of sanctions applied although ill health was the reason",
+    "overturned_share": "share of sanctions overturned",
+    "adviser_minutes_per_claimant": "provider adviser minutes per referral",
+    "adviser_minutes_per_caseload_week": "provider adviser minutes per week in the active caseload",
+    "parked_share": "share of attached claimants with a spell of at least parked_gap_days "
+    "without provider contact while on the programme out of work",
+    "payments_per_referral_gbp": "provider payments per referral",
+    "cost_per_job_outcome_gbp": "provider payments per job outcome (whole horizon)",
+    "provider_income_attachment_gbp": "provider income from attachment fees",
+    "provider_income_outcome_gbp": "provider income from job outcome fees",
+    "provider_income_sustainment_gbp": "provider income from sustainment fees",
+    "provider_cost_gbp": "provider costs: advisers, overheads and interviews",
+    "provider_margin_gbp": "provider income minus costs",
+    "provider_min_cash_balance_gbp": "lowest month-end cash balance of any provider",
+}
+
+
+def _quintiles(ledger: pl.DataFrame) -> pl.DataFrame:
+    q = (pl.col("signal").rank("ordinal") - 1) * 5 // pl.len()
+    return ledger.with_columns(("signal_q" + (q + 1).cast(pl.Utf8)).alias("signal_quintile"))
+
+
+def _rates(df: pl.DataFrame, by: str) -> pl.DataFrame:
+    rows = []
+    for months in (12, 24):
+        days = months * DAYS_PER_MONTH
+        since = pl.col("referred_at")
+        rows.append(
+            df.group_by(by).agg(
+                job_outcome_rate=((pl.col("outcome_at") - since) <= days).fill_null(False).mean(),
+                job_entry_rate=((pl.col("first_job_at") - since) <= days).fill_null(False).mean(),
+            )
+            .unpivot(index=by, variable_name="metric", value_name="value")
+            .with_columns(horizon_months=pl.lit(months, dtype=pl.Int64))
+        )
+    return pl.concat(rows)
+
+
+def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
+    attached = pl.col("attached_at").is_not_null()
+    agg = df.group_by(by).agg(
+        n_referrals=pl.len().cast(pl.Float64),
+        attachment_rate=attached.mean(),
+        days_in_work=pl.col("days_in_work").mean(),
+        days_on_benefit=pl.col("days_on_benefit").mean(),
+        benefit_paid_gbp=pl.col("benefit_paid_gbp").mean(),
+        sanctions_per_claimant_month=pl.col("n_sanctions").sum()
+        / (pl.col("days_on_benefit").sum() / DAYS_PER_MONTH),
+        share_ever_sanctioned=(pl.col("n_sanctions") > 0).mean(),
+        sanction_referrals_per_claimant=pl.col("n_sanction_referrals").mean(),
+        wrong_sanction_share=pl.col("n_wrong_sanctions").sum() / pl.col("n_sanctions").sum(),
+        overturned_share=pl.col("n_overturned").sum() / pl.col("n_sanctions").sum(),
+        adviser_minutes_per_claimant=pl.col("adviser_minutes").mean(),
+        adviser_minutes_per_caseload_week=pl.col("adviser_minutes").sum()
+        / (pl.col("caseload_days").sum() / 7.0),
+        parked_share=(pl.col("max_contact_gap_days") >= parked_gap_days).filter(attached).mean(),
+        payments_per_referral_gbp=pl.col("payments_gbp").mean(),
+        cost_per_job_outcome_gbp=pl.col("payments_gbp").sum()
+        / pl.col("outcome_at").is_not_null().sum(),
+    )
+    return agg.unpivot(index=by, variable_name="metric", value_name="value").with_columns(
+        horizon_months=pl.lit(None, dtype=pl.Int64)
+    )
+
+
+def _providers(providers: pl.DataFrame) -> pl.DataFrame:
+    if providers.height == 0:
+        return pl.DataFrame(
+            schema={"metric": pl.Utf8, "group": pl.Utf8, "horizon_months": pl.Int64, "value": pl.Float64}
+        )
+    income = ["income_attachment_gbp", "income_outcome_gbp", "income_sustainment_gbp"]
+    costs = ["cost_advisers_gbp", "cost_overhead_gbp", "cost_interviews_gbp"]
+    tot = providers.select(
+        provider_income_attachment_gbp=pl.col("income_attachment_gbp").sum(),
+        provider_income_outcome_gbp=pl.col("income_outcome_gbp").sum(),
+        provider_income_sustainment_gbp=pl.col("income_sustainment_gbp").sum(),
+        provider_cost_gbp=pl.sum_horizontal(costs).sum(),
+        provider_margin_gbp=(pl.sum_horizontal(income) - pl.sum_horizontal(costs)).sum(),
+        provider_min_cash_balance_gbp=pl.col("cash_balance_gbp").min(),
+    )
+    return tot.unpivot(variable_name="metric", value_name="value").with_columns(
+        group=pl.lit("all"), horizon_months=pl.lit(None, dtype=pl.Int64)
+    )
+
+
+def summarise(
+    ledger: pl.DataFrame, providers: pl.DataFrame, *, parked_gap_days: float
+) -> pl.DataFrame:
+    """Return the tidy summary ``(metric, group, horizon_months, value)`` of one run.
+
+    Parameters
+    ----------
+    ledger : polars.DataFrame
+        The per-claimant ledger (see :data:`sim.records.LEDGER_FIELDS`).
+    providers : polars.DataFrame
+        The provider ledger by month (empty under the Jobcentre Plus regime).
+    parked_gap_days : float
+        Days without provider contact that make a claimant parked.
+
+    Returns
+    -------
+    polars.DataFrame
+        Sorted by metric, group and horizon.
+    """
+    all_ = ledger.with_columns(group=pl.lit("all"))
+    by_group = pl.concat([ledger, all_], how="vertical_relaxed")
+    quint = _quintiles(ledger).drop("group").rename({"signal_quintile": "group"})
+    parts = [
+        _rates(by_group, "group"),
+        _whole(by_group, "group", parked_gap_days),
+        _whole(quint, "group", parked_gap_days).filter(
+            pl.col("metric").is_in(
+                [
+                    "adviser_minutes_per_claimant",
+                    "adviser_minutes_per_caseload_week",
+                    "parked_share",
+                    "job_outcome_rate",
+                ]
+            )
+        ),
+        _rates(quint, "group").filter(pl.col("horizon_months") == 24),
+        _providers(providers),
+    ]
+    cols = ["metric", "group", "horizon_months", "value"]
+    return (
+        pl.concat([p.select(cols).with_columns(pl.col("value").cast(pl.Float64)) for p in parts])
+        .sort(cols[:3], nulls_last=True)
+    )
