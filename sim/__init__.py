@@ -11,4 +11,12 @@ try:
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "__version__", "load_scenario", "override", "run"]
+__all__ = [
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+    "override",
+    "run",
+]

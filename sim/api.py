@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -75,6 +76,7 @@ def run(
     seed: int,
     replicate: int = 0,
     event_log: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Simulate a scenario and return its frames.
 
@@ -90,6 +92,8 @@ def run(
         Replicate number; replicate r of every scenario shares its random keys.
     event_log : bool, optional
         Keep the event log (default: the scenario's ``records.event_log``).
+    progress : callable, optional
+        Called as ``progress(n_done, n_total)`` as the run advances.
 
     Returns
     -------
@@ -104,8 +108,10 @@ def run(
     """
     started = time.time()
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    out = simulate(sc, n_claimants, seed, replicate, event_log=event_log)
-    ledger = pl.concat([population_frame(out.population, sc), out.records.frame()], how="horizontal")
+    out = simulate(sc, n_claimants, seed, replicate, event_log=event_log, progress=progress)
+    ledger = pl.concat(
+        [population_frame(out.population, sc), out.records.frame()], how="horizontal"
+    )
     providers = _providers_frame(out, sc)
     summary = summarise(ledger, providers, parked_gap_days=sc.records.parked_gap_days)
     manifest = {

@@ -10,6 +10,7 @@ keys and every field carries its unit in its name (``_days``, ``_gbp``,
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,16 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "AGE_BANDS",
     "Attendance",
-    "ContractGroup",
     "Contract",
+    "ContractGroup",
     "Employment",
     "HealthCondition",
     "Jcp",
     "LabourMarket",
     "Ladder",
     "Offflow",
-    "PopulationGroup",
     "Population",
+    "PopulationGroup",
     "Provider",
     "Providers",
     "Records",
@@ -54,7 +55,9 @@ def month_index(month: str) -> int:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 def _check_names(names: list[str] | set[str], what: str) -> None:
@@ -188,7 +191,7 @@ def _check_bands(bands: list[Band], what: str) -> list[Band]:
     starts = [b.from_days for b in bands]
     if starts[0] != 0.0:
         raise ValueError(f"the first {what} band must start at from_days = 0, got {starts[0]}")
-    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(starts)):
         raise ValueError(f"{what} bands must have strictly increasing from_days, got {starts}")
     return bands
 
@@ -402,7 +405,10 @@ class Scenario(_Model):
     labour_market: LabourMarket = Field(default_factory=LabourMarket)
     records: Records = Field(default_factory=Records)
     sources: dict[str, str] = Field(default_factory=dict)
-    """Source note per dotted parameter key, e.g. ``"contract.groups.jsa_25_plus.outcome_fee_gbp"``."""
+    """Source note per dotted parameter key.
+
+    For example ``"contract.groups.jsa_25_plus.outcome_fee_gbp" = "WP02: ..."``.
+    """
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import pairwise
 
 from sim.contract import DAYS_PER_MONTH
 
@@ -54,7 +55,7 @@ class StepHazard:
             starts, multipliers = [0.0], [1.0]
         if len(starts) != len(multipliers):
             raise ValueError(f"{len(starts)} starts but {len(multipliers)} multipliers.")
-        if starts[0] != 0.0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        if starts[0] != 0.0 or any(b <= a for a, b in pairwise(starts)):
             raise ValueError(f"starts(={list(starts)}) must begin at 0 and increase.")
         self._starts = [float(s) for s in starts]
         self._mults = [float(m) for m in multipliers]

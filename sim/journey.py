@@ -87,18 +87,84 @@ class Journey:
     """
 
     __slots__ = (
-        "attach_at", "attached_at", "awaiting_compliance", "band_levels", "band_offsets",
-        "band_starts", "benefit_paid", "caseload_days", "lam_ref",
-        "ctx", "days_in_work", "days_off", "days_on_benefit", "days_sanctioned", "e_entry",
-        "e_off", "first_job_at", "fta_k", "history", "i", "iv_anchor", "iv_interval", "iv_j",
-        "iv_k", "iv_minutes", "iv_provider", "job_end_at", "last_contact", "local",
-        "logit_attend", "m_entry", "max_gap", "minutes_adviser", "minutes_jcp", "n_events",
-        "n_fta", "n_interviews", "n_jobs", "n_overturned", "n_refs", "n_sanctions", "n_spells",
-        "n_wrong", "offflow_at", "on_prog", "p_attend", "paid_attach", "paid_outcome",
-        "paid_sustain", "pending", "progress", "provider", "rate_off", "sanc_frac",
-        "sanc_fixed_days", "sanc_until", "sanctioned", "status", "t_entry",
-        "t_last", "t_off", "t_off_ref",
+        "attach_at",
+        "attached_at",
+        "awaiting_compliance",
+        "band_levels",
+        "band_offsets",
+        "band_starts",
+        "benefit_paid",
+        "caseload_days",
+        "ctx",
+        "days_in_work",
+        "days_off",
+        "days_on_benefit",
+        "days_sanctioned",
+        "e_entry",
+        "e_off",
+        "first_job_at",
+        "fta_k",
+        "history",
+        "i",
+        "iv_anchor",
+        "iv_interval",
+        "iv_j",
+        "iv_k",
+        "iv_minutes",
+        "iv_provider",
+        "job_end_at",
+        "lam_ref",
+        "last_contact",
+        "local",
+        "logit_attend",
+        "m_entry",
+        "max_gap",
+        "minutes_adviser",
+        "minutes_jcp",
+        "n_events",
+        "n_fta",
+        "n_interviews",
+        "n_jobs",
+        "n_overturned",
+        "n_refs",
+        "n_sanctions",
+        "n_spells",
+        "n_wrong",
+        "offflow_at",
+        "on_prog",
+        "p_attend",
+        "paid_attach",
+        "paid_outcome",
+        "paid_sustain",
+        "pending",
+        "progress",
+        "provider",
+        "rate_off",
+        "sanc_fixed_days",
+        "sanc_frac",
+        "sanc_until",
+        "sanctioned",
+        "status",
+        "t_entry",
+        "t_last",
+        "t_off",
+        "t_off_ref",
     )
+
+    m_entry: float
+    rate_off: float
+    t_off_ref: float
+    e_entry: float
+    e_off: float
+    t_entry: float
+    t_off: float
+    t_last: float
+    iv_anchor: float
+    iv_interval: float
+    iv_j: int
+    iv_minutes: float
+    iv_provider: bool
+    fta_k: int
 
     def __init__(self, ctx: RunContext, i: int, provider: Provider | None, local: int) -> None:
         self.ctx = ctx
@@ -337,8 +403,9 @@ class Journey:
         anchor, step, j0 = self.iv_anchor, self.iv_interval, self.iv_j
         j = max(j0, math.ceil((now - anchor) / step))
         # make the count agree exactly with _iv_time, whatever the rounding
-        while j > j0 and (anchor + (j - 1) * step > now or (
-                not inclusive and anchor + (j - 1) * step == now)):
+        while j > j0 and (
+            anchor + (j - 1) * step > now or (not inclusive and anchor + (j - 1) * step == now)
+        ):
             j -= 1
         while anchor + j * step < now or (inclusive and anchor + j * step == now):
             j += 1
@@ -482,7 +549,9 @@ class Journey:
         self.last_contact = now
         interval = prov.join(self.local, now)
         cfg = prov.config
-        self._set_schedule(now + cfg.first_interview_days, interval, cfg.interview_minutes, True, now)
+        self._set_schedule(
+            now + cfg.first_interview_days, interval, cfg.interview_minutes, True, now
+        )
         fee = attachment_fee_gbp(ctx.contract, ctx.groups[self.i], now, ctx.start_month)
         if fee > 0.0:
             self.paid_attach += fee
@@ -539,7 +608,9 @@ class Journey:
                 prov.pay("outcome", result.outcome_at, fee)
         if not result.sustainment_at:
             return
-        fees = [group.sustainment_fee_gbp * price_index(ctx.contract, t) for t in result.sustainment_at]
+        fees = [
+            group.sustainment_fee_gbp * price_index(ctx.contract, t) for t in result.sustainment_at
+        ]
         if ctx.events is not None:
             for t, fee in zip(result.sustainment_at, fees, strict=True):
                 self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)

@@ -54,7 +54,8 @@ def _rates(df: pl.DataFrame, by: str) -> pl.DataFrame:
         days = months * DAYS_PER_MONTH
         since = pl.col("referred_at")
         rows.append(
-            df.group_by(by).agg(
+            df.group_by(by)
+            .agg(
                 job_outcome_rate=((pl.col("outcome_at") - since) <= days).fill_null(False).mean(),
                 job_entry_rate=((pl.col("first_job_at") - since) <= days).fill_null(False).mean(),
             )
@@ -94,7 +95,12 @@ def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
 def _providers(providers: pl.DataFrame) -> pl.DataFrame:
     if providers.height == 0:
         return pl.DataFrame(
-            schema={"metric": pl.Utf8, "group": pl.Utf8, "horizon_months": pl.Int64, "value": pl.Float64}
+            schema={
+                "metric": pl.Utf8,
+                "group": pl.Utf8,
+                "horizon_months": pl.Int64,
+                "value": pl.Float64,
+            }
         )
     income = ["income_attachment_gbp", "income_outcome_gbp", "income_sustainment_gbp"]
     costs = ["cost_advisers_gbp", "cost_overhead_gbp", "cost_interviews_gbp"]
@@ -150,7 +156,6 @@ def summarise(
         _providers(providers),
     ]
     cols = ["metric", "group", "horizon_months", "value"]
-    return (
-        pl.concat([p.select(cols).with_columns(pl.col("value").cast(pl.Float64)) for p in parts])
-        .sort(cols[:3], nulls_last=True)
-    )
+    return pl.concat(
+        [p.select(cols).with_columns(pl.col("value").cast(pl.Float64)) for p in parts]
+    ).sort(cols[:3], nulls_last=True)

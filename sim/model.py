@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,11 +110,18 @@ def _context(
     popc = sc.population
     names = pop.group_names
     cond = pop.condition
-    cond_att = np.array([popc.conditions[c].attendance_logit_shift for c in pop.condition_names] + [0.0])
-    age_att = np.array(
-        [popc.age_bands[b].attendance_logit_shift if b in popc.age_bands else 0.0 for b in AGE_BANDS]
+    cond_att = np.array(
+        [popc.conditions[c].attendance_logit_shift for c in pop.condition_names] + [0.0]
     )
-    p_ill_cond = np.array([popc.conditions[c].p_ill_health_fta for c in pop.condition_names] + [0.0])
+    age_att = np.array(
+        [
+            popc.age_bands[b].attendance_logit_shift if b in popc.age_bands else 0.0
+            for b in AGE_BANDS
+        ]
+    )
+    p_ill_cond = np.array(
+        [popc.conditions[c].p_ill_health_fta for c in pop.condition_names] + [0.0]
+    )
     logit_attend = _logit(att.p_attend) + cond_att[cond] + age_att[pop.age_band]
     programme_days = 7.0 * sc.run.programme_weeks
     programme_end = pop.attach_at + programme_days
@@ -130,7 +138,9 @@ def _context(
         logit_attend=logit_attend.tolist(),
         rate_per_day=(pop.weekly_rate_gbp / 7.0).tolist(),
         k_entry=(emp.entry_rate_per_day * np.exp(-pop.distance)).tolist(),
-        k_loss=(emp.job_loss_rate_per_day * np.exp(emp.job_loss_distance_coef * pop.distance)).tolist(),
+        k_loss=(
+            emp.job_loss_rate_per_day * np.exp(emp.job_loss_distance_coef * pop.distance)
+        ).tolist(),
         p_ill=np.where(cond >= 0, p_ill_cond[cond], att.p_ill_health_fta_no_condition).tolist(),
         esa=pop.benefit_esa.tolist(),
         groups=[contract_groups[g] for g in pop.group.tolist()],
@@ -201,9 +211,18 @@ def _providers(sc: Scenario, pop: Population, ctx: RunContext) -> list[Provider]
         if len(members) == 0:
             continue
         prov = Provider(
-            p, area, sc.providers.provider, sc.contract, members,
-            pop.signal[members], value[members], qual[members], prog_end[members], n_months,
-            sc.employment.entry_rate_per_day, sc.employment.effect_per_adviser_hour_per_week,
+            p,
+            area,
+            sc.providers.provider,
+            sc.contract,
+            members,
+            pop.signal[members],
+            value[members],
+            qual[members],
+            prog_end[members],
+            n_months,
+            sc.employment.entry_rate_per_day,
+            sc.employment.effect_per_adviser_hour_per_week,
             ctx.entry.lm,
         )
         prov.plan_advisers(pop.referred_at[members], 7.0 * sc.run.programme_weeks)
@@ -211,9 +230,7 @@ def _providers(sc: Scenario, pop: Population, ctx: RunContext) -> list[Provider]
     return out
 
 
-def _run_area(
-    ctx: RunContext, members: npt.NDArray[np.int64], providers: list[Provider]
-) -> int:
+def _run_area(ctx: RunContext, members: npt.NDArray[np.int64], providers: list[Provider]) -> int:
     env = simpy.Environment()
     if providers:
         for prov in providers:
@@ -235,6 +252,7 @@ def simulate(
     replicate: int = 0,
     *,
     event_log: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunOutput:
     """Simulate ``n_claimants`` referrals under ``scenario`` for one replicate.
 
@@ -249,6 +267,8 @@ def simulate(
         Replicate number; replicate r of every scenario shares its random keys.
     event_log : bool, optional
         Keep an event log; default from ``scenario.records.event_log``.
+    progress : callable, optional
+        Called as ``progress(n_done, n_total)`` in claimants after each area.
 
     Returns
     -------
@@ -275,6 +295,8 @@ def simulate(
             members = np.flatnonzero(pop.area == area)
             if len(members):
                 n_events += _run_area(ctx, members, in_area)
+            if progress is not None:
+                progress(int(np.sum(pop.area <= area)), pop.n)
     finally:
         if was_enabled:
             gc.enable()

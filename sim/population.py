@@ -20,7 +20,7 @@ from sim.rng import Streams
 __all__ = ["Population", "build_population"]
 
 F = npt.NDArray[np.float64]
-I = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,9 @@ class Population:
     group_names: tuple[str, ...]
     condition_names: tuple[str, ...]
     n_providers_by_area: tuple[int, ...]
-    group: I
-    age_band: I
-    condition: I
+    group: Ints
+    age_band: Ints
+    condition: Ints
     benefit_esa: npt.NDArray[np.bool_]
     weekly_rate_gbp: F
     distance: F
@@ -69,8 +69,8 @@ class Population:
     claim_start_at: F
     attach_at: F
     attaches: npt.NDArray[np.bool_]
-    area: I
-    provider: I
+    area: Ints
+    provider: Ints
 
     @property
     def n(self) -> int:
@@ -78,7 +78,7 @@ class Population:
         return len(self.group)
 
 
-def _referral_days(scenario: Scenario, streams: Streams, ids: I) -> F:
+def _referral_days(scenario: Scenario, streams: Streams, ids: Ints) -> F:
     run = scenario.run
     weights = run.referral_weights or [1.0] * run.cohort_months
     month = streams.choices("run.referral_month", ids, weights)
@@ -86,7 +86,7 @@ def _referral_days(scenario: Scenario, streams: Streams, ids: I) -> F:
     return (month + within) * DAYS_PER_MONTH
 
 
-def _providers(scenario: Scenario, streams: Streams, ids: I) -> tuple[I, I]:
+def _providers(scenario: Scenario, streams: Streams, ids: Ints) -> tuple[Ints, Ints]:
     primes = scenario.providers.primes_per_area
     area = streams.choices("providers.area", ids, np.ones(len(primes)))
     n_primes = np.asarray(primes, dtype=np.int64)[area]
@@ -151,8 +151,10 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
     under_25 = age_band == AGE_BANDS.index("18-24")
     rate = np.array([g.weekly_rate_gbp for g in groups])[group]
     rate_u25 = np.array(
-        [g.weekly_rate_gbp if g.weekly_rate_under_25_gbp is None else g.weekly_rate_under_25_gbp
-         for g in groups]
+        [
+            g.weekly_rate_gbp if g.weekly_rate_under_25_gbp is None else g.weekly_rate_under_25_gbp
+            for g in groups
+        ]
     )[group]
     referred_at = _referral_days(scenario, streams, ids)
     ref_point = np.array([g.referral_point_months for g in groups])[group] * DAYS_PER_MONTH

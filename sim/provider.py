@@ -20,7 +20,8 @@ import numpy.typing as npt
 import polars as pl
 import simpy
 
-from sim.config import Contract, Provider as ProviderConfig
+from sim.config import Contract
+from sim.config import Provider as ProviderConfig
 from sim.contract import DAYS_PER_MONTH, price_index
 from sim.triage import CaseloadView, allocate, quantise_intervals
 

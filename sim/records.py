@@ -19,7 +19,8 @@ __all__ = ["EVENT_CODES", "JOURNEY_FIELDS", "LEDGER_FIELDS", "EventLog", "Journe
 
 JOURNEY_FIELDS: dict[str, str] = {
     "attached_at": "day the claimant attached to a provider (null if never)",
-    "programme_end_at": "day the programme ends: attachment (or would-be attachment) + programme_weeks",
+    "programme_end_at": "day the programme ends: attachment (or would-be attachment) "
+    "+ programme_weeks",
     "horizon_at": "day follow-up ends: programme_end_at + follow_up_weeks",
     "first_job_at": "day the first job began (null if none)",
     "outcome_at": "day cumulative days in work reached the group's qualifying days (null if not); "
@@ -30,7 +31,8 @@ JOURNEY_FIELDS: dict[str, str] = {
     "days_on_benefit": "days on benefit (in or out of sanction) within the horizon",
     "days_sanctioned": "days on benefit under a sanction within the horizon",
     "days_off_benefit_no_job": "days off benefit and not in work within the horizon",
-    "caseload_days": "days in a provider's active caseload (on the programme, on benefit, out of work)",
+    "caseload_days": "days in a provider's active caseload "
+    "(on the programme, on benefit, out of work)",
     "offflow_at": "first day the claimant left benefit without a job (null if never)",
     "n_interviews": "interviews attended (provider and Jobcentre Plus)",
     "n_fta": "failures to attend an interview",

@@ -157,11 +157,11 @@ class Streams:
         self, stream: str, claimants: npt.ArrayLike, occurrence: int | npt.ArrayLike = 0
     ) -> FloatArray:
         """Return standard normal draws by inversion of one uniform each."""
-        from scipy.special import ndtri
+        from scipy.special import ndtri  # type: ignore[import-untyped]
 
         u = self.uniforms(stream, claimants, occurrence)
         # map [0, 1) to (0, 1) so that ndtri is finite
-        return np.asarray(ndtri((u + 0.5 * _TWO_M53)), dtype=np.float64)
+        return np.asarray(ndtri(u + 0.5 * _TWO_M53), dtype=np.float64)
 
     def choices(
         self,
@@ -181,7 +181,7 @@ class Streams:
             idx = np.searchsorted(cum, u, side="right")
         else:
             idx = (u[:, None] >= cum).sum(axis=1)
-        return np.minimum(idx, cum.shape[-1] - 1).astype(np.int64)
+        return np.asarray(np.minimum(idx, cum.shape[-1] - 1), dtype=np.int64)
 
 
 def uniform_from_base(base: int, claimant: int, occurrence: int) -> float:

@@ -67,7 +67,7 @@ def _needs_based(view: CaseloadView, capacity: float, x_min: float, x_max: float
     if spare <= 0:
         return np.full(n, min(x_min, capacity / n))
     scale = min(x_max - x_min, spare / need.sum())
-    return x_min + scale * need
+    return np.asarray(x_min + scale * need, dtype=np.float64)
 
 
 def expected_payment_per_hour(view: CaseloadView, x_full: float) -> F:
@@ -129,7 +129,8 @@ def allocate(
         signal says are furthest from work; ``payment_maximising`` ranks claimants by
         expected payment per adviser hour (:func:`expected_payment_per_hour`) and serves
         them fully in that order while that exceeds the variable cost of an hour and
-        capacity lasts, leaving the rest the bare minimum; ``mixed`` is the weighted sum of the last two.
+        capacity lasts, leaving the rest the bare minimum; ``mixed`` is the weighted sum
+        of the last two.
     view : CaseloadView
     capacity_minutes_per_week : float
         Total adviser interview minutes per week.
@@ -156,9 +157,7 @@ def allocate(
     if policy == "needs_based":
         return _needs_based(view, capacity_minutes_per_week, x_min, x_max)
     if policy == "payment_maximising":
-        return _payment_maximising(
-            view, capacity_minutes_per_week, x_min, x_max, cost_per_hour_gbp
-        )
+        return _payment_maximising(view, capacity_minutes_per_week, x_min, x_max, cost_per_hour_gbp)
     if policy == "mixed":
         w = public_service_weight
         pay = _payment_maximising(view, capacity_minutes_per_week, x_min, x_max, cost_per_hour_gbp)
