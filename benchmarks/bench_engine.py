@@ -8,8 +8,8 @@ Reports, in one run on this machine:
 * the bare SimPy kernel's events per second (processes yielding timeouts, with as
   many live processes as the largest contract package area has claimants);
 * the model's events per second and its ratio to the kernel's;
-* peak memory per claimant (growth of the process's peak RSS during one run,
-  measured in a fresh subprocess).
+* peak memory per claimant (peak traced allocation during one run, measured with
+  tracemalloc in a fresh subprocess).
 
 Targets (issue 3): >= 5,000 claimant-runs/s on one core, model events/s >= 60% of
 the bare kernel's, <= 2 KB per claimant.
@@ -61,29 +61,37 @@ def model_run(n_claimants: int, seed: int) -> tuple[float, int]:
 
 
 def _memory_child(n_claimants: int) -> None:
-    import resource
+    import tracemalloc
 
     from sim.model import simulate
     from sim.scenario import load_scenario
 
     scenario = load_scenario(SCENARIO)
     simulate(scenario, 200, seed=0)  # warm imports and caches
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    simulate(scenario, n_claimants, seed=1)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_growth_kb": after - before}))
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    out = simulate(scenario, n_claimants, seed=1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del out
+    print(json.dumps({"peak_bytes": peak - base}))
 
 
 def memory_per_claimant_bytes(n_claimants: int) -> float:
-    """Peak RSS growth per claimant during one run, in a fresh interpreter."""
+    """Peak traced allocation (Python objects and numpy arrays) per claimant during one run.
+
+    Measured with tracemalloc in a fresh interpreter; it includes the population
+    columns, the per-claimant lists, the live journeys of the area being simulated and
+    the records, i.e. everything the run holds at its peak.
+    """
     out = subprocess.run(
         [sys.executable, __file__, "--memory-child", str(n_claimants)],
         check=True,
         capture_output=True,
         text=True,
     )
-    growth_kb = json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_growth_kb"]
-    return 1024.0 * growth_kb / n_claimants
+    peak = json.loads(out.stdout.strip().splitlines()[-1])["peak_bytes"]
+    return float(peak) / n_claimants
 
 
 def main() -> None:

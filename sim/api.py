@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from sim.config import Scenario
@@ -66,7 +67,7 @@ class RunResult:
 
 def _providers_frame(out: RunOutput, scenario: Scenario) -> pl.DataFrame:
     frames = [p.ledger(scenario.run.start_month) for p in out.providers]
-    return pl.concat(frames) if frames else pl.DataFrame()
+    return pl.concat(frames, rechunk=True) if frames else pl.DataFrame()
 
 
 def run(
@@ -77,6 +78,7 @@ def run(
     replicate: int = 0,
     event_log: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
+    areas: Sequence[int] | None = None,
 ) -> RunResult:
     """Simulate a scenario and return its frames.
 
@@ -94,6 +96,9 @@ def run(
         Keep the event log (default: the scenario's ``records.event_log``).
     progress : callable, optional
         Called as ``progress(n_done, n_total)`` as the run advances.
+    areas : sequence of int, optional
+        Simulate only these contract package areas; the ledger then holds only their
+        claimants, with exactly the rows they have in the whole run.
 
     Returns
     -------
@@ -108,9 +113,12 @@ def run(
     """
     started = time.time()
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    out = simulate(sc, n_claimants, seed, replicate, event_log=event_log, progress=progress)
+    out = simulate(
+        sc, n_claimants, seed, replicate, event_log=event_log, progress=progress, areas=areas
+    )
+    rows = np.flatnonzero(np.isin(out.population.area, out.areas))
     ledger = pl.concat(
-        [population_frame(out.population, sc), out.records.frame()], how="horizontal"
+        [population_frame(out.population, sc)[rows], out.records.frame(rows)], how="horizontal"
     )
     providers = _providers_frame(out, sc)
     summary = summarise(ledger, providers, parked_gap_days=sc.records.parked_gap_days)
@@ -119,6 +127,7 @@ def run(
         "scenario_hash": scenario_hash(sc),
         "scenario_resolved": sc.model_dump(mode="json"),
         "n_claimants": n_claimants,
+        "areas": list(out.areas),
         "seed": seed,
         "replicate": replicate,
         "versions": package_versions(),

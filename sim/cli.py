@@ -169,6 +169,132 @@ def run(
     )
 
 
+@app.command()
+def batch(
+    batch_file: Annotated[Path, typer.Argument(help="Batch TOML file.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/batch"),
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers.")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Skip finished tasks in --out, redo the rest.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace earlier results in --out.")] = False,
+) -> None:
+    """Run scenarios x replications as tasks, then write paired impacts and a summary."""
+    from sim.batch import OutputConflict, load_batch, run_batch
+
+    if workers < 1:
+        fail(f"--workers = {workers}: must be at least 1")
+    if dask_local is not None and dask_local < 1:
+        fail(f"--dask-local = {dask_local}: must be at least 1")
+    if scheduler is not None and dask_local is not None:
+        fail("--scheduler and --dask-local: give one or the other")
+    if resume and overwrite:
+        fail("--resume and --overwrite: give one or the other")
+    try:
+        spec = load_batch(batch_file)
+    except ScenarioError as err:
+        fail(*(str(p) for p in err.problems))
+    counts = {"done": 0, "failed": 0}
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} tasks"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task_id = bar.add_task(spec.spec.name, total=0, status="")
+
+        def on_plan(n: int) -> None:
+            bar.update(task_id, total=(bar.tasks[0].total or 0) + n)
+
+        def on_done(_task: object, ok: bool) -> None:
+            counts["done" if ok else "failed"] += 1
+            bar.update(
+                task_id, advance=1, status=f"done {counts['done']} failed {counts['failed']}"
+            )
+
+        try:
+            report = run_batch(
+                spec,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                dask_local=dask_local,
+                resume=resume,
+                overwrite=overwrite,
+                on_plan=on_plan,
+                on_done=on_done,
+            )
+        except OutputConflict as err:
+            fail(f"--out {out}: {err}")
+    if report.failed:
+        for task, msg in report.failed:
+            err_console.print(f"[bold red]task failed:[/] {task.part}: {msg}", highlight=False)
+        err_console.print("rerun with --resume to redo the failed tasks", highlight=False)
+        raise typer.Exit(code=1)
+    _print_impacts(out, spec.baseline)
+    out_console.print(
+        f"{report.n_tasks} tasks ({report.n_skipped} already done), "
+        f"{report.replications} replications, {report.wall_seconds:.1f} s; results in {out}",
+        highlight=False,
+    )
+
+
+def _print_impacts(out: Path, baseline: str) -> None:
+    impacts = pl.read_parquet(out / "impacts.parquet")
+    show = impacts.filter(
+        pl.col("effect").is_in(
+            ["job_outcome_rate", "days_in_work", "benefit_savings_gbp", "payments_gbp",
+             "deadweight_share", "cost_per_additional_outcome_gbp"]
+        )
+        & ((pl.col("horizon_months") == 24) | pl.col("horizon_months").is_null())
+        & (pl.col("group") == "all")
+    )
+    table = Table(title=f"paired impacts against {baseline} (all referrals, 95% CI)",
+                  title_justify="left")
+    for col in ("scenario", "effect", "mean", "95% CI"):
+        table.add_column(col, justify="left" if col in ("scenario", "effect") else "right")
+    for row in show.iter_rows(named=True):
+        lo, hi = row["ci_low"], row["ci_high"]
+        ci = "-" if lo is None else f"[{lo:,.4g}, {hi:,.4g}]"
+        table.add_row(row["scenario"], row["effect"], f"{row['mean']:,.4g}", ci)
+    out_console.print(table)
+
+
+@app.command()
+def compare(
+    out: Annotated[Path, typer.Argument(help="A batch's output folder.")],
+    baseline: Annotated[str | None, typer.Option(help="Baseline scenario name.")] = None,
+) -> None:
+    """(Re)compute paired impacts and the summary of a batch's outputs."""
+    import json
+
+    from sim.estimates import compare as compare_outputs
+
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        fail(f"{out}: no manifest.json, so not a batch output folder")
+    try:
+        meta = json.loads(manifest.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        fail(f"{manifest}: unreadable ({err})")
+    name = baseline or meta.get("baseline")
+    if not isinstance(name, str):
+        fail(f"{manifest}: names no baseline; pass --baseline")
+    try:
+        compare_outputs(out, name)
+    except ValueError as err:
+        fail(f"--baseline {name}: {err}")
+    _print_impacts(out, name)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point that turns any unexpected error in argument parsing into status 2."""
     sys.exit(app())

@@ -141,6 +141,7 @@ class Journey:
         "provider",
         "rate_off",
         "sanc_fixed_days",
+        "sanc_segments",
         "sanc_frac",
         "sanc_until",
         "sanctioned",
@@ -196,6 +197,7 @@ class Journey:
         self.last_contact = NAN
         self.iv_k = 0
         self.sanc_fixed_days = 0.0
+        self.sanc_segments: list[tuple[float, float, bool]] = []
         self.band_starts, self.band_offsets, self.band_levels = ctx.entry.claimant_bands(
             ctx.claim_start_at[i]
         )
@@ -214,6 +216,12 @@ class Journey:
         now = 0.0
         while True:
             t_next, kind = self._next_wake()
+            if kind == HORIZON and not self.on_prog:
+                # nothing can change before the horizon: settle it without waking.
+                # (A claimant still in a caseload waits, so its provider's books stay in order.)
+                self._catch_up(t_next)
+                self._finish(t_next)
+                return
             self.n_events += 1
             try:
                 yield env.timeout(t_next - now)
@@ -321,9 +329,13 @@ class Journey:
         return m
 
     def _update_hazards(self, now: float) -> None:
-        """Carry the job-entry and off-flow clocks over a change of hazard at ``now``."""
-        ctx = self.ctx
-        entry = ctx.entry
+        """Carry both clocks over a change of state (benefit status or sanction) at ``now``."""
+        self._update_entry(now)
+        self._update_off(now)
+
+    def _update_entry(self, now: float) -> None:
+        """Carry the job-entry clock over a change of its multiplier at ``now``."""
+        entry = self.ctx.entry
         lam = entry.cumulative(now, self.band_starts, self.band_offsets)
         if self.m_entry > 0.0:
             self.e_entry -= self.m_entry * (lam - self.lam_ref)
@@ -334,6 +346,10 @@ class Journey:
             self.t_entry = max(now, entry.inverse(target, self.band_offsets, self.band_levels))
         else:
             self.t_entry = INF
+
+    def _update_off(self, now: float) -> None:
+        """Carry the off-flow clock over a change of its rate at ``now``."""
+        ctx = self.ctx
         self.e_off -= self.rate_off * (now - self.t_off_ref)
         self.t_off_ref = now
         if self.status == ON_BENEFIT:
@@ -416,6 +432,9 @@ class Journey:
 
         Never counts past the next failure to attend: callers wake at that failure.
         """
+        t_next = self.iv_anchor + self.iv_j * self.iv_interval
+        if t_next > now or (t_next == now and not inclusive):
+            return
         n = min(self._n_before(now, inclusive), self.fta_k - self.iv_k)
         if n <= 0:
             return
@@ -457,7 +476,7 @@ class Journey:
         self.iv_anchor = max(now, last + new)
         self.iv_interval = new
         self.iv_j = 0
-        self._update_hazards(now)
+        self._update_entry(now)
         self._log(now, EV_INTENSITY, new)
 
     # ================================================================ sanctions
@@ -496,16 +515,18 @@ class Journey:
         overturned = uniform_from_base(ctx.base_overturn, i, occ) < p_over
         start = self.sanc_until if self.sanctioned and self.sanc_until < INF else now
         end = INF if ladder.open_ended else start + spell_days(ladder, level)
+        repay = False
         if overturned:
             self.n_overturned += 1
             over_at = now + ctx.overturn_days
             end = min(end, max(start, over_at))
-            self.benefit_paid += (end - start) * ctx.rate_per_day[i] * ladder.fraction_of_benefit
+            repay = over_at <= ctx.horizon_at[i]  # back pay inside the follow-up window
             self._log(over_at, EV_OVERTURN)
         else:
             self.history.append((failed_at, level))
         if end <= start:
             return
+        self.sanc_segments.append((start, end, repay))
         if ladder.open_ended:
             self.awaiting_compliance = True
             self.sanc_fixed_days = spell_days(ladder, level)
@@ -523,7 +544,16 @@ class Journey:
         if self.sanc_until <= now:
             self._on_sanction_end(now)
 
+    def _repay_overturned(self, now: float) -> None:
+        """Pay back what overturned spells actually withheld, now that the sanction ends."""
+        rate = self.ctx.rate_per_day[self.i] * self.sanc_frac
+        for start, end, repay in self.sanc_segments:
+            if repay:
+                self.benefit_paid += max(0.0, min(end, now) - start) * rate
+        self.sanc_segments.clear()
+
     def _on_sanction_end(self, now: float) -> None:
+        self._repay_overturned(now)
         self.sanctioned = False
         self.awaiting_compliance = False
         self.sanc_until = INF
@@ -534,6 +564,7 @@ class Journey:
         """Leaving benefit ends any sanction and drops pending decisions."""
         self.pending.clear()
         if self.sanctioned:
+            self._repay_overturned(now)
             self.sanctioned = False
             self.awaiting_compliance = False
             self.sanc_until = INF
@@ -650,6 +681,8 @@ class Journey:
     def _finish(self, now: float) -> None:
         if self.status == ON_BENEFIT:
             self._leave_caseload(now)
+        if self.sanctioned:
+            self._repay_overturned(now)
         self._log(now, EV_END)
         ctx, i = self.ctx, self.i
         payments = self.paid_attach + self.paid_outcome + self.paid_sustain

@@ -67,7 +67,7 @@ def _rates(df: pl.DataFrame, by: str) -> pl.DataFrame:
 
 def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
     attached = pl.col("attached_at").is_not_null()
-    agg = df.group_by(by).agg(
+    agg = df.group_by(by, maintain_order=True).agg(
         n_referrals=pl.len().cast(pl.Float64),
         attachment_rate=attached.mean(),
         days_in_work=pl.col("days_in_work").mean(),
@@ -148,7 +148,6 @@ def summarise(
                     "adviser_minutes_per_claimant",
                     "adviser_minutes_per_caseload_week",
                     "parked_share",
-                    "job_outcome_rate",
                 ]
             )
         ),

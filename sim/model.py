@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +87,9 @@ class RunContext:
 
 @dataclass
 class RunOutput:
-    """Raw outputs of one run (one scenario, one replicate)."""
+    """Raw outputs of one run (one scenario, one replicate, some or all areas)."""
 
+    areas: tuple[int, ...]
     population: Population
     records: JourneyRecords
     providers: list[Provider]
@@ -253,6 +254,7 @@ def simulate(
     *,
     event_log: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
+    areas: Sequence[int] | None = None,
 ) -> RunOutput:
     """Simulate ``n_claimants`` referrals under ``scenario`` for one replicate.
 
@@ -269,6 +271,10 @@ def simulate(
         Keep an event log; default from ``scenario.records.event_log``.
     progress : callable, optional
         Called as ``progress(n_done, n_total)`` in claimants after each area.
+    areas : sequence of int, optional
+        Simulate only these contract package areas (a shard of the run). Areas are
+        independent, so a shard's claimants have exactly the records they have in the
+        whole run; records of claimants outside the shard stay NaN.
 
     Returns
     -------
@@ -285,22 +291,35 @@ def simulate(
     keep_log = scenario.records.event_log if event_log is None else event_log
     events = EventLog() if keep_log else None
     ctx = _context(scenario, pop, streams, events)
-    providers = _providers(scenario, pop, ctx) if scenario.regime == "programme" else []
+    all_areas = range(len(pop.n_providers_by_area))
+    chosen = sorted(set(all_areas if areas is None else areas))
+    bad = [a for a in chosen if a not in all_areas]
+    if bad:
+        raise ValueError(f"areas(={bad}) must be in [0, {len(all_areas)}).")
+    providers = (
+        [p for p in _providers(scenario, pop, ctx) if p.area in chosen]
+        if scenario.regime == "programme"
+        else []
+    )
     n_events = 0
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for area in range(len(pop.n_providers_by_area)):
+        n_total = int(np.isin(pop.area, chosen).sum())
+        n_done = 0
+        for area in chosen:
             in_area = [p for p in providers if p.area == area]
             members = np.flatnonzero(pop.area == area)
             if len(members):
                 n_events += _run_area(ctx, members, in_area)
+            n_done += len(members)
             if progress is not None:
-                progress(int(np.sum(pop.area <= area)), pop.n)
+                progress(n_done, n_total)
     finally:
         if was_enabled:
             gc.enable()
     return RunOutput(
+        areas=tuple(chosen),
         population=pop,
         records=ctx.records,
         providers=providers,

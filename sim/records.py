@@ -13,6 +13,7 @@ from __future__ import annotations
 from array import array
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 __all__ = ["EVENT_CODES", "JOURNEY_FIELDS", "LEDGER_FIELDS", "EventLog", "JourneyRecords"]
@@ -97,11 +98,15 @@ class JourneyRecords:
     def __init__(self, n_claimants: int) -> None:
         self.data = np.full((n_claimants, len(JOURNEY_FIELDS)), np.nan)
 
-    def frame(self) -> pl.DataFrame:
-        """Return the journey columns as a frame (integer fields as Int64)."""
+    def frame(self, rows: npt.NDArray[np.int64] | None = None) -> pl.DataFrame:
+        """Return the journey columns as a frame (integer fields as Int64).
+
+        ``rows`` selects claimants (default: all).
+        """
+        data = self.data if rows is None else self.data[rows]
         cols = {}
         for j, name in enumerate(JOURNEY_FIELDS):
-            col = self.data[:, j]
+            col = data[:, j]
             if name.startswith("n_"):
                 cols[name] = pl.Series(name, col.astype(np.int64))
             else:

@@ -1,0 +1,549 @@
+"""Batches: scenarios x replications, run as tasks on local processes or a Dask cluster.
+
+A batch file (TOML) names its scenarios (one of them the baseline), the number
+of replications, claimants and the root seed. Replicate ``r`` of every
+scenario uses the same random keys, so scenarios are paired claimant by
+claimant. Each (scenario, replicate) is split into shards of contract package
+areas, which are independent, so a task's output is exactly its slice of the
+whole run whatever the worker, backend or order.
+
+Workers return their tables as Parquet bytes and the runner alone writes them,
+atomically, as Hive partitions::
+
+    OUT/ledger/scenario=S/replicate=R/part-K.parquet
+    OUT/providers/scenario=S/replicate=R/part-K.parquet
+    OUT/_tasks/scenario=S/replicate=R/part-K.json      # written last: the task is done
+
+so nothing is held in memory for the whole batch, an interrupted batch can be
+resumed (``--resume`` skips tasks whose marker exists and redoes the rest), and a
+task killed half-way leaves no file that looks finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import shutil
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.config import Scenario
+from sim.outputs import atomic_write, git_revision
+from sim.scenario import Problem, ScenarioError, load_scenario, scenario_hash
+
+__all__ = [
+    "Adaptive",
+    "BatchSpec",
+    "Task",
+    "TaskOutput",
+    "load_batch",
+    "plan_tasks",
+    "run_task",
+]
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Adaptive(_Model):
+    """Add replications until a paired impact is estimated precisely enough."""
+
+    effect: str = "job_outcome_rate"
+    """Effect name in ``impacts.parquet`` (see :mod:`sim.estimates`)."""
+    group: str = "all"
+    horizon_months: int | None = 24
+    target_half_width: float = Field(gt=0.0)
+    """Stop once the 95% CI half-width of the effect is at most this."""
+    max_replications: int = Field(ge=2, le=10_000)
+    step: int = Field(2, ge=1, le=1000)
+    """Replications added per round."""
+
+
+class BatchSpec(_Model):
+    """A validated batch file."""
+
+    name: Name
+    description: str = ""
+    scenarios: list[str] = Field(min_length=1)
+    """Scenario files, relative to the batch file."""
+    baseline: Name | None = None
+    """Name of the baseline (counterfactual) scenario; default the last one listed."""
+    replications: int = Field(ge=1, le=10_000)
+    claimants: int = Field(ge=1, le=100_000_000)
+    seed: int = Field(ge=0, lt=2**63)
+    claimants_per_task: int = Field(25_000, ge=100)
+    """Target claimants per task; each (scenario, replicate) is split into shards of areas."""
+    adaptive: Adaptive | None = None
+
+    @model_validator(mode="after")
+    def _adaptive_cap(self) -> BatchSpec:
+        if self.adaptive is not None and self.adaptive.max_replications < self.replications:
+            raise ValueError(
+                f"adaptive.max_replications ({self.adaptive.max_replications}) must be at least "
+                f"replications ({self.replications})"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch file with its scenarios loaded."""
+
+    path: Path
+    spec: BatchSpec
+    scenarios: dict[str, Scenario]
+    baseline: str
+
+    @property
+    def hash(self) -> str:
+        """Hash of the spec and every resolved scenario: same hash, same results."""
+        payload = {
+            "spec": self.spec.model_dump(mode="json", exclude={"description", "adaptive"}),
+            "scenarios": {n: scenario_hash(s) for n, s in sorted(self.scenarios.items())},
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _problems_from_validation(path: Path, err: ValidationError, raw: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = f"unknown key; valid keys here: {', '.join(BatchSpec.model_fields)}"
+        problems.append(Problem(str(path), key, e.get("input"), msg))
+    return problems
+
+
+def load_batch(path: str | Path) -> Batch:
+    """Read and validate a batch file and the scenarios it names.
+
+    Raises
+    ------
+    sim.scenario.ScenarioError
+        With every problem found: a missing or malformed batch file, a bad key or
+        value, a scenario file that is missing or invalid, two scenarios with the
+        same name, or a baseline that is not one of them.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), "", None, "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError([Problem(str(path), "", None, f"cannot read: {err}")]) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError([Problem(str(path), "", None, f"invalid TOML: {err}")]) from None
+    try:
+        spec = BatchSpec.model_validate(raw, strict=True)
+    except ValidationError as err:
+        raise ScenarioError(_problems_from_validation(path, err, raw)) from None
+    problems: list[Problem] = []
+    scenarios: dict[str, Scenario] = {}
+    for j, rel in enumerate(spec.scenarios):
+        try:
+            sc = load_scenario(path.parent / rel)
+        except ScenarioError as err:
+            problems.extend(err.problems)
+            continue
+        if sc.name in scenarios:
+            problems.append(
+                Problem(str(path), f"scenarios[{j}]", rel, f"a second scenario named {sc.name!r}")
+            )
+        scenarios[sc.name] = sc
+    baseline = spec.baseline or (list(scenarios)[-1] if scenarios else "")
+    if not problems and baseline not in scenarios:
+        problems.append(
+            Problem(str(path), "baseline", baseline, f"is none of the scenarios {sorted(scenarios)}")
+        )
+    if problems:
+        raise ScenarioError(problems)
+    return Batch(path=path, spec=spec, scenarios=scenarios, baseline=baseline)
+
+
+# --------------------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a shard of areas of one scenario and replicate."""
+
+    scenario: str
+    replicate: int
+    shard: int
+    areas: tuple[int, ...]
+    scenario_data: str
+    """The resolved scenario as JSON, so that a remote worker needs no files."""
+    n_claimants: int
+    seed: int
+
+    @property
+    def part(self) -> str:
+        """Partition path of this task, relative to a table's folder."""
+        return f"scenario={self.scenario}/replicate={self.replicate}/part-{self.shard:03d}"
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    """What a worker sends back: Parquet bytes and a few numbers."""
+
+    ledger: bytes
+    providers: bytes
+    n_rows: int
+    n_sim_events: int
+    wall_seconds: float
+
+
+def _shards(n_areas: int, n_claimants: int, per_task: int) -> list[tuple[int, ...]]:
+    n = max(1, min(n_areas, math.ceil(n_claimants / per_task)))
+    size, extra = divmod(n_areas, n)
+    shards, start = [], 0
+    for k in range(n):
+        stop = start + size + (1 if k < extra else 0)
+        shards.append(tuple(range(start, stop)))
+        start = stop
+    return shards
+
+
+def plan_tasks(batch: Batch, replicates: Sequence[int]) -> list[Task]:
+    """Return the tasks for ``replicates`` of every scenario, in a fixed order."""
+    tasks = []
+    spec = batch.spec
+    for r in replicates:
+        for name, sc in batch.scenarios.items():
+            data = sc.model_dump_json()
+            n_areas = len(sc.providers.primes_per_area)
+            for k, areas in enumerate(_shards(n_areas, spec.claimants, spec.claimants_per_task)):
+                tasks.append(Task(name, r, k, areas, data, spec.claimants, spec.seed))
+    return tasks
+
+
+def _parquet_bytes(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", statistics=False)
+    return buf.getvalue()
+
+
+def run_task(task: Task) -> TaskOutput:
+    """Run one task (in a worker process) and return its tables as Parquet bytes."""
+    from sim.api import run
+
+    t0 = time.perf_counter()
+    scenario = Scenario.model_validate_json(task.scenario_data)
+    result = run(
+        scenario,
+        n_claimants=task.n_claimants,
+        seed=task.seed,
+        replicate=task.replicate,
+        areas=task.areas,
+        event_log=False,
+    )
+    return TaskOutput(
+        ledger=_parquet_bytes(result.ledger),
+        providers=_parquet_bytes(result.providers),
+        n_rows=result.ledger.height,
+        n_sim_events=int(result.manifest["n_sim_events"]),
+        wall_seconds=time.perf_counter() - t0,
+    )
+
+
+def marker_path(out: Path, task: Task) -> Path:
+    """Path of the file whose presence says ``task`` is finished."""
+    return out / "_tasks" / f"{task.part}.json"
+
+
+def write_task(out: Path, task: Task, output: TaskOutput) -> None:
+    """Write a task's partitions atomically, then its marker."""
+    for table, data in (("ledger", output.ledger), ("providers", output.providers)):
+        atomic_write(out / table / f"{task.part}.parquet", lambda p, d=data: p.write_bytes(d))
+    meta = {
+        "scenario": task.scenario,
+        "replicate": task.replicate,
+        "shard": task.shard,
+        "areas": list(task.areas),
+        "n_rows": output.n_rows,
+        "n_sim_events": output.n_sim_events,
+        "wall_seconds": round(output.wall_seconds, 3),
+    }
+    text = json.dumps(meta, sort_keys=True) + "\n"
+    atomic_write(marker_path(out, task), lambda p: p.write_text(text))
+
+
+# --------------------------------------------------------------------------- executors
+Outcome = tuple[Task, TaskOutput | None, BaseException | None]
+
+
+def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
+    """Run tasks in this process (``workers == 1``) or a pool of spawned processes."""
+    if workers <= 1:
+        for task in tasks:
+            try:
+                yield task, run_task(task), None
+            except Exception as err:  # a failed task is reported, the batch goes on
+                yield task, None, err
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, never fork: polars' thread pool is not fork-safe (PERFORMANCE.md)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(run_task, t): t for t in tasks}
+        for fut in as_completed(futures):
+            err = fut.exception()
+            yield futures[fut], (None if err else fut.result()), err
+
+
+def run_dask(tasks: Sequence[Task], scheduler: str | None, n_local: int | None) -> Iterator[Outcome]:
+    """Run tasks on a Dask cluster: an existing one at ``scheduler`` or a LocalCluster."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=n_local or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+    client = Client(cluster if cluster is not None else scheduler)
+    try:
+        futures = {client.submit(run_task, t, pure=False): t for t in tasks}
+        for fut in as_completed(list(futures)):
+            task = futures[fut]
+            if fut.status == "error":
+                yield task, None, fut.exception()
+            else:
+                yield task, fut.result(), None
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------- runner
+@dataclass
+class BatchReport:
+    """What a batch run did."""
+
+    out: Path
+    replications: int
+    n_tasks: int
+    n_skipped: int
+    failed: list[tuple[Task, str]]
+    wall_seconds: float
+
+
+class OutputConflict(Exception):
+    """The output folder holds results that this run must not touch."""
+
+
+def _manifest(batch: Batch, out: Path, status: str, replications: int, extra: dict[str, Any]) -> None:
+    from sim.api import package_versions
+
+    data = {
+        "batch": batch.spec.name,
+        "batch_file": str(batch.path),
+        "batch_text": batch.path.read_text(),
+        "batch_hash": batch.hash,
+        "baseline": batch.baseline,
+        "seed": batch.spec.seed,
+        "claimants": batch.spec.claimants,
+        "replications": replications,
+        "scenarios": {
+            name: {
+                "hash": scenario_hash(sc),
+                "regime": sc.regime,
+                "parked_gap_days": sc.records.parked_gap_days,
+                "resolved": sc.model_dump(mode="json"),
+            }
+            for name, sc in batch.scenarios.items()
+        },
+        "versions": package_versions(),
+        "git_revision": git_revision(),
+        "status": status,
+        **extra,
+    }
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    atomic_write(out / "manifest.json", lambda p: p.write_text(text))
+
+
+def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Check and prepare the output folder.
+
+    Raises
+    ------
+    OutputConflict
+        If ``out`` holds results of another batch (whatever the flags), or results of
+        this batch without ``--resume`` or ``--overwrite``.
+    """
+    manifest = out / "manifest.json"
+    if out.exists() and not out.is_dir():
+        raise OutputConflict(f"{out} exists and is not a folder")
+    if not manifest.exists():
+        return
+    try:
+        old = json.loads(manifest.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise OutputConflict(f"{manifest} is unreadable ({err}); choose another folder") from None
+    if resume:
+        if old.get("batch_hash") != batch.hash:
+            raise OutputConflict(
+                f"{out} holds results of a different batch or scenario version "
+                f"(batch_hash {str(old.get('batch_hash'))[:12]} vs {batch.hash[:12]}); "
+                "cannot resume into it"
+            )
+        return
+    if not overwrite:
+        raise OutputConflict(
+            f"{out} already holds batch results; pass --resume to continue them, "
+            "--overwrite to replace them, or choose another folder"
+        )
+    for sub in ("ledger", "providers", "_tasks"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    for name in ("impacts.parquet", "impacts.csv", "summary.parquet", "summary.csv", "manifest.json"):
+        (out / name).unlink(missing_ok=True)
+
+
+def _execute(
+    tasks: Sequence[Task],
+    out: Path,
+    *,
+    workers: int,
+    scheduler: str | None,
+    dask_local: int | None,
+    on_done: Callable[[Task, bool], None],
+) -> list[tuple[Task, str]]:
+    if scheduler is not None or dask_local is not None:
+        outcomes = run_dask(tasks, scheduler, dask_local)
+    else:
+        outcomes = run_local(tasks, workers)
+    failed = []
+    for task, output, err in outcomes:
+        if output is not None:
+            write_task(out, task, output)
+            on_done(task, True)
+        else:
+            failed.append((task, f"{type(err).__name__}: {err}"))
+            on_done(task, False)
+    return failed
+
+
+def _half_width(out: Path, batch: Batch, adaptive: Adaptive) -> float:
+    from sim.estimates import paired_impacts
+
+    impacts = paired_impacts(out, batch.baseline)
+    row = impacts.filter(
+        (pl.col("effect") == adaptive.effect)
+        & (pl.col("group") == adaptive.group)
+        & (pl.col("scenario") != batch.baseline)
+    )
+    if adaptive.horizon_months is not None:
+        row = row.filter(pl.col("horizon_months") == adaptive.horizon_months)
+    if row.height == 0:
+        raise ValueError(f"adaptive.effect {adaptive.effect!r} (group {adaptive.group!r}) not found")
+    widths = ((row["ci_high"] - row["ci_low"]) / 2.0).fill_null(math.inf)
+    return float(widths.max())  # type: ignore[arg-type]
+
+
+def run_batch(
+    batch: Batch,
+    out: Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    on_plan: Callable[[int], None] | None = None,
+    on_done: Callable[[Task, bool], None] | None = None,
+) -> BatchReport:
+    """Run a batch into ``out`` and write its estimates.
+
+    Parameters
+    ----------
+    batch : Batch
+    out : Path
+        Output folder.
+    workers : int
+        Local worker processes (1 runs tasks in this process).
+    scheduler : str, optional
+        Address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
+    dask_local : int, optional
+        Start a Dask LocalCluster with this many single-threaded worker processes.
+    resume : bool
+        Skip tasks already finished in ``out``; redo the rest.
+    overwrite : bool
+        Replace results of this or an earlier run of the batch in ``out``.
+    on_plan, on_done : callable, optional
+        Progress hooks: tasks planned (may be called again when adaptive replication
+        adds work); each task finished (ok or failed).
+
+    Returns
+    -------
+    BatchReport
+
+    Raises
+    ------
+    OutputConflict
+        See :func:`prepare_out`.
+    """
+    from sim.estimates import compare
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    prepare_out(batch, out, resume=resume, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = batch.spec
+    reps = spec.replications
+    _manifest(batch, out, "running", reps, {})
+    done_reps = 0
+    n_tasks = n_skipped = 0
+    failed: list[tuple[Task, str]] = []
+    while True:
+        tasks = plan_tasks(batch, range(done_reps, reps))
+        todo = [t for t in tasks if not (resume and marker_path(out, t).exists())]
+        n_tasks += len(tasks)
+        n_skipped += len(tasks) - len(todo)
+        if on_plan is not None:
+            on_plan(len(tasks))
+            for t in tasks:
+                if t not in todo and on_done is not None:
+                    on_done(t, True)
+        failed += _execute(
+            todo,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            on_done=on_done or (lambda _t, _ok: None),
+        )
+        done_reps = reps
+        ad = spec.adaptive
+        if failed or ad is None or reps >= ad.max_replications:
+            break
+        if _half_width(out, batch, ad) <= ad.target_half_width:
+            break
+        reps = min(ad.max_replications, reps + ad.step)
+    status = "failed" if failed else "complete"
+    if not failed:
+        compare(out, batch.baseline)
+    wall = time.perf_counter() - t0
+    extra = {
+        "wall_seconds": round(wall, 3),
+        "n_tasks": n_tasks,
+        "n_tasks_skipped_on_resume": n_skipped,
+        "failed_tasks": [f"{t.part}: {msg}" for t, msg in failed],
+    }
+    _manifest(batch, out, status, reps, extra)
+    return BatchReport(out, reps, n_tasks, n_skipped, failed, wall)

@@ -1,0 +1,758 @@
+"""Estimates from a batch: metrics over replicates and paired impacts against a baseline.
+
+A batch (:mod:`sim.batch`) writes Hive-partitioned Parquet under an output folder::
+
+    OUT/ledger/scenario=S/replicate=R/part-K.parquet     # ledger rows of a shard of claimants
+    OUT/providers/scenario=S/replicate=R/part-K.parquet  # provider rows (may be empty or missing)
+    OUT/manifest.json                                    # {"scenarios": {S: {"parked_gap_days"}}}
+
+Replicate ``r`` of every scenario uses the same random keys, so claimant ``i`` in
+replicate ``r`` is the same person in every scenario (common random numbers).
+Impacts are therefore computed per replicate as *paired* differences on the same
+claimants and only then summarised over replicates; the unpaired (Welch)
+interval from the same runs is reported beside the paired one so that the gain
+from pairing is visible.
+
+Every frame returned or written is sorted by its key columns, and every sum this
+module takes is a numpy ``bincount`` in claimant (or replicate) order rather than a
+multi-threaded polars ``group_by``, whose float means can differ in the last bit
+from call to call; so two runs over the same partitions give byte-identical
+Parquet and CSV files.
+:data:`EFFECTS` documents every effect of :func:`paired_impacts`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import stats  # type: ignore[import-untyped]
+
+from sim.contract import DAYS_PER_MONTH
+from sim.metrics import summarise
+from sim.outputs import atomic_write
+
+__all__ = [
+    "DEFAULT_PARKED_GAP_DAYS",
+    "EFFECTS",
+    "compare",
+    "paired_impacts",
+    "replicate_impacts",
+    "replicate_summaries",
+    "summary_over_replicates",
+    "t_interval",
+]
+
+DEFAULT_PARKED_GAP_DAYS = 56.0
+"""``records.parked_gap_days`` assumed for a scenario the manifest says nothing about."""
+
+HORIZONS_MONTHS = (12, 24)
+"""Horizons (months since referral) of the job outcome rate effects."""
+
+RATIO_HORIZON = 24
+"""Horizon (months) of the outcome-based ratio effects."""
+
+EFFECTS: dict[str, str] = {
+    "job_outcome_rate": "change in the share of claimants with a job outcome within the horizon "
+    "of referral (outcome_at - referred_at <= horizon_months * 365.25 / 12)",
+    "days_in_work": "change in mean days in work per claimant over the whole follow-up",
+    "days_on_benefit": "change in mean days on benefit per claimant over the whole follow-up",
+    "n_sanctions": "change in sanctions applied per claimant",
+    "payments_gbp": "change in provider payments per claimant",
+    "benefit_savings_gbp": "benefit paid per claimant in the baseline minus in the scenario "
+    "(positive: the scenario pays less benefit)",
+    "additional_outcomes_per_1000": "1000 x the change in the 24-month job outcome rate",
+    "deadweight_share": "among claimants with a 24-month outcome in the scenario, the share who "
+    "also have one in the baseline (pairing claimant by claimant)",
+    "additionality": "(outcomes in the scenario - outcomes in the baseline) / outcomes in the "
+    "scenario, at 24 months",
+    "cost_per_additional_outcome_gbp": "scenario provider payments per claimant / the change in "
+    "the 24-month outcome rate (null when the change is <= 0)",
+    "net_cost_per_additional_outcome_gbp": "(scenario provider payments - benefit savings) per "
+    "claimant / the change in the 24-month outcome rate (null when the change is <= 0)",
+}
+"""Effects of :func:`paired_impacts`; each is computed per replicate, scenario vs baseline."""
+
+_HIVE_SCHEMA: dict[str, pl.DataType] = {"scenario": pl.String(), "replicate": pl.Int64()}
+_HIVE = list(_HIVE_SCHEMA)
+_IMPACT_COLUMNS = [
+    "claimant_id",
+    "group",
+    "distance",
+    "referred_at",
+    "outcome_at",
+    "days_in_work",
+    "days_on_benefit",
+    "n_sanctions",
+    "payments_gbp",
+    "benefit_paid_gbp",
+]
+_VALUES = ["o12", "o24", "days_in_work", "days_on_benefit", "n_sanctions", "pay", "ben"]
+_REPLICATE_IMPACT_SCHEMA: dict[str, pl.DataType] = {
+    "scenario": pl.String(),
+    "baseline": pl.String(),
+    "replicate": pl.Int64(),
+    "effect": pl.String(),
+    "group": pl.String(),
+    "horizon_months": pl.Int64(),
+    "value": pl.Float64(),
+    "level_scenario": pl.Float64(),
+    "level_baseline": pl.Float64(),
+}
+_IMPACT_KEYS = ["scenario", "baseline", "effect", "group", "horizon_months"]
+_SUMMARY_KEYS = ["scenario", "metric", "group", "horizon_months"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def _check_level(level: float) -> None:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level(={level}) must be strictly between 0 and 1.")
+
+
+def t_interval(
+    mean: npt.ArrayLike, sd: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Return Student t intervals ``mean -/+ t(n-1) * sd / sqrt(n)``, vectorised.
+
+    Parameters
+    ----------
+    mean, sd, n : array_like
+        Sample means, sample standard deviations (``ddof=1``) and sample sizes.
+    level : float
+        Confidence level, e.g. 0.95.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Lower and upper limits; NaN where ``n < 2`` or an input is missing. A zero
+        ``sd`` gives the degenerate interval ``[mean, mean]``.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not strictly between 0 and 1 (no interval has that coverage).
+    """
+    _check_level(level)
+    m = np.asarray(mean, dtype=np.float64)
+    s = np.asarray(sd, dtype=np.float64)
+    k = np.asarray(n, dtype=np.float64)
+    ok = (k >= 2) & np.isfinite(m) & np.isfinite(s)
+    q = np.full(k.shape, np.nan)
+    q[ok] = stats.t.ppf(0.5 + level / 2.0, k[ok] - 1.0)
+    half = np.full(k.shape, np.nan)
+    half[ok] = q[ok] * s[ok] / np.sqrt(k[ok])
+    return m - half, m + half
+
+
+def _welch_interval(
+    mean: FloatArray,
+    var_a: FloatArray,
+    n_a: FloatArray,
+    var_b: FloatArray,
+    n_b: FloatArray,
+    level: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Welch intervals around ``mean`` for a difference of two independent sample means.
+
+    NaN where either sample has fewer than 2 values; ``[mean, mean]`` where both
+    variances are zero.
+    """
+    ok = (n_a >= 2) & (n_b >= 2) & np.isfinite(mean) & np.isfinite(var_a) & np.isfinite(var_b)
+    half = np.full(mean.shape, np.nan)
+    a = var_a[ok] / n_a[ok]
+    b = var_b[ok] / n_b[ok]
+    se2 = a + b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = se2**2 / (a**2 / (n_a[ok] - 1.0) + b**2 / (n_b[ok] - 1.0))
+    positive = se2 > 0
+    h = np.zeros(se2.shape)
+    h[positive] = stats.t.ppf(0.5 + level / 2.0, df[positive]) * np.sqrt(se2[positive])
+    half[ok] = h
+    return mean - half, mean + half
+
+
+def _nullable(values: FloatArray, name: str) -> pl.Series:
+    return pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
+
+
+# --------------------------------------------------------------------------- reductions
+# Polars' multi-threaded group_by can merge partial float means in whichever order its
+# threads finish, so results may differ in the last bit from call to call. Every
+# reduction here is a numpy bincount, which adds values in row order: deterministic.
+
+
+def _runs(df: pl.DataFrame, keys: list[str], then: list[str]) -> tuple[pl.DataFrame, IntArray]:
+    """Sort ``df`` by ``keys`` then ``then``; return it with the group number of each row."""
+    out = df.sort([*keys, *then], nulls_last=True, maintain_order=True)
+    ids = out.select(pl.struct(keys).rle_id()).to_series().to_numpy().astype(np.int64)
+    return out, ids
+
+
+def _first_rows(df: pl.DataFrame, ids: IntArray, keys: list[str]) -> pl.DataFrame:
+    """The key columns of the first row of each group of a sorted frame."""
+    first = np.flatnonzero(np.diff(ids, prepend=-1) != 0)
+    return df.select(keys)[first]
+
+
+def _sums(ids: IntArray, weights: FloatArray, k: int) -> FloatArray:
+    """Per-group sums of ``weights``, added in row order."""
+    return np.asarray(np.bincount(ids, weights=weights, minlength=k), dtype=np.float64)
+
+
+def _moments(x: FloatArray, ids: IntArray, k: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per-group count of finite values, their mean and sample variance (ddof=1).
+
+    The mean is NaN for an empty group, the variance NaN for fewer than 2 values.
+    """
+    ok = np.isfinite(x)
+    n = _sums(ids, ok.astype(np.float64), k)
+    total = _sums(ids, np.where(ok, x, 0.0), k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, total / n, np.nan)
+        dev = np.where(ok, x - mean[ids], 0.0)
+        ss = _sums(ids, dev * dev, k)
+        var = np.where(n >= 2, ss / (n - 1.0), np.nan)
+    return n, mean, var
+
+
+def _floats(df: pl.DataFrame, column: str) -> FloatArray:
+    """A column as float64 (null and NaN as NaN)."""
+    return df[column].cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _ledger_scan(out: Path) -> pl.LazyFrame:
+    """Lazy scan of every ledger partition, with the Hive columns scenario and replicate.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` holds no ledger partitions.
+    """
+    folder = out / "ledger"
+    if not folder.is_dir() or next(folder.glob("**/*.parquet"), None) is None:
+        raise ValueError(
+            f"{out} holds no ledger partitions (expected "
+            f"{folder}/scenario=<name>/replicate=<r>/part-<k>.parquet); "
+            "is it a batch output folder?"
+        )
+    return pl.scan_parquet(
+        folder / "**" / "*.parquet", hive_partitioning=True, hive_schema=_HIVE_SCHEMA
+    )
+
+
+def _partitions(scan: pl.LazyFrame) -> pl.DataFrame:
+    """Sorted distinct (scenario, replicate) pairs of a ledger scan."""
+    return scan.select(_HIVE).unique().collect().sort(_HIVE)
+
+
+def _check_baseline(partitions: pl.DataFrame, baseline: str) -> list[str]:
+    """Return the scenarios found; raise if ``baseline`` is not among them."""
+    found = sorted(set(partitions["scenario"].to_list()))
+    if baseline not in found:
+        raise ValueError(f"baseline {baseline!r} is not among the scenarios found: {found}")
+    return found
+
+
+def _ledger(
+    scan: pl.LazyFrame, scenario: str, replicate: int, columns: list[str] | None
+) -> pl.DataFrame:
+    """The ledger of one (scenario, replicate), shards concatenated, sorted by claimant_id.
+
+    Raises
+    ------
+    ValueError
+        If a claimant id occurs twice (overlapping shards of the same run).
+    """
+    lf = scan.filter((pl.col("scenario") == scenario) & (pl.col("replicate") == replicate))
+    lf = lf.select(columns) if columns is not None else lf.drop(_HIVE)
+    df = lf.collect().sort("claimant_id").rechunk()
+    if df["claimant_id"].is_duplicated().any():
+        raise ValueError(
+            f"scenario {scenario!r} replicate {replicate}: a claimant id occurs in more than "
+            "one ledger row (overlapping shards?)"
+        )
+    return df
+
+
+def _providers(out: Path, scenario: str, replicate: int) -> pl.DataFrame:
+    """Provider rows of one (scenario, replicate); an empty frame if there are none."""
+    folder = out / "providers" / f"scenario={scenario}" / f"replicate={replicate}"
+    frames = [pl.read_parquet(p) for p in sorted(folder.glob("*.parquet"))]
+    frames = [f for f in frames if f.height > 0 and f.width > 0]
+    if not frames:
+        return pl.DataFrame()
+    df = pl.concat(frames, how="vertical_relaxed", rechunk=True).drop(_HIVE, strict=False)
+    keys = [c for c in ("provider", "month") if c in df.columns]
+    return df.sort(keys) if keys else df
+
+
+def _gap(parked_gap_days: float | Mapping[str, float], scenario: str) -> float:
+    if isinstance(parked_gap_days, Mapping):
+        if scenario not in parked_gap_days:
+            raise ValueError(
+                f"parked_gap_days gives no value for scenario {scenario!r} "
+                f"(it has {sorted(parked_gap_days)})"
+            )
+        return float(parked_gap_days[scenario])
+    return float(parked_gap_days)
+
+
+def _manifest_gaps(out: Path, scenarios: list[str]) -> dict[str, float]:
+    """``parked_gap_days`` by scenario from ``OUT/manifest.json`` (default where absent).
+
+    Raises
+    ------
+    ValueError
+        If the manifest exists but is not valid JSON.
+    """
+    path = out / "manifest.json"
+    entries: Mapping[str, object] = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON: {err}") from None
+        got = data.get("scenarios", {}) if isinstance(data, dict) else {}
+        entries = got if isinstance(got, dict) else {}
+    gaps = {}
+    for s in scenarios:
+        entry = entries.get(s)
+        value = entry.get("parked_gap_days") if isinstance(entry, dict) else None
+        gaps[s] = float(value) if isinstance(value, int | float) else DEFAULT_PARKED_GAP_DAYS
+    return gaps
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def replicate_summaries(
+    out: Path, parked_gap_days: float | Mapping[str, float] = DEFAULT_PARKED_GAP_DAYS
+) -> pl.DataFrame:
+    """Return :func:`sim.metrics.summarise` of every (scenario, replicate) in a batch folder.
+
+    The ledger shards of a (scenario, replicate) are concatenated and sorted by
+    claimant id (the row order of an unsharded run), and so are its provider rows
+    (by provider and month).
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+    parked_gap_days : float or Mapping
+        Days without provider contact that make a claimant parked: one value for
+        every scenario, or one per scenario name.
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns ``scenario, replicate, metric, group, horizon_months, value``, sorted
+        by all but ``value`` (null horizons last).
+
+    Raises
+    ------
+    ValueError
+        If ``out`` holds no ledger partitions; if ``parked_gap_days`` is a mapping
+        without a value for a scenario found; if a claimant occurs twice in one
+        (scenario, replicate) (overlapping shards).
+    """
+    out = Path(out)
+    scan = _ledger_scan(out)
+    frames = []
+    for scenario, replicate in _partitions(scan).iter_rows():
+        gap = _gap(parked_gap_days, scenario)
+        ledger = _ledger(scan, scenario, replicate, None)
+        summary = summarise(ledger, _providers(out, scenario, replicate), parked_gap_days=gap)
+        frames.append(
+            summary.select(
+                pl.lit(scenario, dtype=pl.String).alias("scenario"),
+                pl.lit(replicate, dtype=pl.Int64).alias("replicate"),
+                pl.all(),
+            )
+        )
+    return pl.concat(frames).sort(
+        ["scenario", "replicate", "metric", "group", "horizon_months"], nulls_last=True
+    )
+
+
+def summary_over_replicates(rep: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
+    """Summarise per-replicate metrics over replicates, with t intervals.
+
+    Parameters
+    ----------
+    rep : polars.DataFrame
+        As returned by :func:`replicate_summaries`.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per ``(scenario, metric, group, horizon_months)`` with
+        ``n_replicates`` (replicates with a value; NaN values, e.g. a share of zero
+        sanctions, count as missing), ``mean``, ``sd`` (``ddof=1``) and the t interval
+        ``ci_low, ci_high`` (``n_replicates - 1`` degrees of freedom; null when
+        ``n_replicates < 2``), sorted by the keys (null horizons last).
+
+    Raises
+    ------
+    ValueError
+        If ``rep`` lacks one of its columns, or ``level`` is not strictly between 0 and 1.
+    """
+    _check_level(level)
+    missing = [c for c in [*_SUMMARY_KEYS, "value"] if c not in rep.columns]
+    if missing:
+        raise ValueError(f"rep lacks columns {missing} (expected replicate_summaries' columns)")
+    then = ["replicate"] if "replicate" in rep.columns else []
+    df, ids = _runs(rep, _SUMMARY_KEYS, then)
+    keys = _first_rows(df, ids, _SUMMARY_KEYS)
+    n, mean, var = _moments(_floats(df, "value"), ids, keys.height)
+    sd = np.sqrt(var)
+    lo, hi = t_interval(mean, sd, n, level)
+    return keys.with_columns(
+        pl.Series("n_replicates", n.astype(np.int64), dtype=pl.Int64),
+        _nullable(mean, "mean"),
+        _nullable(sd, "sd"),
+        _nullable(lo, "ci_low"),
+        _nullable(hi, "ci_high"),
+    )
+
+
+# --------------------------------------------------------------------------- impacts
+
+
+def _claimant_values(ledger: pl.DataFrame) -> pl.DataFrame:
+    """Per-claimant outcome indicators and amounts that the effects average."""
+    since = pl.col("outcome_at") - pl.col("referred_at")
+    outcome = {
+        f"o{h}": (since <= h * DAYS_PER_MONTH).fill_null(False).cast(pl.Float64)
+        for h in HORIZONS_MONTHS
+    }
+    return ledger.select(
+        "claimant_id",
+        **outcome,
+        days_in_work=pl.col("days_in_work").cast(pl.Float64),
+        days_on_benefit=pl.col("days_on_benefit").cast(pl.Float64),
+        n_sanctions=pl.col("n_sanctions").cast(pl.Float64),
+        pay=pl.col("payments_gbp").cast(pl.Float64),
+        ben=pl.col("benefit_paid_gbp").cast(pl.Float64),
+    )
+
+
+def _baseline_frame(ledger: pl.DataFrame) -> pl.DataFrame:
+    """Baseline values (suffix ``_b``) with each claimant's payment group and distance quintile.
+
+    Quintiles of ``distance`` are taken over this replicate's claimants, ties broken
+    by claimant id (the ledger is sorted by it): ``distance_q1`` is the nearest to work.
+    """
+    q = (pl.col("distance").rank("ordinal") - 1) * 5 // pl.len() + 1
+    keys = ledger.select("claimant_id", "group", dq=pl.lit("distance_q") + q.cast(pl.String))
+    values = _claimant_values(ledger).drop("claimant_id")
+    return pl.concat([keys, values.rename({c: f"{c}_b" for c in values.columns})], how="horizontal")
+
+
+def _effects(paired: pl.DataFrame) -> pl.DataFrame:
+    """Per-group effects of one (scenario, replicate) from its paired claimant frame."""
+    # each claimant counts in three groups: their payment group, "all" and a distance quintile
+    memberships = []
+    for column in ("group", None, "dq"):
+        if column is None:
+            memberships.append((np.array(["all"]), np.zeros(paired.height, dtype=np.int64)))
+        else:
+            labels, inverse = np.unique(paired[column].to_numpy().astype(str), return_inverse=True)
+            memberships.append((labels, inverse.astype(np.int64)))
+    n = np.concatenate([np.bincount(ids, minlength=len(lab)) for lab, ids in memberships])
+
+    def total(x: FloatArray) -> FloatArray:
+        return np.concatenate([_sums(ids, x, len(lab)) for lab, ids in memberships])
+
+    def col(c: str) -> FloatArray:
+        return _floats(paired, c)
+
+    cols: dict[str, FloatArray] = {}
+    for c in _VALUES:
+        xs, xb = col(f"{c}_s"), col(f"{c}_b")
+        cols[f"m_{c}_s"] = total(xs) / n
+        cols[f"m_{c}_b"] = total(xb) / n
+        cols[f"d_{c}"] = total(xs - xb) / n
+    ben_s, ben_b, o24_s, o24_b = col("ben_s"), col("ben_b"), col("o24_s"), col("o24_b")
+    cols["savings"] = total(ben_b - ben_s) / n
+    cols["out_s"] = total(o24_s)
+    cols["out_both"] = total(o24_s * o24_b)
+    cols["out_diff"] = total(o24_s - o24_b)
+    labels = np.concatenate([lab for lab, _ in memberships])
+    agg = pl.DataFrame({"g": labels.tolist(), **cols})
+    d24 = pl.col("d_o24")
+
+    def per_additional_outcome(amount: pl.Expr) -> pl.Expr:
+        return pl.when(d24 > 0).then(amount / d24).otherwise(None)
+
+    has_out = pl.col("out_s") > 0
+    null = pl.lit(None, dtype=pl.Float64)
+
+    def row(
+        effect: str,
+        horizon: int | None,
+        value: pl.Expr,
+        level_s: pl.Expr = null,
+        level_b: pl.Expr = null,
+    ) -> pl.DataFrame:
+        return agg.select(
+            effect=pl.lit(effect, dtype=pl.String),
+            group=pl.col("g"),
+            horizon_months=pl.lit(horizon, dtype=pl.Int64),
+            value=value.cast(pl.Float64),
+            level_scenario=level_s.cast(pl.Float64),
+            level_baseline=level_b.cast(pl.Float64),
+        )
+
+    def diff(effect: str, c: str, horizon: int | None = None) -> pl.DataFrame:
+        return row(effect, horizon, pl.col(f"d_{c}"), pl.col(f"m_{c}_s"), pl.col(f"m_{c}_b"))
+
+    rows = [
+        *[diff("job_outcome_rate", f"o{h}", h) for h in HORIZONS_MONTHS],
+        diff("days_in_work", "days_in_work"),
+        diff("days_on_benefit", "days_on_benefit"),
+        diff("n_sanctions", "n_sanctions"),
+        diff("payments_gbp", "pay"),
+        row("benefit_savings_gbp", None, pl.col("savings"), pl.col("m_ben_s"), pl.col("m_ben_b")),
+        row(
+            "additional_outcomes_per_1000",
+            RATIO_HORIZON,
+            1000.0 * d24,
+            1000.0 * pl.col("m_o24_s"),
+            1000.0 * pl.col("m_o24_b"),
+        ),
+        row(
+            "deadweight_share",
+            RATIO_HORIZON,
+            pl.when(has_out).then(pl.col("out_both") / pl.col("out_s")).otherwise(None),
+        ),
+        row(
+            "additionality",
+            RATIO_HORIZON,
+            pl.when(has_out).then(pl.col("out_diff") / pl.col("out_s")).otherwise(None),
+        ),
+        row(
+            "cost_per_additional_outcome_gbp",
+            RATIO_HORIZON,
+            per_additional_outcome(pl.col("m_pay_s")),
+        ),
+        row(
+            "net_cost_per_additional_outcome_gbp",
+            RATIO_HORIZON,
+            per_additional_outcome(pl.col("m_pay_s") - pl.col("savings")),
+        ),
+    ]
+    return pl.concat(rows)
+
+
+def replicate_impacts(out: Path, baseline: str) -> pl.DataFrame:
+    """Return every effect per replicate: scenario minus baseline on the same claimants.
+
+    For every scenario other than ``baseline`` and every replicate both have, the
+    scenario's ledger is paired claimant by claimant with the baseline's, and each
+    effect of :data:`EFFECTS` is computed for every payment group, ``"all"``, and
+    every quintile ``"distance_q1"`` .. ``"distance_q5"`` of the latent ``distance``
+    (taken within the replicate on the baseline's claimants; quintile 1 is nearest to
+    work). A claimant's payment group is the baseline's.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+    baseline : str
+        Name of the counterfactual scenario.
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns ``scenario, baseline, replicate, effect, group, horizon_months, value,
+        level_scenario, level_baseline``. ``value`` is the paired effect (null where
+        undefined, e.g. a cost per additional outcome when the outcome rate did not
+        rise). For effects that are differences of levels, ``level_scenario`` and
+        ``level_baseline`` are the two levels (e.g. benefit paid per claimant for
+        ``benefit_savings_gbp``, whose value is baseline minus scenario); they are
+        null for ratio effects. Sorted by scenario, replicate, effect, group, horizon.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` holds no ledger partitions; if ``baseline`` is not among its
+        scenarios (the message lists them); if a scenario shares no replicate with
+        the baseline; if a scenario's claimants in a replicate are not exactly the
+        baseline's (not a paired run); if a claimant occurs twice in one
+        (scenario, replicate).
+    """
+    out = Path(out)
+    scan = _ledger_scan(out)
+    parts = _partitions(scan)
+    scenarios = _check_baseline(parts, baseline)
+    reps = {s: set(parts.filter(pl.col("scenario") == s)["replicate"].to_list()) for s in scenarios}
+    others = [s for s in scenarios if s != baseline]
+    for s in others:
+        if not reps[s] & reps[baseline]:
+            raise ValueError(
+                f"scenario {s!r} (replicates {sorted(reps[s])}) shares no replicate with "
+                f"the baseline {baseline!r} (replicates {sorted(reps[baseline])})"
+            )
+    frames = []
+    for r in sorted(reps[baseline]):
+        users = [s for s in others if r in reps[s]]
+        if not users:
+            continue
+        base = _baseline_frame(_ledger(scan, baseline, r, _IMPACT_COLUMNS))
+        for s in users:
+            vals = _claimant_values(_ledger(scan, s, r, _IMPACT_COLUMNS))
+            if vals.height != base.height or not vals["claimant_id"].equals(base["claimant_id"]):
+                raise ValueError(
+                    f"replicate {r}: the claimants of scenario {s!r} ({vals.height}) are not "
+                    f"those of the baseline {baseline!r} ({base.height}); impacts need paired "
+                    "runs of the same claimants (same n_claimants and seed)"
+                )
+            vals = vals.drop("claimant_id")
+            paired = pl.concat(
+                [base, vals.rename({c: f"{c}_s" for c in vals.columns})], how="horizontal"
+            )
+            frames.append(
+                _effects(paired).select(
+                    pl.lit(s, dtype=pl.String).alias("scenario"),
+                    pl.lit(baseline, dtype=pl.String).alias("baseline"),
+                    pl.lit(r, dtype=pl.Int64).alias("replicate"),
+                    pl.all(),
+                )
+            )
+    if not frames:
+        return pl.DataFrame(schema=_REPLICATE_IMPACT_SCHEMA)
+    return pl.concat(frames).sort(
+        ["scenario", "replicate", "effect", "group", "horizon_months"], nulls_last=True
+    )
+
+
+def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
+    """Paired t intervals and unpaired Welch intervals over replicates."""
+    df, ids = _runs(per_rep, _IMPACT_KEYS, ["replicate"])
+    keys = _first_rows(df, ids, _IMPACT_KEYS)
+    k = keys.height
+    n, mean, var = _moments(_floats(df, "value"), ids, k)
+    n_s, _, var_s = _moments(_floats(df, "level_scenario"), ids, k)
+    n_b, _, var_b = _moments(_floats(df, "level_baseline"), ids, k)
+    sd = np.sqrt(var)
+    lo, hi = t_interval(mean, sd, n, level)
+    ulo, uhi = _welch_interval(mean, var_s, n_s, var_b, n_b, level)
+    return keys.with_columns(
+        pl.Series("n_replicates", n.astype(np.int64), dtype=pl.Int64),
+        _nullable(mean, "mean"),
+        _nullable(sd, "sd"),
+        _nullable(lo, "ci_low"),
+        _nullable(hi, "ci_high"),
+        _nullable(ulo, "unpaired_ci_low"),
+        _nullable(uhi, "unpaired_ci_high"),
+    )
+
+
+def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFrame:
+    """Return every scenario's paired impacts against ``baseline``, summarised over replicates.
+
+    Each effect of :data:`EFFECTS` is computed per replicate as a paired difference
+    on the same claimants (:func:`replicate_impacts`), then summarised over the
+    replicates in which it is defined.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+    baseline : str
+        Name of the counterfactual scenario.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns ``scenario, baseline, effect, group, horizon_months`` (null for
+        whole-follow-up effects), ``n_replicates`` (replicates where the effect is
+        defined), ``mean``, ``sd`` (``ddof=1``), ``ci_low, ci_high`` (t interval on the
+        per-replicate paired values, ``n_replicates - 1`` degrees of freedom, null if
+        fewer than 2), and ``unpaired_ci_low, unpaired_ci_high``: a Welch interval
+        around the same mean from the two scenarios' per-replicate levels treated as
+        independent samples (null for ratio effects). Sorted by the key columns (null
+        horizons last).
+
+    Raises
+    ------
+    ValueError
+        As :func:`replicate_impacts`, and if ``level`` is not strictly between 0 and 1.
+    """
+    _check_level(level)
+    return _summarise_impacts(replicate_impacts(out, baseline), level)
+
+
+def compare(out: Path, baseline: str, level: float = 0.95) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Write a batch's impacts and metric summaries into its folder and return them.
+
+    Writes ``impacts.parquet`` and ``impacts.csv`` (:func:`paired_impacts`) and
+    ``summary.parquet`` and ``summary.csv`` (:func:`summary_over_replicates` of
+    :func:`replicate_summaries`), each atomically (a temporary file renamed into
+    place). ``parked_gap_days`` of each scenario is read from ``OUT/manifest.json``
+    (``scenarios.<name>.parked_gap_days``); a scenario it does not give (or a missing
+    manifest) gets :data:`DEFAULT_PARKED_GAP_DAYS`.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+    baseline : str
+        Name of the counterfactual scenario.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    (polars.DataFrame, polars.DataFrame)
+        ``(impacts, summary)``.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` holds no ledger partitions (the message names the folder); if
+        ``baseline`` is not among the scenarios found (the message lists them); if
+        ``level`` is not strictly between 0 and 1; if the manifest is not valid JSON;
+        or as :func:`replicate_impacts` when the runs are not paired.
+    """
+    _check_level(level)
+    out = Path(out)
+    scenarios = _check_baseline(_partitions(_ledger_scan(out)), baseline)
+    impacts = paired_impacts(out, baseline, level)
+    summary = summary_over_replicates(
+        replicate_summaries(out, _manifest_gaps(out, scenarios)), level
+    )
+    for name, df in (("impacts", impacts), ("summary", summary)):
+        _write(out / f"{name}.parquet", df, csv=False)
+        _write(out / f"{name}.csv", df, csv=True)
+    return impacts, summary
+
+
+def _write(path: Path, df: pl.DataFrame, *, csv: bool) -> None:
+    """Write ``df`` to ``path`` atomically, as CSV or as Parquet (zstd, no statistics)."""
+
+    frame = df.rechunk()  # the bytes must not depend on how the frame is chunked
+
+    def write(tmp: Path) -> None:
+        if csv:
+            frame.write_csv(tmp)
+        else:
+            frame.write_parquet(tmp, compression="zstd", statistics=False)
+
+    atomic_write(path, write)

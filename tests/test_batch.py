@@ -1,0 +1,216 @@
+"""Batches: determinism across backends, null reform, resume after SIGKILL, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sim.batch import OutputConflict, load_batch, plan_tasks, run_batch
+from sim.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_batch(tmp: Path, **overrides: object) -> Path:
+    """A small batch of the WP scenario and its counterfactual, in ``tmp``."""
+    spec = {
+        "name": "small",
+        "scenarios": [str(ROOT / "scenarios/work_programme.toml"), str(ROOT / "scenarios/jcp_offer.toml")],
+        "baseline": "jcp_offer",
+        "replications": 2,
+        "claimants": 1200,
+        "seed": 42,
+        "claimants_per_task": 600,
+        **overrides,
+    }
+    lines = []
+    for key, value in spec.items():
+        lines.append(f"{key} = {json.dumps(value)}")
+    path = tmp / "batch.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def digest(folder: Path, pattern: str = "*.parquet") -> dict[str, str]:
+    """sha256 of every matching file under ``folder``, by relative path."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob(pattern))
+        if not p.name.startswith(".")
+    }
+
+
+def test_plan_is_fixed_and_shards_cover_all_areas(tmp_path: Path) -> None:
+    batch = load_batch(write_batch(tmp_path))
+    tasks = plan_tasks(batch, range(2))
+    assert len(tasks) == 2 * 2 * 2  # replicates x scenarios x shards
+    for name in ("work_programme", "jcp_offer"):
+        areas = sorted(a for t in tasks if t.scenario == name and t.replicate == 0 for a in t.areas)
+        assert areas == list(range(18))
+    assert [t.part for t in tasks] == [t.part for t in plan_tasks(batch, range(2))]
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("serial")
+    batch = load_batch(write_batch(tmp))
+    report = run_batch(batch, tmp / "out", workers=1)
+    assert not report.failed
+    return tmp / "out"
+
+
+def test_batch_writes_partitions_summary_and_impacts(serial_run: Path) -> None:
+    for name in ("work_programme", "jcp_offer"):
+        for r in range(2):
+            parts = list((serial_run / "ledger" / f"scenario={name}" / f"replicate={r}").glob("*.parquet"))
+            assert len(parts) == 2
+    for f in ("impacts.parquet", "impacts.csv", "summary.parquet", "summary.csv", "manifest.json"):
+        assert (serial_run / f).exists(), f
+    manifest = json.loads((serial_run / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert set(manifest["scenarios"]) == {"work_programme", "jcp_offer"}
+    assert manifest["versions"]["polars"] == pl.__version__
+    ledger = pl.read_parquet(serial_run / "ledger" / "**" / "*.parquet", hive_partitioning=True)
+    assert ledger.height == 2 * 2 * 1200
+    assert ledger.group_by("scenario", "replicate").len()["len"].to_list() == [1200] * 4
+
+
+def test_two_local_workers_are_bit_identical(serial_run: Path, tmp_path: Path) -> None:
+    batch = load_batch(write_batch(tmp_path))
+    run_batch(batch, tmp_path / "out", workers=2)
+    assert digest(tmp_path / "out") == digest(serial_run)
+    assert digest(tmp_path / "out", "*.csv") == digest(serial_run, "*.csv")
+
+
+def test_dask_local_cluster_is_bit_identical(serial_run: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    batch = load_batch(write_batch(tmp_path))
+    run_batch(batch, tmp_path / "out", dask_local=2)
+    assert digest(tmp_path / "out") == digest(serial_run)
+
+
+def test_null_reform_gives_exactly_zero_differences(tmp_path: Path) -> None:
+    copy = tmp_path / "wp_copy.toml"
+    copy.write_text(f'extends = "{ROOT / "scenarios/work_programme.toml"}"\nname = "wp_copy"\n')
+    path = write_batch(
+        tmp_path,
+        scenarios=[str(ROOT / "scenarios/work_programme.toml"), str(copy)],
+        baseline="work_programme",
+        claimants=800,
+        claimants_per_task=800,
+    )
+    run_batch(load_batch(path), tmp_path / "out", workers=1)
+    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "**" / "*.parquet", hive_partitioning=True)
+    a = ledger.filter(pl.col("scenario") == "work_programme").drop("scenario").sort("replicate", "claimant_id")
+    b = ledger.filter(pl.col("scenario") == "wp_copy").drop("scenario").sort("replicate", "claimant_id")
+    assert a.equals(b)  # every claimant, every column
+    impacts = pl.read_parquet(tmp_path / "out" / "impacts.parquet")
+    diffs = impacts.filter(
+        pl.col("effect").is_in(["job_outcome_rate", "days_in_work", "days_on_benefit",
+                                "n_sanctions", "payments_gbp", "benefit_savings_gbp"])
+    )
+    assert diffs.height > 0
+    assert (diffs["mean"] == 0.0).all() and (diffs["sd"].fill_null(0.0) == 0.0).all()
+
+
+def test_existing_results_are_protected(serial_run: Path, tmp_path: Path) -> None:
+    batch = load_batch(write_batch(tmp_path))
+    before = digest(serial_run)
+    with pytest.raises(OutputConflict, match="already holds batch results"):
+        run_batch(batch, serial_run, workers=1)
+    other = load_batch(write_batch(tmp_path, seed=43))
+    with pytest.raises(OutputConflict, match="different batch"):
+        run_batch(other, serial_run, workers=1, resume=True)
+    assert digest(serial_run) == before
+
+
+def test_resume_skips_finished_tasks(serial_run: Path, tmp_path: Path) -> None:
+    batch = load_batch(write_batch(tmp_path))
+    out = tmp_path / "out"
+    run_batch(batch, out, workers=1)
+    # lose two tasks' markers and one partition: resume must redo exactly those
+    markers = sorted((out / "_tasks").rglob("*.json"))
+    for m in markers[:2]:
+        m.unlink()
+    report = run_batch(batch, out, workers=1, resume=True)
+    assert report.n_skipped == len(markers) - 2
+    assert digest(out) == digest(serial_run)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from sim.cli import app; app()", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def test_sigkill_then_resume_gives_identical_impacts(serial_run: Path, tmp_path: Path) -> None:
+    path = write_batch(tmp_path)
+    out = tmp_path / "out"
+    proc = _cli("batch", str(path), "--out", str(out), "--workers", "1", cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "_tasks").rglob("*.json"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the batch finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "impacts.parquet").exists()
+    resumed = _cli("batch", str(path), "--out", str(out), "--workers", "1", "--resume", cwd=tmp_path)
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err.decode()
+    assert (out / "impacts.parquet").read_bytes() == (serial_run / "impacts.parquet").read_bytes()
+    assert (out / "impacts.csv").read_bytes() == (serial_run / "impacts.csv").read_bytes()
+    assert digest(out) == digest(serial_run)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "fragment"),
+    [
+        ('name = "b"\nscenarios = []\nreplications = 1\nclaimants = 10\nseed = 1\n', "scenarios", "at least 1"),
+        ('name = "b"\nscenarios = ["x.toml"]\nreplications = 0\nclaimants = 10\nseed = 1\n', "replications", "greater than or equal to 1"),
+        ('name = "b"\nscenarios = ["x.toml"]\nreplications = 1\nclaimants = 10\nseed = -1\n', "seed", "greater than or equal to 0"),
+        ('name = "b"\nscenarios = ["x.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\nworkers = 3\n', "workers", "unknown key"),
+        ('name = "b"\nscenarios = ["missing.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\n', "", "file not found"),
+        ('name = "b"\nscenarios = ["WP"]\nbaseline = "nope"\nreplications = 1\nclaimants = 10\nseed = 1\n', "baseline", "is none of the scenarios"),
+        ('name = "b"\nscenarios = ["WP", "WP"]\nreplications = 1\nclaimants = 10\nseed = 1\n', "scenarios[1]", "a second scenario"),
+        ('name = "b"\nscenarios = ["WP"]\nreplications = "4"\nclaimants = 10\nseed = 1\n', "replications", "integer"),
+        ("name = \n", "", "invalid TOML"),
+    ],
+    ids=["no-scenarios", "zero-reps", "negative-seed", "unknown-key", "missing-scenario",
+         "bad-baseline", "duplicate-scenario", "string-for-int", "toml-syntax"],
+)
+def test_bad_batch_files(tmp_path: Path, text: str, key: str, fragment: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace("WP", str(ROOT / "scenarios/work_programme.toml")))
+    with pytest.raises(ScenarioError) as info:
+        load_batch(path)
+    problems = info.value.problems
+    assert any(p.key == key and fragment in str(p) for p in problems), [str(p) for p in problems]
+
+
+def test_cli_bad_batch_exits_2_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "b"\nscenarios = ["missing.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\n')
+    proc = subprocess.run(
+        [sys.executable, "-c", "from sim.cli import app; app()", "batch", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "missing.toml" in proc.stderr and "file not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,467 @@
+"""Estimates from a batch folder: replicate summaries, paired impacts and their intervals.
+
+One small batch (work_programme, jcp_offer and a null reform ``wp_copy``; 4
+replicates of 1500 claimants, each run in two shards of areas) is built once per
+session in the layout :mod:`sim.batch` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from scipy import stats
+
+import sim
+from sim.contract import DAYS_PER_MONTH
+from sim.estimates import (
+    EFFECTS,
+    compare,
+    paired_impacts,
+    replicate_impacts,
+    replicate_summaries,
+    summary_over_replicates,
+    t_interval,
+)
+from sim.metrics import summarise
+from sim.scenario import load_scenario, override
+
+ROOT = Path(__file__).resolve().parents[1]
+N_CLAIMANTS = 1500
+SEED = 11
+REPLICATES = range(4)
+SHARDS = (range(0, 9), range(9, 18))
+BASE = "jcp_offer"
+WP = "work_programme"
+COPY = "wp_copy"
+LEVEL_EFFECTS = [
+    "job_outcome_rate",
+    "days_in_work",
+    "days_on_benefit",
+    "n_sanctions",
+    "payments_gbp",
+    "benefit_savings_gbp",
+    "additional_outcomes_per_1000",
+]
+RATIO_EFFECTS = [
+    "deadweight_share",
+    "additionality",
+    "cost_per_additional_outcome_gbp",
+    "net_cost_per_additional_outcome_gbp",
+]
+
+
+def _write(df: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.write_parquet(path, compression="zstd", statistics=False)
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A batch folder with two shards per (scenario, replicate) and a manifest."""
+    out = tmp_path_factory.mktemp("batch")
+    wp = load_scenario(ROOT / "scenarios" / "work_programme.toml")
+    scenarios = [
+        wp,
+        load_scenario(ROOT / "scenarios" / "jcp_offer.toml"),
+        override(wp, {"name": COPY}),
+    ]
+    for sc in scenarios:
+        for r in REPLICATES:
+            part = f"scenario={sc.name}/replicate={r}"
+            for k, areas in enumerate(SHARDS):
+                res = sim.run(sc, n_claimants=N_CLAIMANTS, seed=SEED, replicate=r, areas=areas)
+                _write(res.ledger, out / "ledger" / part / f"part-{k:03d}.parquet")
+                # the JCP regime has no providers: an empty frame, as sim.batch writes it
+                _write(res.providers, out / "providers" / part / f"part-{k:03d}.parquet")
+    manifest = {
+        "baseline": BASE,
+        "scenarios": {
+            sc.name: {"hash": "x", "parked_gap_days": sc.records.parked_gap_days}
+            for sc in scenarios
+        },
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+@pytest.fixture(scope="session")
+def impacts(batch: Path) -> pl.DataFrame:
+    return paired_impacts(batch, BASE)
+
+
+@pytest.fixture(scope="session")
+def per_replicate(batch: Path) -> pl.DataFrame:
+    return replicate_impacts(batch, BASE)
+
+
+def _ledger(out: Path, scenario: str, replicate: int) -> pl.DataFrame:
+    folder = out / "ledger" / f"scenario={scenario}" / f"replicate={replicate}"
+    return pl.concat([pl.read_parquet(p) for p in sorted(folder.glob("*.parquet"))]).sort(
+        "claimant_id"
+    )
+
+
+def _one(df: pl.DataFrame, column: str = "mean", **keys: object) -> float | None:
+    for k, v in keys.items():
+        df = df.filter(pl.col(k).is_null() if v is None else pl.col(k) == v)
+    assert df.height == 1, (keys, df)
+    value = df[column][0]
+    return None if value is None else float(value)
+
+
+def _num(df: pl.DataFrame, column: str = "mean", **keys: object) -> float:
+    value = _one(df, column, **keys)
+    assert value is not None, (column, keys)
+    return value
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def test_replicate_summaries_equal_the_unsharded_run(batch: Path) -> None:
+    rep = replicate_summaries(batch)
+    assert rep.columns == ["scenario", "replicate", "metric", "group", "horizon_months", "value"]
+    assert set(rep["scenario"]) == {WP, BASE, COPY}
+    assert set(rep["replicate"]) == set(REPLICATES)
+    for scenario, path in ((WP, "work_programme.toml"), (BASE, "jcp_offer.toml")):
+        whole = sim.run(ROOT / "scenarios" / path, n_claimants=N_CLAIMANTS, seed=SEED, replicate=2)
+        got = rep.filter((pl.col("scenario") == scenario) & (pl.col("replicate") == 2)).drop(
+            "scenario", "replicate"
+        )
+        # same rows; values equal up to the order of floating-point sums (polars sums
+        # chunk by chunk, and the unsharded provider frame is a concat of 40 chunks)
+        _assert_same_summary(got, whole.summary)
+        direct = summarise(whole.ledger, whole.providers, parked_gap_days=56.0)
+        _assert_same_summary(got, direct)
+
+
+def _assert_same_summary(got: pl.DataFrame, expected: pl.DataFrame) -> None:
+    keys = ["metric", "group", "horizon_months"]
+    assert got.select(keys).equals(expected.select(keys))
+    a, b = got["value"].to_list(), expected["value"].to_list()
+    for key, x, y in zip(got.select(keys).iter_rows(), a, b, strict=True):
+        if x is None or y is None or math.isnan(x) or math.isnan(y):
+            assert (x is None or math.isnan(x)) == (y is None or math.isnan(y)), key
+        else:
+            assert x == pytest.approx(y, rel=1e-12, abs=1e-12), key
+
+
+def test_parked_gap_days_by_scenario(batch: Path) -> None:
+    gaps = {WP: 28.0, BASE: 56.0, COPY: 56.0}
+    rep = replicate_summaries(batch, gaps)
+    parked = rep.filter((pl.col("metric") == "parked_share") & (pl.col("group") == "all"))
+    wp_short = parked.filter(pl.col("scenario") == WP)["value"]
+    wp_long = parked.filter(pl.col("scenario") == COPY)["value"]
+    assert (wp_short >= wp_long).all() and (wp_short > wp_long).any()
+    with pytest.raises(ValueError, match="wp_copy"):
+        replicate_summaries(batch, {WP: 56.0, BASE: 56.0})
+
+
+def test_summary_over_replicates(batch: Path) -> None:
+    rep = replicate_summaries(batch)
+    summ = summary_over_replicates(rep)
+    assert summ.columns == [
+        "scenario",
+        "metric",
+        "group",
+        "horizon_months",
+        "n_replicates",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+    ]
+    vals = rep.filter(
+        (pl.col("scenario") == WP)
+        & (pl.col("metric") == "job_outcome_rate")
+        & (pl.col("group") == "all")
+        & (pl.col("horizon_months") == 24)
+    )["value"].to_numpy()
+    keys = {"scenario": WP, "metric": "job_outcome_rate", "group": "all", "horizon_months": 24}
+    assert _one(summ, "n_replicates", **keys) == 4
+    assert _one(summ, "mean", **keys) == pytest.approx(vals.mean(), rel=1e-12)
+    assert _one(summ, "sd", **keys) == pytest.approx(vals.std(ddof=1), rel=1e-12)
+    lo, hi = stats.t.interval(0.95, 3, loc=vals.mean(), scale=vals.std(ddof=1) / 2.0)
+    assert _one(summ, "ci_low", **keys) == pytest.approx(lo, rel=1e-12)
+    assert _one(summ, "ci_high", **keys) == pytest.approx(hi, rel=1e-12)
+    # the JCP regime has no provider metrics; the programme has them for every replicate
+    margin = summ.filter((pl.col("metric") == "provider_margin_gbp") & (pl.col("group") == "all"))
+    assert set(margin["scenario"]) == {WP, COPY}
+    assert (margin["n_replicates"] == 4).all()
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def test_t_interval_matches_scipy() -> None:
+    rep = pl.DataFrame(
+        {
+            "scenario": ["a"] * 5 + ["b"] * 3 + ["c"] + ["d"] * 4,
+            "replicate": [0, 1, 2, 3, 4, 0, 1, 2, 0, 0, 1, 2, 3],
+            "metric": ["m"] * 13,
+            "group": ["all"] * 13,
+            "horizon_months": pl.Series([None] * 13, dtype=pl.Int64),
+            "value": [1.0, 2.5, 0.3, 4.0, 2.2, 10.0, 10.5, 9.0, 7.0, 3.0, 3.0, 3.0, 3.0],
+        }
+    )
+    summ = summary_over_replicates(rep, level=0.9)
+    for name, n in (("a", 5), ("b", 3)):
+        x = rep.filter(pl.col("scenario") == name)["value"].to_numpy()
+        lo, hi = stats.t.interval(0.9, n - 1, loc=x.mean(), scale=x.std(ddof=1) / math.sqrt(n))
+        assert _one(summ, "n_replicates", scenario=name) == n
+        assert _one(summ, "ci_low", scenario=name) == pytest.approx(lo, rel=1e-12)
+        assert _one(summ, "ci_high", scenario=name) == pytest.approx(hi, rel=1e-12)
+    # one replicate: no sd, no interval
+    assert _one(summ, "mean", scenario="c") == 7.0
+    assert _one(summ, "sd", scenario="c") is None
+    assert _one(summ, "ci_low", scenario="c") is None
+    # no spread: a degenerate interval
+    assert _one(summ, "ci_low", scenario="d") == 3.0
+    assert _one(summ, "ci_high", scenario="d") == 3.0
+    lo, hi = t_interval([1.0], [2.0], [10], 0.99)
+    expected = stats.t.interval(0.99, 9, loc=1.0, scale=2.0 / math.sqrt(10))
+    assert (lo[0], hi[0]) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="level"):
+        summary_over_replicates(rep, level=1.0)
+    with pytest.raises(ValueError, match="value"):
+        summary_over_replicates(rep.drop("value"))
+
+
+# --------------------------------------------------------------------------- impacts
+
+
+def test_impact_frame_shape(impacts: pl.DataFrame) -> None:
+    assert impacts.columns == [
+        "scenario",
+        "baseline",
+        "effect",
+        "group",
+        "horizon_months",
+        "n_replicates",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "unpaired_ci_low",
+        "unpaired_ci_high",
+    ]
+    assert set(impacts["scenario"]) == {WP, COPY}
+    assert set(impacts["baseline"]) == {BASE}
+    assert set(impacts["effect"]) == set(EFFECTS)
+    groups = set(impacts["group"])
+    quintiles = {f"distance_q{k}" for k in range(1, 6)}
+    assert quintiles | {"all", "jsa_25_plus", "esa_ex_ib"} <= groups
+    wp = impacts.filter(pl.col("scenario") == WP)
+    assert wp.height == len(groups) * (len(EFFECTS) + 1)  # two horizons of the outcome rate
+    horizons = wp.filter(pl.col("effect") == "job_outcome_rate")["horizon_months"]
+    assert sorted(set(horizons)) == [12, 24]
+    ratio = impacts.filter(pl.col("effect").is_in(RATIO_EFFECTS))
+    assert ratio["unpaired_ci_low"].null_count() == ratio.height
+    level = wp.filter(pl.col("effect").is_in(LEVEL_EFFECTS) & (pl.col("group") == "all"))
+    assert level["unpaired_ci_low"].null_count() == 0
+
+
+def test_paired_interval_is_narrower_than_unpaired(impacts: pl.DataFrame) -> None:
+    """Acceptance test: impact CIs are paired, narrower than unpaired ones from the same runs."""
+    keys = {"scenario": WP, "effect": "job_outcome_rate", "group": "all", "horizon_months": 24}
+    paired = _num(impacts, "ci_high", **keys) - _num(impacts, "ci_low", **keys)
+    unpaired = _num(impacts, "unpaired_ci_high", **keys) - _num(impacts, "unpaired_ci_low", **keys)
+    assert 0.0 < paired < unpaired
+    mean = _one(impacts, **keys)
+    assert mean is not None and mean > 0.0  # the programme raises outcomes
+    for col in ("ci_low", "unpaired_ci_low"):
+        assert _num(impacts, col, **keys) < mean
+
+
+def test_unpaired_interval_is_welch_on_levels(
+    impacts: pl.DataFrame, per_replicate: pl.DataFrame
+) -> None:
+    sel = per_replicate.filter(
+        (pl.col("scenario") == WP)
+        & (pl.col("effect") == "days_in_work")
+        & (pl.col("group") == "all")
+    )
+    xs = sel["level_scenario"].to_numpy()
+    xb = sel["level_baseline"].to_numpy()
+    a, b = xs.var(ddof=1) / 4, xb.var(ddof=1) / 4
+    df = (a + b) ** 2 / (a**2 / 3 + b**2 / 3)
+    d = sel["value"].to_numpy()
+    half = stats.t.ppf(0.975, df) * math.sqrt(a + b)
+    keys = {"scenario": WP, "effect": "days_in_work", "group": "all", "horizon_months": None}
+    assert _one(impacts, **keys) == pytest.approx(d.mean(), rel=1e-12)
+    assert _one(impacts, "unpaired_ci_low", **keys) == pytest.approx(d.mean() - half, rel=1e-9)
+    assert _one(impacts, "unpaired_ci_high", **keys) == pytest.approx(d.mean() + half, rel=1e-9)
+
+
+def test_null_reform_has_exactly_zero_effects(batch: Path, impacts: pl.DataFrame) -> None:
+    """A copy of the programme under another name, against the programme, changes nothing."""
+    null = paired_impacts(batch, WP).filter(pl.col("scenario") == COPY)
+    assert set(null["baseline"]) == {WP}
+    groups = set(null["group"])
+    assert {"all", "distance_q1", "distance_q5", "jsa_18_24", "esa_ex_ib"} <= groups
+    diffs = null.filter(pl.col("effect").is_in(LEVEL_EFFECTS))
+    assert diffs.height == len(groups) * (len(LEVEL_EFFECTS) + 1)  # two outcome horizons
+    assert (diffs["n_replicates"] == 4).all()
+    assert (diffs["mean"] == 0.0).all() and (diffs["sd"] == 0.0).all()
+    assert (diffs["ci_low"] == 0.0).all() and (diffs["ci_high"] == 0.0).all()
+    # the unpaired interval is not degenerate: the levels vary between replicates
+    level = diffs.filter(pl.col("group") == "all")
+    assert (level["unpaired_ci_low"] < 0.0).all() and (level["unpaired_ci_high"] > 0.0).all()
+    dead = null.filter(pl.col("effect") == "deadweight_share")
+    add = null.filter(pl.col("effect") == "additionality")
+    defined = dead.filter(pl.col("mean").is_not_null())
+    assert defined.height >= len(groups) - 1  # a tiny group may have no outcome at all
+    assert (defined["mean"] == 1.0).all() and (defined["sd"].fill_null(0.0) == 0.0).all()
+    assert add.filter(pl.col("mean").is_not_null())["mean"].to_list() == [0.0] * defined.height
+    cost = null.filter(pl.col("effect").str.contains("cost_per"))
+    assert (cost["n_replicates"] == 0).all() and cost["mean"].null_count() == cost.height
+    # and against the JCP baseline the copy has exactly the programme's impacts
+    wp_rows = impacts.filter(pl.col("scenario") == WP).drop("scenario")
+    copy_rows = impacts.filter(pl.col("scenario") == COPY).drop("scenario")
+    assert wp_rows.equals(copy_rows)
+
+
+def test_deadweight_and_additionality_by_hand(batch: Path, per_replicate: pl.DataFrame) -> None:
+    r = 1
+    h = 24 * DAYS_PER_MONTH
+
+    def outcomes(scenario: str) -> pl.DataFrame:
+        df = _ledger(batch, scenario, r)
+        hit = ((df["outcome_at"] - df["referred_at"]) <= h).fill_null(False)
+        return df.select("claimant_id", "group", "distance").with_columns(hit=hit)
+
+    s, b = outcomes(WP), outcomes(BASE)
+    joined = s.join(b.select("claimant_id", hit_b="hit"), on="claimant_id")
+    assert joined.height == N_CLAIMANTS
+    n_s = int(joined["hit"].sum())
+    n_b = int(joined["hit_b"].sum())
+    n_both = int((joined["hit"] & joined["hit_b"]).sum())
+    rep = per_replicate.filter((pl.col("scenario") == WP) & (pl.col("replicate") == r))
+    assert _one(rep, "value", effect="deadweight_share", group="all") == pytest.approx(n_both / n_s)
+    assert _one(rep, "value", effect="additionality", group="all") == pytest.approx(
+        (n_s - n_b) / n_s
+    )
+    assert _one(rep, "value", effect="additional_outcomes_per_1000", group="all") == pytest.approx(
+        1000.0 * (n_s - n_b) / N_CLAIMANTS
+    )
+    # one payment group and one distance quintile (quintiles of the baseline's distance)
+    g = joined.filter(pl.col("group") == "jsa_25_plus")
+    assert _one(rep, "value", effect="deadweight_share", group="jsa_25_plus") == pytest.approx(
+        (g["hit"] & g["hit_b"]).sum() / g["hit"].sum()
+    )
+    nearest = joined.sort("distance").head(N_CLAIMANTS // 5)
+    assert _one(rep, "value", effect="additionality", group="distance_q1") == pytest.approx(
+        (nearest["hit"].sum() - nearest["hit_b"].sum()) / nearest["hit"].sum()
+    )
+    assert 0.0 < n_both / n_s < 1.0 and n_s > n_b
+
+
+def test_costs_and_benefit_savings_by_hand(batch: Path, per_replicate: pl.DataFrame) -> None:
+    r = 3
+    h = 24 * DAYS_PER_MONTH
+    s, b = _ledger(batch, WP, r), _ledger(batch, BASE, r)
+    assert s["claimant_id"].equals(b["claimant_id"])
+
+    def rate(df: pl.DataFrame) -> float:
+        return float(
+            ((df["outcome_at"] - df["referred_at"]) <= h).fill_null(False).to_numpy().mean()
+        )
+
+    pay = float(s["payments_gbp"].to_numpy().mean())
+    benefit_b = float(b["benefit_paid_gbp"].to_numpy().mean())
+    savings = benefit_b - float(s["benefit_paid_gbp"].to_numpy().mean())
+    d = rate(s) - rate(b)
+    rep = per_replicate.filter(
+        (pl.col("scenario") == WP) & (pl.col("replicate") == r) & (pl.col("group") == "all")
+    )
+    assert d > 0
+    assert _one(rep, "value", effect="payments_gbp") == pytest.approx(pay, rel=1e-9)
+    assert _one(rep, "value", effect="cost_per_additional_outcome_gbp") == pytest.approx(
+        pay / d, rel=1e-9
+    )
+    assert _one(rep, "value", effect="net_cost_per_additional_outcome_gbp") == pytest.approx(
+        (pay - savings) / d, rel=1e-9
+    )
+    assert _one(rep, "value", effect="benefit_savings_gbp") == pytest.approx(savings, rel=1e-9)
+    # more work means less benefit: the programme saves benefit when it raises employment
+    assert _num(rep, "value", effect="days_in_work") > 0
+    assert savings > 0
+    assert _one(rep, "level_baseline", effect="benefit_savings_gbp") == pytest.approx(
+        benefit_b, rel=1e-12
+    )
+
+
+def test_cost_is_null_when_outcomes_do_not_rise(per_replicate: pl.DataFrame) -> None:
+    d = per_replicate.filter(
+        (pl.col("scenario") == WP) & (pl.col("effect") == "additional_outcomes_per_1000")
+    ).select("replicate", "group", d="value")
+    cost = per_replicate.filter(
+        (pl.col("scenario") == WP) & (pl.col("effect") == "cost_per_additional_outcome_gbp")
+    ).join(d, on=["replicate", "group"])
+    assert (cost.filter(pl.col("d") <= 0)["value"].null_count()) == cost.filter(
+        pl.col("d") <= 0
+    ).height
+    assert cost.filter(pl.col("d") > 0)["value"].null_count() == 0
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def test_compare_writes_deterministic_files(batch: Path, tmp_path: Path) -> None:
+    names = ["impacts.parquet", "impacts.csv", "summary.parquet", "summary.csv"]
+    outputs = []
+    for k in range(2):
+        copy = tmp_path / f"copy{k}"
+        shutil.copytree(batch, copy)
+        impacts, summary = compare(copy, BASE)
+        for name in names:
+            assert (copy / name).exists()
+        assert not list(copy.glob(".*tmp*"))
+        assert pl.read_parquet(copy / "impacts.parquet").equals(impacts)
+        assert pl.read_parquet(copy / "summary.parquet").equals(summary)
+        outputs.append({name: (copy / name).read_bytes() for name in names})
+    assert outputs[0] == outputs[1]
+    # sorted by the keys
+    assert impacts.equals(
+        impacts.sort(["scenario", "baseline", "effect", "group", "horizon_months"], nulls_last=True)
+    )
+    assert summary.equals(
+        summary.sort(["scenario", "metric", "group", "horizon_months"], nulls_last=True)
+    )
+
+
+def test_impacts_are_identical_on_repeated_calls(batch: Path, impacts: pl.DataFrame) -> None:
+    """Reductions run in row order, so no thread scheduling can change a last bit."""
+    for _ in range(3):
+        assert paired_impacts(batch, BASE).equals(impacts)
+
+
+def test_compare_bad_baseline(batch: Path) -> None:
+    with pytest.raises(ValueError, match="no_such_scenario") as err:
+        compare(batch, "no_such_scenario")
+    for name in (WP, BASE, COPY):
+        assert name in str(err.value)
+    assert not (batch / "impacts.parquet").exists()
+
+
+def test_compare_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no ledger partitions") as err:
+        compare(tmp_path, BASE)
+    assert str(tmp_path) in str(err.value)
+    (tmp_path / "ledger").mkdir()
+    with pytest.raises(ValueError, match=str(tmp_path)):
+        paired_impacts(tmp_path, BASE)
+
+
+def test_unpaired_runs_are_refused(batch: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(batch, out)
+    part = out / "ledger" / f"scenario={WP}" / "replicate=0" / "part-001.parquet"
+    part.unlink()
+    with pytest.raises(ValueError, match="not those of the baseline"):
+        paired_impacts(out, BASE)
