@@ -116,7 +116,9 @@ class Batch:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _problems_from_validation(path: Path, err: ValidationError, raw: dict[str, Any]) -> list[Problem]:
+def _problems_from_validation(
+    path: Path, err: ValidationError, raw: dict[str, Any]
+) -> list[Problem]:
     problems = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
@@ -166,7 +168,9 @@ def load_batch(path: str | Path) -> Batch:
     baseline = spec.baseline or (list(scenarios)[-1] if scenarios else "")
     if not problems and baseline not in scenarios:
         problems.append(
-            Problem(str(path), "baseline", baseline, f"is none of the scenarios {sorted(scenarios)}")
+            Problem(
+                str(path), "baseline", baseline, f"is none of the scenarios {sorted(scenarios)}"
+            )
         )
     if problems:
         raise ScenarioError(problems)
@@ -262,10 +266,14 @@ def marker_path(out: Path, task: Task) -> Path:
     return out / "_tasks" / f"{task.part}.json"
 
 
+def _bytes_writer(data: bytes) -> Callable[[Path], int]:
+    return lambda p: p.write_bytes(data)
+
+
 def write_task(out: Path, task: Task, output: TaskOutput) -> None:
     """Write a task's partitions atomically, then its marker."""
     for table, data in (("ledger", output.ledger), ("providers", output.providers)):
-        atomic_write(out / table / f"{task.part}.parquet", lambda p, d=data: p.write_bytes(d))
+        atomic_write(out / table / f"{task.part}.parquet", _bytes_writer(data))
     meta = {
         "scenario": task.scenario,
         "replicate": task.replicate,
@@ -299,11 +307,13 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(run_task, t): t for t in tasks}
         for fut in as_completed(futures):
-            err = fut.exception()
-            yield futures[fut], (None if err else fut.result()), err
+            failure = fut.exception()
+            yield futures[fut], (None if failure else fut.result()), failure
 
 
-def run_dask(tasks: Sequence[Task], scheduler: str | None, n_local: int | None) -> Iterator[Outcome]:
+def run_dask(
+    tasks: Sequence[Task], scheduler: str | None, n_local: int | None
+) -> Iterator[Outcome]:
     """Run tasks on a Dask cluster: an existing one at ``scheduler`` or a LocalCluster."""
     from distributed import Client, LocalCluster, as_completed
 
@@ -348,7 +358,9 @@ class OutputConflict(Exception):
     """The output folder holds results that this run must not touch."""
 
 
-def _manifest(batch: Batch, out: Path, status: str, replications: int, extra: dict[str, Any]) -> None:
+def _manifest(
+    batch: Batch, out: Path, status: str, replications: int, extra: dict[str, Any]
+) -> None:
     from sim.api import package_versions
 
     data = {
@@ -411,7 +423,13 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
         )
     for sub in ("ledger", "providers", "_tasks"):
         shutil.rmtree(out / sub, ignore_errors=True)
-    for name in ("impacts.parquet", "impacts.csv", "summary.parquet", "summary.csv", "manifest.json"):
+    for name in (
+        "impacts.parquet",
+        "impacts.csv",
+        "summary.parquet",
+        "summary.csv",
+        "manifest.json",
+    ):
         (out / name).unlink(missing_ok=True)
 
 
@@ -451,7 +469,9 @@ def _half_width(out: Path, batch: Batch, adaptive: Adaptive) -> float:
     if adaptive.horizon_months is not None:
         row = row.filter(pl.col("horizon_months") == adaptive.horizon_months)
     if row.height == 0:
-        raise ValueError(f"adaptive.effect {adaptive.effect!r} (group {adaptive.group!r}) not found")
+        raise ValueError(
+            f"adaptive.effect {adaptive.effect!r} (group {adaptive.group!r}) not found"
+        )
     widths = ((row["ci_high"] - row["ci_low"]) / 2.0).fill_null(math.inf)
     return float(widths.max())  # type: ignore[arg-type]
 

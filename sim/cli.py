@@ -180,7 +180,9 @@ def batch(
     dask_local: Annotated[
         int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers.")
     ] = None,
-    resume: Annotated[bool, typer.Option(help="Skip finished tasks in --out, redo the rest.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Skip finished tasks in --out, redo the rest.")
+    ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace earlier results in --out.")] = False,
 ) -> None:
     """Run scenarios x replications as tasks, then write paired impacts and a summary."""
@@ -251,14 +253,21 @@ def _print_impacts(out: Path, baseline: str) -> None:
     impacts = pl.read_parquet(out / "impacts.parquet")
     show = impacts.filter(
         pl.col("effect").is_in(
-            ["job_outcome_rate", "days_in_work", "benefit_savings_gbp", "payments_gbp",
-             "deadweight_share", "cost_per_additional_outcome_gbp"]
+            [
+                "job_outcome_rate",
+                "days_in_work",
+                "benefit_savings_gbp",
+                "payments_gbp",
+                "deadweight_share",
+                "cost_per_additional_outcome_gbp",
+            ]
         )
         & ((pl.col("horizon_months") == 24) | pl.col("horizon_months").is_null())
         & (pl.col("group") == "all")
     )
-    table = Table(title=f"paired impacts against {baseline} (all referrals, 95% CI)",
-                  title_justify="left")
+    table = Table(
+        title=f"paired impacts against {baseline} (all referrals, 95% CI)", title_justify="left"
+    )
     for col in ("scenario", "effect", "mean", "95% CI"):
         table.add_column(col, justify="left" if col in ("scenario", "effect") else "right")
     for row in show.iter_rows(named=True):

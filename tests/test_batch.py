@@ -24,7 +24,10 @@ def write_batch(tmp: Path, **overrides: object) -> Path:
     """A small batch of the WP scenario and its counterfactual, in ``tmp``."""
     spec = {
         "name": "small",
-        "scenarios": [str(ROOT / "scenarios/work_programme.toml"), str(ROOT / "scenarios/jcp_offer.toml")],
+        "scenarios": [
+            str(ROOT / "scenarios/work_programme.toml"),
+            str(ROOT / "scenarios/jcp_offer.toml"),
+        ],
         "baseline": "jcp_offer",
         "replications": 2,
         "claimants": 1200,
@@ -71,7 +74,9 @@ def serial_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_batch_writes_partitions_summary_and_impacts(serial_run: Path) -> None:
     for name in ("work_programme", "jcp_offer"):
         for r in range(2):
-            parts = list((serial_run / "ledger" / f"scenario={name}" / f"replicate={r}").glob("*.parquet"))
+            parts = list(
+                (serial_run / "ledger" / f"scenario={name}" / f"replicate={r}").glob("*.parquet")
+            )
             assert len(parts) == 2
     for f in ("impacts.parquet", "impacts.csv", "summary.parquet", "summary.csv", "manifest.json"):
         assert (serial_run / f).exists(), f
@@ -109,14 +114,32 @@ def test_null_reform_gives_exactly_zero_differences(tmp_path: Path) -> None:
         claimants_per_task=800,
     )
     run_batch(load_batch(path), tmp_path / "out", workers=1)
-    ledger = pl.read_parquet(tmp_path / "out" / "ledger" / "**" / "*.parquet", hive_partitioning=True)
-    a = ledger.filter(pl.col("scenario") == "work_programme").drop("scenario").sort("replicate", "claimant_id")
-    b = ledger.filter(pl.col("scenario") == "wp_copy").drop("scenario").sort("replicate", "claimant_id")
+    ledger = pl.read_parquet(
+        tmp_path / "out" / "ledger" / "**" / "*.parquet", hive_partitioning=True
+    )
+    a = (
+        ledger.filter(pl.col("scenario") == "work_programme")
+        .drop("scenario")
+        .sort("replicate", "claimant_id")
+    )
+    b = (
+        ledger.filter(pl.col("scenario") == "wp_copy")
+        .drop("scenario")
+        .sort("replicate", "claimant_id")
+    )
     assert a.equals(b)  # every claimant, every column
     impacts = pl.read_parquet(tmp_path / "out" / "impacts.parquet")
     diffs = impacts.filter(
-        pl.col("effect").is_in(["job_outcome_rate", "days_in_work", "days_on_benefit",
-                                "n_sanctions", "payments_gbp", "benefit_savings_gbp"])
+        pl.col("effect").is_in(
+            [
+                "job_outcome_rate",
+                "days_in_work",
+                "days_on_benefit",
+                "n_sanctions",
+                "payments_gbp",
+                "benefit_savings_gbp",
+            ]
+        )
     )
     assert diffs.height > 0
     assert (diffs["mean"] == 0.0).all() and (diffs["sd"].fill_null(0.0) == 0.0).all()
@@ -169,7 +192,9 @@ def test_sigkill_then_resume_gives_identical_impacts(serial_run: Path, tmp_path:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "impacts.parquet").exists()
-    resumed = _cli("batch", str(path), "--out", str(out), "--workers", "1", "--resume", cwd=tmp_path)
+    resumed = _cli(
+        "batch", str(path), "--out", str(out), "--workers", "1", "--resume", cwd=tmp_path
+    )
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err.decode()
     assert (out / "impacts.parquet").read_bytes() == (serial_run / "impacts.parquet").read_bytes()
@@ -177,36 +202,75 @@ def test_sigkill_then_resume_gives_identical_impacts(serial_run: Path, tmp_path:
     assert digest(out) == digest(serial_run)
 
 
+BASE = {"name": "b", "scenarios": ["WP"], "replications": 1, "claimants": 10, "seed": 1}
+
+
+def render(spec: dict[str, object]) -> str:
+    """A batch file's text from a dict (strings and lists as JSON, which TOML accepts)."""
+    return "".join(f"{k} = {json.dumps(v)}\n" for k, v in spec.items())
+
+
 @pytest.mark.parametrize(
-    ("text", "key", "fragment"),
+    ("changes", "key", "fragment"),
     [
-        ('name = "b"\nscenarios = []\nreplications = 1\nclaimants = 10\nseed = 1\n', "scenarios", "at least 1"),
-        ('name = "b"\nscenarios = ["x.toml"]\nreplications = 0\nclaimants = 10\nseed = 1\n', "replications", "greater than or equal to 1"),
-        ('name = "b"\nscenarios = ["x.toml"]\nreplications = 1\nclaimants = 10\nseed = -1\n', "seed", "greater than or equal to 0"),
-        ('name = "b"\nscenarios = ["x.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\nworkers = 3\n', "workers", "unknown key"),
-        ('name = "b"\nscenarios = ["missing.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\n', "", "file not found"),
-        ('name = "b"\nscenarios = ["WP"]\nbaseline = "nope"\nreplications = 1\nclaimants = 10\nseed = 1\n', "baseline", "is none of the scenarios"),
-        ('name = "b"\nscenarios = ["WP", "WP"]\nreplications = 1\nclaimants = 10\nseed = 1\n', "scenarios[1]", "a second scenario"),
-        ('name = "b"\nscenarios = ["WP"]\nreplications = "4"\nclaimants = 10\nseed = 1\n', "replications", "integer"),
-        ("name = \n", "", "invalid TOML"),
+        ({"scenarios": []}, "scenarios", "at least 1"),
+        ({"replications": 0}, "replications", "greater than or equal to 1"),
+        ({"seed": -1}, "seed", "greater than or equal to 0"),
+        ({"workers": 3}, "workers", "unknown key"),
+        ({"scenarios": ["missing.toml"]}, "", "file not found"),
+        ({"baseline": "nope"}, "baseline", "is none of the scenarios"),
+        ({"scenarios": ["WP", "WP"]}, "scenarios[1]", "a second scenario"),
+        ({"replications": "4"}, "replications", "integer"),
+        ({"claimants_per_task": 5}, "claimants_per_task", "greater than or equal to 100"),
     ],
-    ids=["no-scenarios", "zero-reps", "negative-seed", "unknown-key", "missing-scenario",
-         "bad-baseline", "duplicate-scenario", "string-for-int", "toml-syntax"],
+    ids=[
+        "no-scenarios",
+        "zero-reps",
+        "negative-seed",
+        "unknown-key",
+        "missing-scenario",
+        "bad-baseline",
+        "duplicate-scenario",
+        "string-for-int",
+        "tiny-tasks",
+    ],
 )
-def test_bad_batch_files(tmp_path: Path, text: str, key: str, fragment: str) -> None:
+def test_bad_batch_files(
+    tmp_path: Path, changes: dict[str, object], key: str, fragment: str
+) -> None:
+    wp = str(ROOT / "scenarios/work_programme.toml")
+    spec = {**BASE, **changes}
+    spec["scenarios"] = [wp if s == "WP" else s for s in spec["scenarios"]]  # type: ignore[attr-defined]
     path = tmp_path / "bad.toml"
-    path.write_text(text.replace("WP", str(ROOT / "scenarios/work_programme.toml")))
+    path.write_text(render(spec))
     with pytest.raises(ScenarioError) as info:
         load_batch(path)
     problems = info.value.problems
     assert any(p.key == key and fragment in str(p) for p in problems), [str(p) for p in problems]
 
 
+def test_toml_syntax_error_in_batch_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("name = \n")
+    with pytest.raises(ScenarioError, match="invalid TOML"):
+        load_batch(path)
+
+
 def test_cli_bad_batch_exits_2_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text('name = "b"\nscenarios = ["missing.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\n')
+    path.write_text(
+        'name = "b"\nscenarios = ["missing.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\n'
+    )
     proc = subprocess.run(
-        [sys.executable, "-c", "from sim.cli import app; app()", "batch", str(path), "--out", str(tmp_path / "o")],
+        [
+            sys.executable,
+            "-c",
+            "from sim.cli import app; app()",
+            "batch",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+        ],
         capture_output=True,
         text=True,
     )
