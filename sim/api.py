@@ -22,6 +22,7 @@ import polars as pl
 from sim.config import Scenario
 from sim.metrics import summarise
 from sim.model import RunOutput, population_frame, simulate
+from sim.records import monthly_frame
 from sim.scenario import load_scenario, scenario_hash
 
 __all__ = ["RunResult", "package_versions", "run"]
@@ -52,6 +53,8 @@ class RunResult:
         Tidy metrics ``(metric, group, horizon_months, value)`` (see :data:`sim.metrics.METRICS`).
     providers : polars.DataFrame
         Provider income, costs and cash balance by month (empty under the JCP regime).
+    monthly : polars.DataFrame
+        Event counts by calendar month ``(month, month_start, event, n)``.
     events : polars.DataFrame or None
         The event log, if it was kept.
     manifest : dict
@@ -62,6 +65,7 @@ class RunResult:
     summary: pl.DataFrame
     providers: pl.DataFrame
     events: pl.DataFrame | None
+    monthly: pl.DataFrame = field(default_factory=pl.DataFrame)
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,4 +143,5 @@ def run(
         "n_advisers": sum(p.n_advisers for p in out.providers),
     }
     events = out.events.frame() if out.events is not None else None
-    return RunResult(ledger, summary, providers, events, manifest)
+    monthly = monthly_frame(out.monthly, sc.run.start_month)
+    return RunResult(ledger, summary, providers, events, monthly, manifest)

@@ -12,6 +12,7 @@ atomically, as Hive partitions::
 
     OUT/ledger/scenario=S/replicate=R/part-K.parquet
     OUT/providers/scenario=S/replicate=R/part-K.parquet
+    OUT/monthly/scenario=S/replicate=R/part-K.parquet       # event counts by calendar month
     OUT/_tasks/scenario=S/replicate=R/part-K.json      # written last: the task is done
 
 so nothing is held in memory for the whole batch, an interrupted batch can be
@@ -203,6 +204,7 @@ class TaskOutput:
 
     ledger: bytes
     providers: bytes
+    monthly: bytes
     n_rows: int
     n_sim_events: int
     wall_seconds: float
@@ -255,6 +257,7 @@ def run_task(task: Task) -> TaskOutput:
     return TaskOutput(
         ledger=_parquet_bytes(result.ledger),
         providers=_parquet_bytes(result.providers),
+        monthly=_parquet_bytes(result.monthly),
         n_rows=result.ledger.height,
         n_sim_events=int(result.manifest["n_sim_events"]),
         wall_seconds=time.perf_counter() - t0,
@@ -272,7 +275,12 @@ def _bytes_writer(data: bytes) -> Callable[[Path], int]:
 
 def write_task(out: Path, task: Task, output: TaskOutput) -> None:
     """Write a task's partitions atomically, then its marker."""
-    for table, data in (("ledger", output.ledger), ("providers", output.providers)):
+    tables = (
+        ("ledger", output.ledger),
+        ("providers", output.providers),
+        ("monthly", output.monthly),
+    )
+    for table, data in tables:
         atomic_write(out / table / f"{task.part}.parquet", _bytes_writer(data))
     meta = {
         "scenario": task.scenario,
@@ -421,7 +429,7 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
             f"{out} already holds batch results; pass --resume to continue them, "
             "--overwrite to replace them, or choose another folder"
         )
-    for sub in ("ledger", "providers", "_tasks"):
+    for sub in ("ledger", "providers", "monthly", "_tasks"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for name in (
         "impacts.parquet",

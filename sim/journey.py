@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.contract import OutcomeProgress, attachment_fee_gbp, price_index, settle_job
+from sim.contract import (
+    DAYS_PER_MONTH,
+    OutcomeProgress,
+    attachment_fee_gbp,
+    price_index,
+    settle_job,
+)
 from sim.hazards import INF
 from sim.rng import exponential_from_base, uniform_from_base
 from sim.sanctions import SanctionRecord, ladder_level, spell_days
@@ -64,7 +70,9 @@ ON_BENEFIT, IN_WORK, OFF_BENEFIT = 0, 1, 2
     EV_PROG_END,
     EV_INTENSITY,
     EV_END,
-) = range(16)
+    EV_DECISION,
+    EV_WRONG_DECISION,
+) = range(18)
 
 
 def _sigmoid(x: float) -> float:
@@ -511,6 +519,9 @@ class Journey:
         occ = self.n_sanctions
         self.n_sanctions += 1
         self.n_wrong += wrong
+        self._log(now, EV_DECISION, float(wrong))
+        if wrong:
+            self._log(now, EV_WRONG_DECISION)
         p_over = ctx.p_overturn_wrong if wrong else ctx.p_overturn_right
         overturned = uniform_from_base(ctx.base_overturn, i, occ) < p_over
         start = self.sanc_until if self.sanctioned and self.sanc_until < INF else now
@@ -642,9 +653,8 @@ class Journey:
         fees = [
             group.sustainment_fee_gbp * price_index(ctx.contract, t) for t in result.sustainment_at
         ]
-        if ctx.events is not None:
-            for t, fee in zip(result.sustainment_at, fees, strict=True):
-                self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)
+        for t, fee in zip(result.sustainment_at, fees, strict=True):
+            self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)
         if prov is not None:
             self.paid_sustain += sum(fees)
             prov.pay_many("sustainment", result.sustainment_at, fees)
@@ -719,6 +729,11 @@ class Journey:
         )
 
     def _log(self, t: float, code: int, value: float = 0.0) -> None:
-        events = self.ctx.events
-        if events is not None:
-            events.add(self.i, t, code, value)
+        """Count the event in its calendar month and, if kept, add it to the event log."""
+        ctx = self.ctx
+        month = int(t / DAYS_PER_MONTH)
+        row = ctx.monthly[code]
+        if month < len(row):
+            row[month] += 1
+        if ctx.events is not None:
+            ctx.events.add(self.i, t, code, value)

@@ -26,7 +26,7 @@ from sim.hazards import EntryHazard, StepHazard
 from sim.journey import Journey
 from sim.population import Population, build_population
 from sim.provider import Provider
-from sim.records import EventLog, JourneyRecords
+from sim.records import EVENT_CODES, EventLog, JourneyRecords
 from sim.rng import Streams
 
 __all__ = ["RunContext", "RunOutput", "simulate"]
@@ -83,6 +83,8 @@ class RunContext:
     base_overturn: int
     records: JourneyRecords
     events: EventLog | None
+    monthly: list[list[int]]
+    """Event counts by code and calendar month (see sim.records.monthly_frame)."""
 
 
 @dataclass
@@ -94,6 +96,7 @@ class RunOutput:
     records: JourneyRecords
     providers: list[Provider]
     events: EventLog | None
+    monthly: list[list[int]]
     n_sim_events: int
     wall_seconds: float
     meta: dict[str, Any] = field(default_factory=dict)
@@ -128,6 +131,7 @@ def _context(
     programme_end = pop.attach_at + programme_days
     horizon = programme_end + 7.0 * sc.run.follow_up_weeks
     contract_groups = [sc.contract.groups[g] for g in names]
+    n_months = int(float(horizon.max()) / DAYS_PER_MONTH) + 2
     lm = sc.labour_market.index_by_month
     return RunContext(
         referred_at=pop.referred_at.tolist(),
@@ -186,6 +190,7 @@ def _context(
         base_overturn=streams.base("sanctions.overturn"),
         records=JourneyRecords(pop.n),
         events=events,
+        monthly=[[0] * n_months for _ in EVENT_CODES],
     )
 
 
@@ -324,6 +329,7 @@ def simulate(
         records=ctx.records,
         providers=providers,
         events=events,
+        monthly=ctx.monthly,
         n_sim_events=n_events,
         wall_seconds=time.perf_counter() - t0,
     )

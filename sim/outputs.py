@@ -55,7 +55,7 @@ def write_run(result: RunResult, out_dir: Path) -> list[Path]:
     """Write a run's files into ``out_dir`` and return their paths.
 
     Files: ``ledger.parquet``, ``summary.parquet``, ``summary.csv``,
-    ``providers.parquet``, ``events.parquet`` (if the log was kept) and
+    ``providers.parquet``, ``monthly.parquet``, ``events.parquet`` (if the log was kept) and
     ``manifest.json``, which is written last.
     """
     out_dir = Path(out_dir)
@@ -64,6 +64,7 @@ def write_run(result: RunResult, out_dir: Path) -> list[Path]:
         "ledger.parquet": result.ledger,
         "summary.parquet": result.summary,
         "providers.parquet": result.providers,
+        "monthly.parquet": result.monthly,
     }
     if result.events is not None:
         frames["events.parquet"] = result.events

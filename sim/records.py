@@ -16,7 +16,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["EVENT_CODES", "JOURNEY_FIELDS", "LEDGER_FIELDS", "EventLog", "JourneyRecords"]
+__all__ = [
+    "EVENT_CODES",
+    "JOURNEY_FIELDS",
+    "LEDGER_FIELDS",
+    "EventLog",
+    "JourneyRecords",
+    "monthly_frame",
+]
 
 JOURNEY_FIELDS: dict[str, str] = {
     "attached_at": "day the claimant attached to a provider (null if never)",
@@ -86,8 +93,37 @@ EVENT_CODES: tuple[str, ...] = (
     "programme_end",
     "intensity_change",
     "end",
+    "sanction_decision",
+    "wrong_sanction_decision",
 )
-"""Event log codes, in order; the log stores the index."""
+"""Event log codes, in order; the log stores the index. ``sanction_decision`` carries
+``value`` 1 for a wrong decision (ill health not accepted as good reason), which is also
+logged as ``wrong_sanction_decision``."""
+
+
+def monthly_frame(counts: list[list[int]], start_month: str) -> pl.DataFrame:
+    """Return event counts by calendar month as a tidy frame ``(month, month_start, event, n)``.
+
+    ``counts[code][month]`` counts events of ``EVENT_CODES[code]`` in month ``month``
+    from ``start_month``. Interviews are not counted here (they are settled in bulk).
+    """
+    year, mon = (int(x) for x in start_month.split("-"))
+    n_months = len(counts[0]) if counts else 0
+    labels = [
+        f"{year + (mon - 1 + m) // 12:04d}-{(mon - 1 + m) % 12 + 1:02d}" for m in range(n_months)
+    ]
+    keep = [
+        c for c, row in enumerate(counts) if EVENT_CODES[c] not in ("interview", "end") and any(row)
+    ]
+    return pl.DataFrame(
+        {
+            "month": [m for _ in keep for m in range(n_months)],
+            "month_start": [labels[m] for _ in keep for m in range(n_months)],
+            "event": [EVENT_CODES[c] for c in keep for _ in range(n_months)],
+            "n": [n for c in keep for n in counts[c]],
+        },
+        schema={"month": pl.Int64, "month_start": pl.Utf8, "event": pl.Utf8, "n": pl.Int64},
+    )
 
 
 class JourneyRecords:
