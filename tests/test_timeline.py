@@ -328,6 +328,19 @@ def _one_failure(wp, **overrides):
     return bare(wp, **{**settings, **overrides})
 
 
+def _with_wrong(expected: list, n_wrong: int) -> list:
+    """A wrong decision carries value 1 and is logged again as wrong_sanction_decision."""
+    if not n_wrong:
+        return expected
+    out = []
+    for name, t, value in expected:
+        if name == "sanction_decision":
+            out += [(name, t, 1.0), ("wrong_sanction_decision", t, 0.0)]
+        else:
+            out.append((name, t, value))
+    return out
+
+
 def _check_one_failure(res, expected_after_fta, *, spell_days: float, daily: float, frac: float):
     n_first = 0
     for row in res.ledger.iter_rows(named=True):
@@ -338,7 +351,7 @@ def _check_one_failure(res, expected_after_fta, *, spell_days: float, daily: flo
         k = (f - r) / JCP_EVERY
         assert round(k) >= 1 and abs(k - round(k)) < 1e-9, "a failure falls on an interview day"
         n_first += round(k) == 1
-        _assert_events(others[1:-1], expected_after_fta(f))
+        _assert_events(others[1:-1], _with_wrong(expected_after_fta(f), row["n_wrong_sanctions"]))
         # every interview but the missed one is held
         expected = [t for t in _every(r + JCP_EVERY, JCP_EVERY, hz) if abs(t - f) > 1e-9]
         _assert_times(interviews, expected)
@@ -363,6 +376,7 @@ def test_jsa_sanction_timeline(wp):
         return [
             ("fta", f, 0.0),
             ("sanction_referral", f, 0.0),
+            ("sanction_decision", f + 14.0, 0.0),
             ("sanction_start", f + 14.0, 0.0),
             ("sanction_end", f + 14.0 + 14.0, 0.0),
         ]
@@ -385,6 +399,7 @@ def test_esa_open_ended_sanction_timeline(wp):
         return [
             ("fta", f, 0.0),
             ("sanction_referral", f, 0.0),
+            ("sanction_decision", f + 10.0, 0.0),
             ("sanction_start", f + 10.0, 0.0),
             ("sanction_end", f + 14.0 + 7.0, 0.0),
         ]
@@ -414,13 +429,17 @@ def test_overturned_sanction_timeline(wp):
         f = others[1][1]
         _assert_events(
             others[1:-1],
-            [
-                ("fta", f, 0.0),
-                ("sanction_referral", f, 0.0),
-                ("sanction_start", f + 10.0, 0.0),
-                ("sanction_end", f + 14.0, 0.0),
-                ("overturn", f + 10.0 + 42.0, 0.0),
-            ],
+            _with_wrong(
+                [
+                    ("fta", f, 0.0),
+                    ("sanction_referral", f, 0.0),
+                    ("sanction_decision", f + 10.0, 0.0),
+                    ("sanction_start", f + 10.0, 0.0),
+                    ("sanction_end", f + 14.0, 0.0),
+                    ("overturn", f + 10.0 + 42.0, 0.0),
+                ],
+                row["n_wrong_sanctions"],
+            ),
         )
         assert (row["n_sanctions"], row["n_overturned"]) == (1, 1)
         assert_close(row["days_sanctioned"], 4.0)
