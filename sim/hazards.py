@@ -20,7 +20,7 @@ exactly, with the month knots precomputed once per run.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -71,18 +71,16 @@ class StepHazard:
 
     def solve(self, target: float) -> float:
         """Return the smallest ``s`` with ``cumulative(s) == target``, or ``inf``."""
-        j = bisect_right(self._cum, target) - 1
-        while j < len(self._mults):
-            m = self._mults[j]
-            end = self._starts[j + 1] if j + 1 < len(self._starts) else INF
-            if m > 0.0:
-                s = self._starts[j] + (target - self._cum[j]) / m
-                if s <= end:
-                    return s
-            if end == INF:
-                return INF
-            j += 1
-        return INF
+        if target <= 0.0:
+            return 0.0
+        j = bisect_left(self._cum, target)
+        if j < len(self._cum) and self._cum[j] == target:
+            return self._starts[j]  # reached exactly where a band starts
+        j -= 1  # the band in which the cumulative passes the target
+        m = self._mults[j]
+        if m <= 0.0:
+            return INF  # a last band of zero hazard never gets there
+        return self._starts[j] + (target - self._cum[j]) / m
 
 
 class EntryHazard:
@@ -158,11 +156,14 @@ class EntryHazard:
             j = 0
         return self._bands._mults[j] * self._b(t) + offsets[j]
 
-    def inverse(self, y: float, offsets: list[float], levels: list[float]) -> float:
+    def inverse(
+        self, y: float, starts: list[float], offsets: list[float], levels: list[float]
+    ) -> float:
         """Return the first day with ``Lambda(t) == y``, or ``inf`` if it never gets there."""
-        j = bisect_right(levels, y) - 1
-        if j < 0:
-            j = 0
+        j = bisect_left(levels, y)
+        if j < len(levels) and levels[j] == y:
+            return starts[j]  # reached exactly where a band starts
+        j = max(j - 1, 0)
         m = self._bands._mults[j]
         if m <= 0.0:
             return INF
@@ -199,8 +200,8 @@ class EntryHazard:
             if m > 0.0:
                 need_b = b_a + remaining / m
                 t = self._b_inv(need_b)
-                if t <= end:
-                    return t
+                if t <= end or t - end <= 1e-12 * max(1.0, abs(end)):
+                    return min(t, end)
             if end == INF:
                 return INF
             remaining -= m * (self._b(end) - b_a)

@@ -113,6 +113,7 @@ class Journey:
         "first_job_at",
         "fta_k",
         "history",
+        "horizon_at",
         "i",
         "iv_anchor",
         "iv_interval",
@@ -145,6 +146,7 @@ class Journey:
         "paid_outcome",
         "paid_sustain",
         "pending",
+        "programme_end_at",
         "progress",
         "provider",
         "rate_off",
@@ -178,6 +180,8 @@ class Journey:
     def __init__(self, ctx: RunContext, i: int, provider: Provider | None, local: int) -> None:
         self.ctx = ctx
         self.i = i
+        self.horizon_at = ctx.horizon_at[i]
+        self.programme_end_at = ctx.programme_end_at[i]
         self.provider = provider
         self.local = local
         self.status = ON_BENEFIT
@@ -224,7 +228,7 @@ class Journey:
         now = 0.0
         while True:
             t_next, kind = self._next_wake()
-            if kind == HORIZON and not self.on_prog:
+            if kind == HORIZON and not (self.on_prog and self.status == ON_BENEFIT):
                 # nothing can change before the horizon: settle it without waking.
                 # (A claimant still in a caseload waits, so its provider's books stay in order.)
                 self._catch_up(t_next)
@@ -264,7 +268,7 @@ class Journey:
             self._on_attach(now)
 
     def _next_wake(self) -> tuple[float, int]:
-        best, kind = self.ctx.horizon_at[self.i], HORIZON
+        best, kind = self.horizon_at, HORIZON
         if self.status == IN_WORK:
             if self.job_end_at < best:
                 best, kind = self.job_end_at, JOB_END
@@ -279,11 +283,17 @@ class Journey:
             best, kind = self.pending[0][0], DECISION
         if self.sanctioned and self.sanc_until < best:
             best, kind = self.sanc_until, SANCTION_END
-        if self.on_prog and self.ctx.programme_end_at[self.i] < best:
-            best, kind = self.ctx.programme_end_at[self.i], PROG_END
+        if self.on_prog and self.programme_end_at < best:
+            best, kind = self.programme_end_at, PROG_END
         if self.attach_at < best:
             best, kind = self.attach_at, ATTACH
-        t_iv = self._interview_wake()
+        # the next interview that needs a wake-up: a failure or, awaiting compliance, any
+        if self.awaiting_compliance:
+            t_iv = self.iv_anchor + self.iv_j * self.iv_interval
+        elif self.fta_k != NEVER:
+            t_iv = self.iv_anchor + (self.iv_j + self.fta_k - self.iv_k) * self.iv_interval
+        else:
+            return best, kind
         if t_iv < best:
             best, kind = t_iv, INTERVIEW
         return best, kind
@@ -351,7 +361,9 @@ class Journey:
         m = self.m_entry = self._entry_multiplier()
         if m > 0.0:
             target = lam + max(self.e_entry, 0.0) / m
-            self.t_entry = max(now, entry.inverse(target, self.band_offsets, self.band_levels))
+            self.t_entry = max(
+                now, entry.inverse(target, self.band_starts, self.band_offsets, self.band_levels)
+            )
         else:
             self.t_entry = INF
 
@@ -408,19 +420,6 @@ class Journey:
             return
         u = uniform_from_base(self.ctx.base_attend, self.i, self.n_fta)
         self.fta_k = self.iv_k + int(math.log1p(-u) / math.log(p)) if p > 0.0 else self.iv_k
-
-    def _interview_wake(self) -> float:
-        """Return the day of the next interview that needs a wake-up.
-
-        That is the next failure to attend or, awaiting compliance, the next interview.
-        """
-        if self.status != ON_BENEFIT:
-            return INF
-        if self.awaiting_compliance:
-            return self._iv_time(self.iv_j)
-        if self.fta_k == NEVER:
-            return INF
-        return self._iv_time(self.iv_j + self.fta_k - self.iv_k)
 
     def _n_before(self, now: float, inclusive: bool) -> int:
         """Return how many interviews from ``iv_j`` on fall before ``now`` (or at it)."""

@@ -140,12 +140,17 @@ class Streams:
         -------
         numpy.ndarray of float64
         """
+        z = self._bits(stream, claimants, occurrence)
+        return (z >> np.uint64(11)).astype(np.float64) * _TWO_M53
+
+    def _bits(
+        self, stream: str, claimants: npt.ArrayLike, occurrence: int | npt.ArrayLike
+    ) -> npt.NDArray[np.uint64]:
         ids = np.asarray(claimants, dtype=np.int64).astype(np.uint64)
         occ = np.asarray(occurrence, dtype=np.int64).astype(np.uint64)
         with np.errstate(over="ignore"):
             z = np.uint64(self.base(stream)) + ids * np.uint64(_GOLDEN) + occ * np.uint64(_OCC)
-            z = _mix_array(_mix_array(z))
-        return (z >> np.uint64(11)).astype(np.float64) * _TWO_M53
+            return _mix_array(_mix_array(z))
 
     def exponentials(
         self, stream: str, claimants: npt.ArrayLike, occurrence: int | npt.ArrayLike = 0
@@ -159,9 +164,10 @@ class Streams:
         """Return standard normal draws by inversion of one uniform each."""
         from scipy.special import ndtri  # type: ignore[import-untyped]
 
-        u = self.uniforms(stream, claimants, occurrence)
-        # map [0, 1) to (0, 1) so that ndtri is finite
-        return np.asarray(ndtri(u + 0.5 * _TWO_M53), dtype=np.float64)
+        z = self._bits(stream, claimants, occurrence)
+        # midpoints of 2**52 equal cells: strictly inside (0, 1), so ndtri is finite
+        u = ((z >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0**-52
+        return np.asarray(ndtri(u), dtype=np.float64)
 
     def choices(
         self,

@@ -1,11 +1,11 @@
 """Sanction escalation rules as pure functions.
 
-A sanction's level is set by the claimant's earlier sanctioned failures: the
-n-th sanctioned failure within ``escalation_window_weeks`` is at level n (the
-last level repeats), except that a failure within
+A sanction's level is one above the level of the claimant's most recent
+sanctioned failure within ``escalation_window_weeks`` (level 0 if there is
+none; the last level repeats), except that a failure within
 ``no_escalation_within_weeks`` of the previous sanctioned one stays at the
-previous level (JSA regulations from October 2012, SA01). Overturned
-sanctions do not count.
+previous level (JSA regulations from October 2012, SI 2012/2568; SA01).
+Overturned sanctions do not count.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def ladder_level(
         return 0
     last_t, last_level = recent[-1]
     if failure_at - last_t < no_escalation_days:
-        return last_level
+        return min(last_level, n_levels - 1)
     return min(last_level + 1, n_levels - 1)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import rankdata  # type: ignore[import-untyped]
 
 __all__ = ["CaseloadView", "allocate", "interval_tiers", "quantise_intervals"]
 
@@ -53,7 +54,11 @@ class CaseloadView:
 
 def _uniform(view: CaseloadView, capacity: float, x_min: float, x_max: float) -> F:
     n = len(view.signal)
-    x = min(x_max, max(x_min, capacity / n)) if n else x_max
+    if n == 0:
+        return np.zeros(0)
+    share = capacity / n
+    # an equal share, within [x_min, x_max]; below x_min only if even that does not fit
+    x = min(x_max, max(x_min, share)) if share >= x_min else share
     return np.full(n, x)
 
 
@@ -61,8 +66,9 @@ def _needs_based(view: CaseloadView, capacity: float, x_min: float, x_max: float
     n = len(view.signal)
     if n == 0:
         return np.zeros(0)
-    # need = percentile rank of the signal: the furthest from work get the most
-    need = (np.argsort(np.argsort(view.signal, kind="stable"), kind="stable") + 1.0) / n
+    # need = percentile rank of the signal (ties share a rank): the furthest get the most
+    rank = np.asarray(rankdata(view.signal, method="average"), dtype=np.float64)
+    need = rank / rank.max()
     spare = capacity - n * x_min
     if spare <= 0:
         return np.full(n, min(x_min, capacity / n))

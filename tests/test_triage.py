@@ -1,0 +1,459 @@
+"""Tests for sim.triage: sharing adviser minutes across a caseload, and service tiers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.rng import Streams
+from sim.triage import (
+    CaseloadView,
+    allocate,
+    expected_payment_per_hour,
+    interval_tiers,
+    quantise_intervals,
+)
+
+POLICIES = ["uniform", "needs_based", "payment_maximising", "mixed"]
+
+# Work Programme provider: 45-minute interviews, every 7 to every 91 days
+IM = 45.0
+X_MIN = 7.0 * IM / 91.0
+X_MAX = 7.0 * IM / 7.0
+COST_PER_HOUR = 3.0 * 60.0 / IM
+
+
+def make_view(
+    signal: list[float] | np.ndarray,
+    value: float | list[float] | np.ndarray = 2000.0,
+    days_left: float | list[float] | np.ndarray = 500.0,
+    qualifying_days_left: float | list[float] | np.ndarray = 182.0,
+    entry_rate_per_day: float = 0.003,
+    effect: float = 0.6,
+) -> CaseloadView:
+    s = np.asarray(signal, dtype=np.float64)
+    n = len(s)
+    return CaseloadView(
+        signal=s,
+        value_gbp=np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy(),
+        days_left=np.broadcast_to(np.asarray(days_left, dtype=np.float64), (n,)).copy(),
+        qualifying_days_left=np.broadcast_to(
+            np.asarray(qualifying_days_left, dtype=np.float64), (n,)
+        ).copy(),
+        entry_rate_per_day=entry_rate_per_day,
+        effect_per_adviser_hour_per_week=effect,
+    )
+
+
+def alloc(
+    policy: str,
+    view: CaseloadView,
+    capacity: float,
+    x_min: float = X_MIN,
+    x_max: float = X_MAX,
+    cost: float = COST_PER_HOUR,
+    w: float = 0.25,
+) -> np.ndarray:
+    return allocate(
+        policy,
+        view,
+        capacity_minutes_per_week=capacity,
+        x_min=x_min,
+        x_max=x_max,
+        cost_per_hour_gbp=cost,
+        public_service_weight=w,
+    )
+
+
+# ---------------------------------------------------------------- strategies
+def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def views(draw: st.DrawFn, max_n: int = 200) -> CaseloadView:
+    """Random caseloads: hypothesis picks the size, ranges and key; sim.rng fills the arrays.
+
+    Drawing hundreds of floats element by element is slow, so the arrays come from a keyed
+    stream (fast, reproducible from the drawn key); ``coarse`` rounds signals to create ties.
+    """
+    n = draw(st.integers(0, max_n))
+    key = draw(st.integers(0, 2**32))
+    coarse = draw(st.booleans())
+    s = Streams(key, 0)
+    ids = np.arange(n)
+    signal = -3.0 + 8.0 * s.uniforms("signal", ids)
+    if coarse:
+        signal = np.round(signal)
+    return CaseloadView(
+        signal=signal,
+        value_gbp=draw(_floats(0.0, 15000.0)) * s.uniforms("value", ids),
+        days_left=728.0 * s.uniforms("days_left", ids),
+        qualifying_days_left=182.0 * s.uniforms("qualifying", ids),
+        entry_rate_per_day=draw(_floats(1e-4, 0.02)),
+        effect_per_adviser_hour_per_week=draw(_floats(0.0, 2.0)),
+    )
+
+
+@st.composite
+def bounds(draw: st.DrawFn, strict: bool = False) -> tuple[float, float]:
+    x_min = draw(_floats(0.1, 10.0))
+    width = _floats(0.1, 60.0)
+    x_max = x_min + draw(width if strict else st.one_of(st.just(0.0), width))
+    return x_min, x_max
+
+
+@st.composite
+def feasible_capacities(draw: st.DrawFn, n: int, x_min: float, x_max: float) -> float:
+    """Enough for x_min each, up to more than full service for all."""
+    return draw(_floats(0.0, 1.5).map(lambda f: n * x_min + f * n * (x_max - x_min)))
+
+
+@st.composite
+def capacities(draw: st.DrawFn, n: int, x_min: float, x_max: float) -> float:
+    """From nothing to ample: absolute, a share of full service, or between x_min and x_max."""
+    m = max(n, 1)
+    return draw(
+        st.one_of(
+            st.just(0.0),
+            _floats(0.0, 50.0),
+            _floats(0.0, 1.5).map(lambda f: f * m * x_max),
+            _floats(0.0, 1.2).map(lambda f: m * x_min + f * m * (x_max - x_min)),
+        )
+    )
+
+
+def tol(capacity: float) -> float:
+    return 1e-9 * max(1.0, capacity)
+
+
+# ---------------------------------------------------------------- every policy
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=40, deadline=None)
+@given(view=views(), b=bounds(), data=st.data(), cost=_floats(0.0, 50.0), w=_floats(0.0, 1.0))
+def test_allocation_respects_capacity_and_bounds(
+    policy: str,
+    view: CaseloadView,
+    b: tuple[float, float],
+    data: st.DataObject,
+    cost: float,
+    w: float,
+) -> None:
+    x_min, x_max = b
+    n = len(view.signal)
+    capacity = data.draw(capacities(n, x_min, x_max))
+    x = alloc(policy, view, capacity, x_min, x_max, cost, w)
+    assert x.shape == (n,)
+    assert x.dtype == np.float64
+    assert np.all(np.isfinite(x))
+    if n * x_min <= capacity:
+        assert x.sum() <= capacity + tol(capacity)
+        assert np.all(x >= x_min - 1e-9)
+        assert np.all(x <= x_max + 1e-9)
+    elif policy != "uniform":  # uniform: see test_overloaded_everyone_gets_an_equal_share
+        assert x == pytest.approx(np.full(n, capacity / n), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        pytest.param(
+            "uniform",
+        ),
+        "needs_based",
+        "payment_maximising",
+        "mixed",
+    ],
+)
+def test_overloaded_everyone_gets_an_equal_share(policy: str) -> None:
+    view = make_view(np.linspace(-1.0, 2.0, 10))
+    capacity = 10.0  # less than 10 * X_MIN = 34.6
+    x = alloc(policy, view, capacity)
+    assert x == pytest.approx(np.full(10, 1.0))
+    assert x.sum() <= capacity + 1e-9
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_empty_caseload(policy: str) -> None:
+    x = alloc(policy, make_view([]), 1000.0)
+    assert x.shape == (0,)
+
+
+def test_unknown_policy_raises_naming_it() -> None:
+    with pytest.raises(ValueError, match="'creaming'"):
+        alloc("creaming", make_view([0.0]), 100.0)
+
+
+# ---------------------------------------------------------------- uniform
+@settings(max_examples=100, deadline=None)
+@given(view=views(), b=bounds(), data=st.data())
+def test_uniform_gives_equal_minutes(
+    view: CaseloadView, b: tuple[float, float], data: st.DataObject
+) -> None:
+    x_min, x_max = b
+    n = len(view.signal)
+    assume(n > 0)
+    capacity = data.draw(feasible_capacities(n, x_min, x_max))
+    x = alloc("uniform", view, capacity, x_min, x_max)
+    assert np.all(x == x[0])
+    assert x[0] == pytest.approx(min(x_max, capacity / n), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n", "capacity", "each"),
+    [
+        pytest.param(10, 200.0, 20.0, id="share"),
+        pytest.param(10, 1000.0, X_MAX, id="capped-at-x_max"),
+        pytest.param(10, 10 * X_MIN, X_MIN, id="exactly-x_min"),
+    ],
+)
+def test_uniform_examples(n: int, capacity: float, each: float) -> None:
+    x = alloc("uniform", make_view(np.zeros(n)), capacity)
+    assert x == pytest.approx(np.full(n, each))
+
+
+# ---------------------------------------------------------------- needs_based
+@settings(max_examples=100, deadline=None)
+@given(view=views(), b=bounds(), data=st.data())
+def test_needs_based_non_decreasing_in_signal(
+    view: CaseloadView, b: tuple[float, float], data: st.DataObject
+) -> None:
+    x_min, x_max = b
+    n = len(view.signal)
+    capacity = data.draw(capacities(n, x_min, x_max))
+    x = alloc("needs_based", view, capacity, x_min, x_max)
+    s = view.signal
+    further = s[:, None] < s[None, :]  # row claimant is nearer work than column claimant
+    gap = x[None, :] - x[:, None]
+    assert np.all(gap[further] >= -1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(view=views(), b=bounds(), data=st.data())
+def test_needs_based_uses_capacity_unless_capped(
+    view: CaseloadView, b: tuple[float, float], data: st.DataObject
+) -> None:
+    x_min, x_max = b
+    n = len(view.signal)
+    assume(n > 0)
+    capacity = data.draw(feasible_capacities(n, x_min, x_max))
+    x = alloc("needs_based", view, capacity, x_min, x_max)
+    assert x.sum() == pytest.approx(capacity, rel=1e-9) or x.max() == pytest.approx(x_max)
+
+
+def test_needs_based_example() -> None:
+    # ranks 1..4 -> need 0.25..1; spare 100 - 4*X_MIN spread in proportion to need
+    view = make_view([2.0, -1.0, 0.5, 3.0])
+    x = alloc("needs_based", view, 100.0)
+    spare = 100.0 - 4 * X_MIN
+    need = np.array([0.75, 0.25, 0.5, 1.0])
+    assert x == pytest.approx(X_MIN + spare / 2.5 * need)
+    assert x.sum() == pytest.approx(100.0)
+
+
+def test_needs_based_equal_signals_get_equal_minutes() -> None:
+    x = alloc("needs_based", make_view([1.0, 1.0, 2.0]), 60.0)
+    assert x[0] == x[1]
+
+
+# ---------------------------------------------------------------- payment_maximising
+@settings(max_examples=150, deadline=None)
+@given(view=views(), b=bounds(strict=True), data=st.data(), cost=_floats(0.0, 50.0))
+def test_payment_maximising_serves_a_prefix_of_the_ranking(
+    view: CaseloadView, b: tuple[float, float], data: st.DataObject, cost: float
+) -> None:
+    x_min, x_max = b
+    n = len(view.signal)
+    capacity = data.draw(capacities(n, x_min, x_max))
+    assume(n * x_min <= capacity)
+    x = alloc("payment_maximising", view, capacity, x_min, x_max, cost)
+    # exactly x_min or x_max (with capacity == n * x_min the share capacity/n may be an ulp off)
+    assert np.all(np.isclose(x, x_min, rtol=1e-12, atol=0) | (x == x_max))
+    served = x == x_max
+    score = expected_payment_per_hour(view, x_max)
+    # never serves a claimant who does not pay for the hour
+    assert np.all(score[served] > cost)
+    # a prefix: everyone served ranks at least as high as everyone not served
+    if served.any() and (~served).any():
+        assert score[served].min() >= score[~served].max()
+    # greedy: an unserved claimant worth serving means there was no room for one more
+    if np.any(~served & (score > cost)):
+        assert x.sum() + (x_max - x_min) > capacity - tol(capacity)
+
+
+@settings(max_examples=100, deadline=None)
+@given(view=views(), b=bounds(strict=True))
+def test_payment_maximising_ample_capacity_zero_cost_serves_all_positive(
+    view: CaseloadView, b: tuple[float, float]
+) -> None:
+    x_min, x_max = b
+    n = len(view.signal)
+    capacity = n * x_max + 1.0
+    x = alloc("payment_maximising", view, capacity, x_min, x_max, cost=0.0)
+    score = expected_payment_per_hour(view, x_max)
+    assert np.array_equal(x == x_max, score > 0.0)
+
+
+def test_payment_maximising_example() -> None:
+    # the nearest to work score highest; room for two at full service
+    view = make_view([3.0, -1.0, 0.0, 1.0, 2.0])
+    capacity = 5 * X_MIN + 2 * (X_MAX - X_MIN) + 1.0
+    x = alloc("payment_maximising", view, capacity)
+    assert x.tolist() == pytest.approx([X_MIN, X_MAX, X_MAX, X_MIN, X_MIN])
+
+
+def test_payment_maximising_skips_claimants_not_worth_the_cost() -> None:
+    view = make_view([0.0, 0.0, 0.0], value=[2000.0, 0.0, 2000.0], days_left=[500.0, 500.0, 100.0])
+    score = expected_payment_per_hour(view, X_MAX)
+    assert score[0] > COST_PER_HOUR
+    assert score[1] == 0.0
+    assert score[2] == 0.0  # no time left to reach 182 days in work
+    x = alloc("payment_maximising", view, 1000.0)
+    assert x.tolist() == [X_MAX, X_MIN, X_MIN]
+
+
+# ---------------------------------------------------------------- expected payment per hour
+def test_expected_payment_per_hour_by_hand() -> None:
+    view = make_view([0.0], value=2000.0, days_left=700.0, qualifying_days_left=182.0)
+    h = 0.003 * (1.0 + 0.6 / 60.0 * 45.0)
+    p = 1.0 - math.exp(-h * (700.0 - 182.0))
+    hours = 45.0 / 60.0 * 700.0 / 7.0
+    assert expected_payment_per_hour(view, 45.0)[0] == pytest.approx(2000.0 * p / hours)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    signals=st.lists(_floats(-3.0, 5.0), min_size=2, max_size=30),
+    value=_floats(0.0, 15000.0),
+    days_left=_floats(0.0, 728.0),
+    qdl=_floats(0.0, 182.0),
+    x_full=_floats(1.0, 60.0),
+)
+def test_expected_payment_decreasing_in_signal(
+    signals: list[float], value: float, days_left: float, qdl: float, x_full: float
+) -> None:
+    s = np.sort(np.asarray(signals))
+    score = expected_payment_per_hour(make_view(s, value, days_left, qdl), x_full)
+    assert np.all(np.diff(score) <= 1e-12 * max(1.0, float(score.max())))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(_floats(0.0, 15000.0), min_size=2, max_size=30),
+    signal=_floats(-3.0, 5.0),
+    days_left=_floats(0.0, 728.0),
+    qdl=_floats(0.0, 182.0),
+)
+def test_expected_payment_increasing_in_value(
+    values: list[float], signal: float, days_left: float, qdl: float
+) -> None:
+    v = np.sort(np.asarray(values))
+    score = expected_payment_per_hour(make_view(np.full(len(v), signal), v, days_left, qdl), X_MAX)
+    assert np.all(np.diff(score) >= 0.0)
+
+
+def test_expected_payment_strictly_monotone_example() -> None:
+    score = expected_payment_per_hour(make_view([-1.0, 0.0, 1.0, 2.0]), X_MAX)
+    assert np.all(np.diff(score) < 0.0)
+    score = expected_payment_per_hour(make_view([0.0] * 3, value=[500.0, 1200.0, 3500.0]), X_MAX)
+    assert np.all(np.diff(score) > 0.0)
+
+
+# ---------------------------------------------------------------- mixed
+@settings(max_examples=100, deadline=None)
+@given(view=views(), b=bounds(), data=st.data(), cost=_floats(0.0, 50.0), w=_floats(0.0, 1.0))
+def test_mixed_is_exact_weighted_sum(
+    view: CaseloadView,
+    b: tuple[float, float],
+    data: st.DataObject,
+    cost: float,
+    w: float,
+) -> None:
+    x_min, x_max = b
+    capacity = data.draw(capacities(len(view.signal), x_min, x_max))
+    mixed = alloc("mixed", view, capacity, x_min, x_max, cost, w)
+    pay = alloc("payment_maximising", view, capacity, x_min, x_max, cost, w)
+    need = alloc("needs_based", view, capacity, x_min, x_max, cost, w)
+    assert np.array_equal(mixed, (1.0 - w) * pay + w * need)
+
+
+@pytest.mark.parametrize(
+    ("w", "same_as"),
+    [pytest.param(0.0, "payment_maximising", id="w=0"), pytest.param(1.0, "needs_based", id="w=1")],
+)
+def test_mixed_endpoints(w: float, same_as: str) -> None:
+    view = make_view(np.linspace(-2.0, 3.0, 40))
+    assert np.array_equal(alloc("mixed", view, 600.0, w=w), alloc(same_as, view, 600.0, w=w))
+
+
+# ---------------------------------------------------------------- service tiers
+@pytest.mark.parametrize(
+    ("lo", "hi", "tiers"),
+    [
+        pytest.param(7, 91, [7, 14, 28, 56, 91], id="wp-7-91"),
+        pytest.param(7, 7, [7], id="single"),
+        pytest.param(7, 14, [7, 14], id="one-doubling"),
+        pytest.param(7, 28, [7, 14, 28], id="exact-doublings"),
+        pytest.param(14, 91, [14, 28, 56, 91], id="14-91"),
+        pytest.param(7, 100, [7, 14, 28, 56, 100], id="7-100"),
+    ],
+)
+def test_interval_tiers(lo: float, hi: float, tiers: list[float]) -> None:
+    assert interval_tiers(lo, hi).tolist() == tiers
+
+
+@pytest.mark.parametrize(
+    ("minutes", "interval"),
+    [
+        pytest.param(500.0, 7, id="more-than-weekly"),
+        pytest.param(45.0, 7, id="exactly-weekly"),
+        pytest.param(44.99, 14, id="just-under-weekly"),
+        pytest.param(22.5, 14, id="exactly-fortnightly"),
+        pytest.param(22.49, 28, id="just-under-fortnightly"),
+        pytest.param(11.25, 28, id="exactly-4-weekly"),
+        pytest.param(11.24, 56, id="just-under-4-weekly"),
+        pytest.param(5.625, 56, id="exactly-8-weekly"),
+        pytest.param(5.62, 91, id="just-under-8-weekly"),
+        pytest.param(X_MIN, 91, id="x_min-is-13-weekly"),
+        pytest.param(1.0, 91, id="below-floor"),
+        pytest.param(0.0, 91, id="zero"),
+    ],
+)
+def test_quantise_intervals_table(minutes: float, interval: float) -> None:
+    assert quantise_intervals(np.array([minutes]), IM, 7.0, 91.0).tolist() == [interval]
+
+
+def test_quantise_jcp_offer() -> None:
+    # 10-minute JCP interviews: 5 minutes a week is fortnightly
+    out = quantise_intervals(np.array([5.0, 4.9, 10.0]), 10.0, 7.0, 91.0)
+    assert out.tolist() == [14, 28, 7]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    minutes=arrays(np.float64, st.integers(1, 50), elements=_floats(0.0, 200.0)),
+    im=_floats(5.0, 90.0),
+    lo=_floats(1.0, 14.0),
+    span=_floats(0.0, 120.0),
+)
+def test_quantise_preserves_capacity_and_is_most_intensive(
+    minutes: np.ndarray, im: float, lo: float, span: float
+) -> None:
+    hi = lo + span
+    tiers = interval_tiers(lo, hi)
+    out = quantise_intervals(minutes, im, lo, hi)
+    assert np.all(np.isin(out, tiers))
+    given_minutes = 7.0 * im / out
+    floor = out == tiers[-1]
+    # capacity preserved except at the floor tier
+    assert np.all(given_minutes[~floor] <= minutes[~floor] * (1 + 1e-9))
+    # most intensive: the next more intensive tier would exceed the minutes
+    idx = np.searchsorted(tiers, out)
+    has_next = idx > 0
+    more = 7.0 * im / tiers[np.maximum(idx - 1, 0)]
+    assert np.all(more[has_next] > minutes[has_next] * (1 - 1e-9))
