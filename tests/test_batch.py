@@ -278,3 +278,26 @@ def test_cli_bad_batch_exits_2_without_traceback(tmp_path: Path) -> None:
     assert "missing.toml" in proc.stderr and "file not found" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def _adaptive_batch(tmp_path: Path, target: float) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = write_batch(tmp_path, claimants=600, claimants_per_task=600)
+    path.write_text(
+        path.read_text()
+        + "\n[adaptive]\n"
+        + 'effect = "job_outcome_rate"\ngroup = "all"\nhorizon_months = 24\n'
+        + f"target_half_width = {target}\nmax_replications = 6\nstep = 2\n"
+    )
+    return path
+
+
+def test_adaptive_replications_stop_at_target_or_cap(tmp_path: Path) -> None:
+    loose = run_batch(load_batch(_adaptive_batch(tmp_path / "a", 1.0)), tmp_path / "a" / "o")
+    assert loose.replications == 2  # already precise enough
+    tight = run_batch(load_batch(_adaptive_batch(tmp_path / "b", 1e-9)), tmp_path / "b" / "o")
+    assert tight.replications == 6  # never precise enough: stops at the cap
+    impacts = pl.read_parquet(tmp_path / "b" / "o" / "impacts.parquet")
+    assert impacts["n_replicates"].max() == 6
+    manifest = json.loads((tmp_path / "b" / "o" / "manifest.json").read_text())
+    assert manifest["replications"] == 6
