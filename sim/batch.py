@@ -26,6 +26,8 @@ import hashlib
 import io
 import json
 import math
+import os
+import platform
 import shutil
 import time
 import tomllib
@@ -391,6 +393,7 @@ def _manifest(
         },
         "versions": package_versions(),
         "git_revision": git_revision(),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
         "status": status,
         **extra,
     }
@@ -429,7 +432,7 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
             f"{out} already holds batch results; pass --resume to continue them, "
             "--overwrite to replace them, or choose another folder"
         )
-    for sub in ("ledger", "providers", "monthly", "_tasks"):
+    for sub in ("ledger", "providers", "monthly", "_tasks", "report"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for name in (
         "impacts.parquet",

@@ -242,11 +242,32 @@ def batch(
         err_console.print("rerun with --resume to redo the failed tasks", highlight=False)
         raise typer.Exit(code=1)
     _print_impacts(out, spec.baseline)
+    page = _write_report(out)
     out_console.print(
         f"{report.n_tasks} tasks ({report.n_skipped} already done), "
-        f"{report.replications} replications, {report.wall_seconds:.1f} s; results in {out}",
+        f"{report.replications} replications, {report.wall_seconds:.1f} s; results in {out}; "
+        f"report in {page}",
         highlight=False,
     )
+
+
+def _write_report(out: Path) -> Path:
+    from reports.build import build_report
+
+    try:
+        return build_report(out)
+    except ValueError as err:
+        fail(f"{out}: {err}")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Argument(help="A batch's output folder.")],
+) -> None:
+    """Write OUT/report/report.html (offline, self-contained) and each figure's PNG, SVG, CSV."""
+    if not (out / "manifest.json").exists():
+        fail(f"{out}: no manifest.json, so not a batch output folder")
+    out_console.print(f"report in {_write_report(out)}", highlight=False)
 
 
 def _print_impacts(out: Path, baseline: str) -> None:

@@ -1,0 +1,622 @@
+"""Read a batch output folder into the tidy frames that :mod:`reports.figures` draws.
+
+All file reading of the report happens here. A batch folder ``OUT`` (see
+:mod:`sim.batch` and :mod:`sim.estimates`) holds::
+
+    OUT/manifest.json
+    OUT/impacts.parquet                                   # paired impacts over replicates
+    OUT/ledger/scenario=S/replicate=R/part-K.parquet      # one row per claimant
+    OUT/providers/scenario=S/replicate=R/part-K.parquet   # provider x month (may be empty)
+    OUT/monthly/scenario=S/replicate=R/part-K.parquet     # event counts by calendar month
+    OUT/calibration_fit.parquet                           # optional, see below
+
+Curves, deciles, finances and sanction counts are computed per replicate from the
+partitions, then summarised over replicates as a mean with a 95% Student t
+interval (``n - 1`` degrees of freedom, :func:`sim.estimates.t_interval`). Every
+frame returned is sorted deterministically.
+
+Calibration fit (optional)
+--------------------------
+When ``OUT/calibration_fit.parquet`` exists (or ``OUT/calibration_fit.csv``, or the
+calibration's own ``OUT/calibration/fit.parquet`` or ``.csv``) the report adds a
+calibration figure. One row per target, columns:
+
+============== ======= =====================================================
+target_id      str     target identifier, e.g. a published_figures.csv id
+label          str     what is measured, with its unit, e.g. "Job outcome
+                       rate at 24 months, JSA 18-24 (% of referrals)"
+published      float   the published value
+published_low  float   lower end of the published range (nullable)
+published_high float   upper end of the published range (nullable)
+simulated      float   the simulated value (mean over replicates)
+simulated_low  float   lower end of its interval, e.g. posterior 5%
+                       quantile (nullable)
+simulated_high float   upper end of its interval (nullable)
+unit           str     optional: appended to the label as "label (unit)"
+============== ======= =====================================================
+
+Values of one row share one unit; rows may differ in unit. NaN counts as missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from reports.figures import MINUTES, OUTCOME_24
+from sim.contract import DAYS_PER_MONTH
+from sim.estimates import t_interval
+
+__all__ = [
+    "CALIBRATION_COLUMNS",
+    "CALIBRATION_FILES",
+    "SANCTION_EVENTS",
+    "calibration_frame",
+    "creaming_frame",
+    "group_order",
+    "impact_forest_frame",
+    "impacts",
+    "outcome_curves_frame",
+    "over_replicates",
+    "payments_frame",
+    "provider_frame",
+    "read_ledger",
+    "read_manifest",
+    "sanctions_frame",
+]
+
+_HIVE: dict[str, pl.DataType] = {"scenario": pl.String(), "replicate": pl.Int64()}
+_STATS = ["n_replicates", "mean", "sd", "ci_low", "ci_high"]
+
+CALIBRATION_COLUMNS: dict[str, pl.DataType] = {
+    "target_id": pl.String(),
+    "label": pl.String(),
+    "published": pl.Float64(),
+    "published_low": pl.Float64(),
+    "published_high": pl.Float64(),
+    "simulated": pl.Float64(),
+    "simulated_low": pl.Float64(),
+    "simulated_high": pl.Float64(),
+}
+"""Schema of ``OUT/calibration_fit.parquet``."""
+
+SANCTION_EVENTS: dict[str, str] = {
+    "sanction_referral": "Referrals to a decision maker",
+    "sanction_decision": "Adverse decisions",
+    "sanction_start": "Sanctions starting",
+    "wrong_sanction_decision": "Wrong decisions (ill health)",
+}
+"""Monthly events drawn in the sanctions figure, with their labels."""
+
+FINANCE_ITEMS: dict[str, tuple[str, str]] = {
+    "income_attachment_gbp": ("income", "Attachment fees"),
+    "income_outcome_gbp": ("income", "Outcome fees"),
+    "income_sustainment_gbp": ("income", "Sustainment fees"),
+    "cost_advisers_gbp": ("cost", "Advisers"),
+    "cost_overhead_gbp": ("cost", "Overheads"),
+    "cost_interviews_gbp": ("cost", "Interviews"),
+    "cash_balance_gbp": ("cash", "Cash balance"),
+}
+"""Provider ledger columns: (kind, label) in the finances figure."""
+
+IMPACT_EFFECTS: dict[tuple[str, int | None], tuple[str, float]] = {
+    ("job_outcome_rate", 24): ("24-month job outcomes (pp)", 100.0),
+    ("days_in_work", None): ("Days in work (days)", 1.0),
+    ("n_sanctions", None): ("Sanctions (per 100 referrals)", 100.0),
+}
+"""Effects in the forest plot: (effect, horizon) -> (label with unit, scale)."""
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """Return ``OUT/manifest.json`` as a dict (empty if the file is missing).
+
+    Raises
+    ------
+    ValueError
+        If the manifest is not valid JSON.
+    """
+    path = Path(out) / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def group_order(manifest: dict[str, Any]) -> list[str]:
+    """Payment group names ordered by their contract code, ``"all"`` first.
+
+    Parameters
+    ----------
+    manifest : dict
+        A batch manifest (see :func:`read_manifest`).
+
+    Returns
+    -------
+    list of str
+        ``["all", <groups by code>..., "distance_q1", ..., "distance_q5"]``.
+    """
+    codes: dict[str, float] = {}
+    for entry in manifest.get("scenarios", {}).values():
+        groups = entry.get("resolved", {}).get("population", {}).get("groups", {})
+        for name, g in groups.items():
+            codes.setdefault(name, float(g.get("code", len(codes) + 1)))
+    ordered = sorted(codes, key=lambda n: (codes[n], n))
+    return ["all", *ordered, *(f"distance_q{q}" for q in range(1, 6))]
+
+
+def _rank(order: Sequence[str], column: str = "group") -> pl.Expr:
+    """Position of ``column`` in ``order`` (unknown values after, alphabetically)."""
+    mapping = {name: i for i, name in enumerate(order)}
+    return pl.col(column).replace_strict(mapping, default=len(order), return_dtype=pl.Int64)
+
+
+def over_replicates(df: pl.DataFrame, keys: Sequence[str], level: float = 0.95) -> pl.DataFrame:
+    """Summarise a per-replicate ``value`` over replicates with a t interval.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        Columns ``keys``, ``replicate`` and ``value`` (float; null or NaN = missing).
+    keys : sequence of str
+        Columns identifying a quantity.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``keys`` then ``n_replicates`` (values present), ``mean``, ``sd`` (ddof=1),
+        ``ci_low``, ``ci_high`` (null when fewer than 2 values), sorted by ``keys``.
+    """
+    keys = list(keys)
+    value = pl.col("value").cast(pl.Float64).fill_nan(None)
+    agg = (
+        df.with_columns(value=value)
+        .sort([*keys, "replicate"])
+        .group_by(keys, maintain_order=True)
+        .agg(
+            n_replicates=pl.col("value").count().cast(pl.Int64),
+            mean=pl.col("value").mean(),
+            sd=pl.col("value").std(ddof=1),
+        )
+    )
+    mean = agg["mean"].fill_null(np.nan).to_numpy()
+    sd = agg["sd"].fill_null(np.nan).to_numpy()
+    lo, hi = t_interval(mean, sd, agg["n_replicates"].to_numpy(), level)
+    return agg.with_columns(
+        pl.Series("ci_low", lo, dtype=pl.Float64).fill_nan(None),
+        pl.Series("ci_high", hi, dtype=pl.Float64).fill_nan(None),
+        pl.col("mean").fill_nan(None),
+        pl.col("sd").fill_nan(None),
+    ).sort(keys)
+
+
+def _parts(out: Path, table: str) -> list[tuple[str, int, Path]]:
+    """(scenario, replicate, path) of every partition file of ``table``, sorted."""
+    found = []
+    for path in sorted((Path(out) / table).glob("scenario=*/replicate=*/*.parquet")):
+        scenario = path.parent.parent.name.removeprefix("scenario=")
+        replicate = int(path.parent.name.removeprefix("replicate="))
+        found.append((scenario, replicate, path))
+    return found
+
+
+def _read_table(out: Path, table: str) -> pl.DataFrame:
+    """Every non-empty partition of ``table`` with ``scenario`` and ``replicate`` columns."""
+    frames = []
+    for scenario, replicate, path in _parts(out, table):
+        df = pl.read_parquet(path)
+        if df.height == 0 or df.width == 0:
+            continue
+        frames.append(
+            df.drop(list(_HIVE), strict=False).with_columns(
+                scenario=pl.lit(scenario, dtype=pl.String),
+                replicate=pl.lit(replicate, dtype=pl.Int64),
+            )
+        )
+    if not frames:
+        return pl.DataFrame(schema=_HIVE)
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def read_ledger(out: Path, columns: Sequence[str]) -> pl.DataFrame:
+    """Ledger columns of every (scenario, replicate), sorted by scenario, replicate, claimant.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+    columns : sequence of str
+        Ledger columns to read (``claimant_id`` is always read).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, replicate, claimant_id`` then ``columns``; empty if there is no ledger.
+    """
+    cols = list(dict.fromkeys(["claimant_id", *columns]))
+    frames = [
+        pl.read_parquet(path, columns=cols).with_columns(
+            scenario=pl.lit(s, dtype=pl.String), replicate=pl.lit(r, dtype=pl.Int64)
+        )
+        for s, r, path in _parts(out, "ledger")
+    ]
+    frames = [f for f in frames if f.height > 0]
+    if not frames:
+        return pl.DataFrame(schema={**_HIVE, "claimant_id": pl.Int64()})
+    df = pl.concat(frames, how="vertical_relaxed")
+    return df.select("scenario", "replicate", *cols).sort("scenario", "replicate", "claimant_id")
+
+
+def impacts(out: Path) -> pl.DataFrame:
+    """``OUT/impacts.parquet``, or an empty frame with its key columns if it is missing."""
+    path = Path(out) / "impacts.parquet"
+    if not path.exists():
+        return pl.DataFrame(
+            schema={
+                "scenario": pl.String(),
+                "baseline": pl.String(),
+                "effect": pl.String(),
+                "group": pl.String(),
+                "horizon_months": pl.Int64(),
+                **{c: pl.Float64() for c in _STATS},
+            }
+        )
+    return pl.read_parquet(path)
+
+
+# --------------------------------------------------------------------------- 1 outcomes
+
+
+def _months_to_outcome() -> pl.Expr:
+    """Smallest whole month ``m`` with ``outcome_at - referred_at <= m * DAYS_PER_MONTH``."""
+    since = pl.col("outcome_at") - pl.col("referred_at")
+    k = (since / DAYS_PER_MONTH).ceil()
+    k = pl.when((k - 1) * DAYS_PER_MONTH >= since).then(k - 1).otherwise(k)
+    return k.clip(lower_bound=0).cast(pl.Int64)
+
+
+def outcome_curves_frame(
+    ledger: pl.DataFrame, order: Sequence[str] = (), max_months: int = 36
+) -> pl.DataFrame:
+    """Cumulative job outcome rate by months since referral, per group, over replicates.
+
+    Parameters
+    ----------
+    ledger : polars.DataFrame
+        :func:`read_ledger` with ``group``, ``referred_at`` and ``outcome_at``.
+    order : sequence of str
+        Group order (see :func:`group_order`); ``"all"`` is added for every scenario.
+    max_months : int
+        Last month of the curve.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, group, months`` (0..max_months) and the :func:`over_replicates`
+        statistics of the share of referrals with an outcome within ``months``; sorted
+        by scenario, group order, months.
+    """
+    keys = ["scenario", "replicate", "group"]
+    both = pl.concat(
+        [
+            ledger.select(*keys, "referred_at", "outcome_at"),
+            ledger.select(*keys[:2], pl.lit("all").alias("group"), "referred_at", "outcome_at"),
+        ],
+        how="vertical_relaxed",
+    )
+    sizes = both.group_by(keys).agg(n=pl.len())
+    hits = (
+        both.filter(pl.col("outcome_at").is_not_null())
+        .with_columns(months=_months_to_outcome())
+        .filter(pl.col("months") <= max_months)
+        .group_by([*keys, "months"])
+        .agg(hits=pl.len())
+    )
+    months = pl.DataFrame({"months": pl.int_range(0, max_months + 1, eager=True)})
+    per_rep = (
+        sizes.join(months, how="cross")
+        .join(hits, on=[*keys, "months"], how="left")
+        .with_columns(pl.col("hits").fill_null(0))
+        .sort([*keys, "months"])
+        .with_columns(value=pl.col("hits").cum_sum().over(keys) / pl.col("n"))
+    )
+    out = over_replicates(per_rep, ["scenario", "group", "months"])
+    return out.sort("scenario", _rank(order), "group", "months")
+
+
+# --------------------------------------------------------------------------- 3 creaming
+
+
+def creaming_frame(ledger: pl.DataFrame, n_bins: int = 10) -> pl.DataFrame:
+    """Adviser minutes per caseload week and 24-month outcome rate by distance decile.
+
+    Parameters
+    ----------
+    ledger : polars.DataFrame
+        :func:`read_ledger` with ``distance``, ``referred_at``, ``outcome_at``,
+        ``adviser_minutes`` and ``caseload_days``, sorted by claimant within each
+        (scenario, replicate).
+    n_bins : int
+        Number of quantile bins of ``distance`` (taken within each replicate).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, measure, decile`` and the :func:`over_replicates` statistics;
+        ``measure`` is ``"adviser_minutes_per_caseload_week"`` (null where no caseload
+        time) or ``"job_outcome_rate_24m"``.
+    """
+    part = ["scenario", "replicate"]
+    rank = pl.col("distance").rank("ordinal").over(part) - 1
+    within = (pl.col("outcome_at") - pl.col("referred_at")) <= 24 * DAYS_PER_MONTH
+    weeks = pl.col("caseload_days").sum() / 7.0
+    per_rep = (
+        ledger.with_columns(decile=(rank * n_bins // pl.len().over(part) + 1).cast(pl.Int64))
+        .group_by([*part, "decile"])
+        .agg(
+            pl.when(weeks > 0).then(pl.col("adviser_minutes").sum() / weeks).alias(MINUTES),
+            within.fill_null(False).mean().alias(OUTCOME_24),
+        )
+        .unpivot(index=[*part, "decile"], variable_name="measure", value_name="value")
+    )
+    return over_replicates(per_rep, ["scenario", "measure", "decile"])
+
+
+# --------------------------------------------------------------------------- 4 finances
+
+
+def provider_frame(out: Path) -> pl.DataFrame:
+    """Provider income, costs and cash balance by contract month, summed over providers.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder; scenarios without provider rows (the Jobcentre Plus
+        regime) are left out.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, kind, item, item_order, month`` and the :func:`over_replicates`
+        statistics of pounds per month (cash: at the month's end); empty if no
+        scenario has providers.
+    """
+    raw = _read_table(out, "providers")
+    items = [c for c in FINANCE_ITEMS if c in raw.columns]
+    if raw.height == 0 or "month" not in raw.columns or not items:
+        return pl.DataFrame(
+            schema={
+                "scenario": pl.String(),
+                "kind": pl.String(),
+                "item": pl.String(),
+                "item_order": pl.Int64(),
+                "month": pl.Int64(),
+                **{c: pl.Int64() if c == "n_replicates" else pl.Float64() for c in _STATS},
+            }
+        )
+    keys = ["scenario", "replicate", "month"]
+    per_rep = (
+        raw.group_by(keys)
+        .agg(pl.col(items).cast(pl.Float64).sum())
+        .unpivot(index=keys, variable_name="column", value_name="value")
+    )
+    out_ = over_replicates(per_rep, ["scenario", "column", "month"])
+    order = {c: i for i, c in enumerate(FINANCE_ITEMS)}
+    kinds = {c: k for c, (k, _) in FINANCE_ITEMS.items()}
+    labels = {c: label for c, (_, label) in FINANCE_ITEMS.items()}
+    return (
+        out_.with_columns(
+            kind=pl.col("column").replace_strict(kinds, return_dtype=pl.String),
+            item=pl.col("column").replace_strict(labels, return_dtype=pl.String),
+            item_order=pl.col("column").replace_strict(order, return_dtype=pl.Int64),
+        )
+        .sort("scenario", "item_order", "month")
+        .select("scenario", "kind", "item", "item_order", "month", *_STATS)
+    )
+
+
+# --------------------------------------------------------------------------- 5 sanctions
+
+
+def sanctions_frame(out: Path) -> pl.DataFrame:
+    """Monthly sanction events per scenario, summed over shards, over replicates.
+
+    Months in which an event did not occur count as zero.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, event`` (label of :data:`SANCTION_EVENTS`), ``month_start``
+        (``"YYYY-MM-01"``), ``month`` and the :func:`over_replicates` statistics of
+        events per month; empty if there are no monthly tables.
+    """
+    raw = _read_table(out, "monthly")
+    if raw.height == 0 or "event" not in raw.columns:
+        return pl.DataFrame(
+            schema={
+                "scenario": pl.String(),
+                "event": pl.String(),
+                "month_start": pl.String(),
+                "month": pl.Int64(),
+                **{c: pl.Int64() if c == "n_replicates" else pl.Float64() for c in _STATS},
+            }
+        )
+    months = raw.select("scenario", "month", "month_start").unique()
+    runs = raw.select("scenario", "replicate").unique()
+    events = pl.DataFrame({"event": list(SANCTION_EVENTS)})
+    grid = runs.join(months, on="scenario").join(events, how="cross")
+    counts = (
+        raw.filter(pl.col("event").is_in(list(SANCTION_EVENTS)))
+        .group_by("scenario", "replicate", "month", "event")
+        .agg(n=pl.col("n").sum())
+    )
+    per_rep = grid.join(counts, on=["scenario", "replicate", "month", "event"], how="left")
+    per_rep = per_rep.with_columns(value=pl.col("n").fill_null(0).cast(pl.Float64))
+    stats = over_replicates(per_rep, ["scenario", "event", "month", "month_start"])
+    order = {e: i for i, e in enumerate(SANCTION_EVENTS)}
+    return (
+        stats.sort("scenario", pl.col("event").replace_strict(order), "month")
+        .with_columns(
+            event=pl.col("event").replace_strict(SANCTION_EVENTS, return_dtype=pl.String),
+            month_start=pl.col("month_start") + "-01",
+        )
+        .select("scenario", "event", "month_start", "month", *_STATS)
+    )
+
+
+# --------------------------------------------------------------------------- impacts
+
+
+def impact_forest_frame(imp: pl.DataFrame, order: Sequence[str] = ()) -> pl.DataFrame:
+    """Selected paired impacts in display units for the forest plot.
+
+    Parameters
+    ----------
+    imp : polars.DataFrame
+        ``OUT/impacts.parquet`` (see :func:`impacts`).
+    order : sequence of str
+        Group order (see :func:`group_order`).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, baseline, effect`` (label with unit, :data:`IMPACT_EFFECTS`),
+        ``group``, ``n_replicates, mean, ci_low, ci_high`` (scaled to the label's unit).
+    """
+    frames = []
+    for i, ((effect, horizon), (label, scale)) in enumerate(IMPACT_EFFECTS.items()):
+        h = pl.col("horizon_months")
+        sel = imp.filter(
+            (pl.col("effect") == effect) & (h.is_null() if horizon is None else h == horizon)
+        )
+        frames.append(
+            sel.select(
+                "scenario",
+                "baseline",
+                effect=pl.lit(label),
+                effect_order=pl.lit(i),
+                group=pl.col("group"),
+                n_replicates=pl.col("n_replicates"),
+                **{c: pl.col(c) * scale for c in ("mean", "ci_low", "ci_high")},
+            )
+        )
+    df = pl.concat(frames) if frames else pl.DataFrame()
+    return df.sort("effect_order", _rank(order), "group", "scenario").drop("effect_order")
+
+
+def payments_frame(imp: pl.DataFrame, order: Sequence[str] = ()) -> pl.DataFrame:
+    """Paired provider payments and benefit savings per referral by payment group.
+
+    Parameters
+    ----------
+    imp : polars.DataFrame
+        ``OUT/impacts.parquet`` (see :func:`impacts`).
+    order : sequence of str
+        Group order (see :func:`group_order`); distance quintiles are left out.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, baseline, group, measure`` (``"Provider payments"`` or ``"Benefit
+        savings"``), ``n_replicates, mean, ci_low, ci_high`` (£ per referral), and
+        ``cost_per_additional_outcome`` and ``net_cost_per_additional_outcome`` (£,
+        null where the 24-month outcome rate did not rise).
+    """
+    groups = imp.filter(~pl.col("group").str.starts_with("distance_q"))
+    measures = {"payments_gbp": "Provider payments", "benefit_savings_gbp": "Benefit savings"}
+    levels = groups.filter(pl.col("effect").is_in(list(measures))).select(
+        "scenario",
+        "baseline",
+        "group",
+        measure=pl.col("effect").replace_strict(measures, return_dtype=pl.String),
+        measure_order=pl.col("effect").replace_strict(
+            {"payments_gbp": 0, "benefit_savings_gbp": 1}
+        ),
+        n_replicates="n_replicates",
+        mean="mean",
+        ci_low="ci_low",
+        ci_high="ci_high",
+    )
+    costs = groups.filter(pl.col("horizon_months") == 24).pivot(
+        on="effect", index=["scenario", "group"], values="mean"
+    )
+    for name in ("cost_per_additional_outcome_gbp", "net_cost_per_additional_outcome_gbp"):
+        if name not in costs.columns:
+            costs = costs.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+    costs = costs.select(
+        "scenario",
+        "group",
+        cost_per_additional_outcome=pl.col("cost_per_additional_outcome_gbp").cast(pl.Float64),
+        net_cost_per_additional_outcome=pl.col("net_cost_per_additional_outcome_gbp").cast(
+            pl.Float64
+        ),
+    )
+    return (
+        levels.join(costs, on=["scenario", "group"], how="left")
+        .sort("scenario", _rank(order), "group", "measure_order")
+        .drop("measure_order")
+    )
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+CALIBRATION_FILES = (
+    "calibration_fit.parquet",
+    "calibration_fit.csv",
+    "calibration/fit.parquet",
+    "calibration/fit.csv",
+)
+"""Where :func:`calibration_frame` looks, relative to ``OUT``, first found wins."""
+
+
+def calibration_frame(out: Path) -> pl.DataFrame | None:
+    """The calibration fit of a batch folder in :data:`CALIBRATION_COLUMNS`, or None.
+
+    Reads the first of :data:`CALIBRATION_FILES` that exists (the calibration's own
+    ``fit.parquet`` has these leading columns). NaN bounds become null; when the file
+    has a ``unit`` column its value is appended to the label, ``"label (unit)"``.
+
+    Raises
+    ------
+    ValueError
+        If the file lacks one of the columns.
+    """
+    for name in CALIBRATION_FILES:
+        path = Path(out) / name
+        if not path.exists():
+            continue
+        df = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+        missing = [c for c in CALIBRATION_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(f"{path} lacks columns {missing}")
+        if "unit" in df.columns:
+            unit = pl.col("unit").cast(pl.String)
+            df = df.with_columns(
+                label=pl.when(unit.is_null() | (unit == ""))
+                .then(pl.col("label"))
+                .otherwise(pl.format("{} ({})", pl.col("label"), unit))
+            )
+        cols = [
+            pl.col(c).cast(t).fill_nan(None) if t == pl.Float64() else pl.col(c).cast(t)
+            for c, t in CALIBRATION_COLUMNS.items()
+        ]
+        return df.select(cols).sort("target_id")
+    return None

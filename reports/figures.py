@@ -1,0 +1,508 @@
+"""The report's figures: pure functions from a tidy polars frame to an Altair chart.
+
+Every function here takes one tidy :class:`polars.DataFrame` (built by
+:mod:`reports.data` from a batch output folder, or by hand) and returns an Altair
+chart; none reads or writes a file. Each docstring lists the columns it needs.
+Colours, fonts and default sizes come from :mod:`reports.theme`, which importing
+this module enables.
+
+Units: rates are shares in [0, 1] (axes show percentages); money is pounds;
+months are calendar months of 365.25 / 12 days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import altair as alt
+import polars as pl
+
+from reports import theme
+
+__all__ = [
+    "CREAMING_MEASURES",
+    "calibration_fit",
+    "creaming_parking",
+    "impact_forest",
+    "outcome_curves",
+    "payments_vs_savings",
+    "provider_finances",
+    "sanctions_over_time",
+]
+
+theme.enable()
+
+MINUTES = "adviser_minutes_per_caseload_week"
+OUTCOME_24 = "job_outcome_rate_24m"
+CREAMING_MEASURES = (MINUTES, OUTCOME_24)
+"""Values of ``measure`` in :func:`creaming_parking`'s frame."""
+
+_SCENARIO = alt.Color("scenario:N", title="Scenario")
+_BAND_OPACITY = 0.25
+
+
+def _order(df: pl.DataFrame, column: str) -> list[str]:
+    """Distinct values of ``column`` in order of first appearance."""
+    if df.height == 0 or column not in df.columns:
+        return []
+    return [str(v) for v in df[column].unique(maintain_order=True).to_list()]
+
+
+def _check(df: pl.DataFrame, columns: Sequence[str], figure: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{figure}: the frame lacks columns {missing} (has {df.columns})")
+
+
+def _tooltip(*fields: str) -> list[alt.Tooltip]:
+    fmt = {"mean": ".4~g", "ci_low": ".4~g", "ci_high": ".4~g"}
+    return [
+        alt.Tooltip(f, format=fmt[f.split(":")[0]]) if f in fmt else alt.Tooltip(f) for f in fields
+    ]
+
+
+def _zero_rule(df: pl.DataFrame, channel: str) -> alt.Chart:
+    """A dashed reference rule at 0 across the whole plot (one per panel)."""
+    position = alt.datum(0)
+    chart = (
+        alt.Chart(df)
+        .transform_aggregate(n="count()")
+        .mark_rule(color="#555555", strokeDash=[4, 3], strokeWidth=1)
+    )
+    rule = chart.encode(x=position) if channel == "x" else chart.encode(y=position)
+    return cast(alt.Chart, rule)
+
+
+# --------------------------------------------------------------------------- 1 outcomes
+
+
+def outcome_curves(df: pl.DataFrame) -> alt.FacetChart:
+    """Cumulative job outcome rate by months since referral, per payment group.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        One row per ``(scenario, group, months)``:
+
+        - ``scenario`` (str): scenario name (colour).
+        - ``group`` (str): payment group or ``"all"`` (one panel each, in order of
+          first appearance).
+        - ``months`` (int): months since referral, 0 to 36.
+        - ``mean``, ``ci_low``, ``ci_high`` (float): share of referrals with a job
+          outcome within ``months`` of referral, mean over replicates and its 95%
+          interval (nullable).
+
+    Returns
+    -------
+    altair.FacetChart
+        A line for the mean over a band for the interval, one panel per group.
+    """
+    _check(df, ["scenario", "group", "months", "mean", "ci_low", "ci_high"], "outcome_curves")
+    x = alt.X(
+        "months:Q",
+        title="Time since referral (months)",
+        scale=alt.Scale(domain=[0, 36], nice=False),
+        axis=alt.Axis(values=list(range(0, 37, 6))),
+    )
+    y_title = "Job outcomes (% of referrals)"
+    base = alt.Chart(df).encode(x=x, color=_SCENARIO)
+    band = base.mark_area(opacity=_BAND_OPACITY).encode(
+        y=alt.Y("ci_low:Q", title=y_title, axis=alt.Axis(format="%")), y2="ci_high:Q"
+    )
+    line = base.mark_line().encode(
+        y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format="%")),
+        tooltip=_tooltip("scenario:N", "group:N", "months:Q", "mean", "ci_low", "ci_high"),
+    )
+    return cast(
+        alt.FacetChart,
+        alt.layer(band, line)
+        .properties(width=160, height=140)
+        .facet(
+            facet=alt.Facet("group:N", title="Payment group", sort=_order(df, "group")),
+            columns=3,
+        )
+        .properties(title="Cumulative job outcome rate by months since referral (95% CI)"),
+    )
+
+
+# --------------------------------------------------------------------------- 2 impacts
+
+
+def impact_forest(df: pl.DataFrame) -> alt.FacetChart:
+    """Forest plot of paired impact estimates, one row per group and a panel per effect.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        One row per ``(scenario, effect, group)``:
+
+        - ``scenario`` (str): scenario compared with the baseline (colour).
+        - ``effect`` (str): effect label with its unit, e.g.
+          ``"24-month job outcomes (pp)"`` (one panel each, own x scale).
+        - ``group`` (str): payment group, ``"all"`` or a distance quintile (rows, in
+          order of first appearance).
+        - ``mean``, ``ci_low``, ``ci_high`` (float): paired impact (scenario minus
+          baseline) and its 95% interval over replicates (nullable).
+
+    Returns
+    -------
+    altair.FacetChart
+        Points at the mean, rules over the interval, a dashed rule at zero.
+    """
+    _check(df, ["scenario", "effect", "group", "mean", "ci_low", "ci_high"], "impact_forest")
+    x_title = "Difference (unit above)"
+    y = alt.Y("group:N", title="Group", sort=_order(df, "group"))
+    base = alt.Chart(df).encode(y=y, yOffset=alt.YOffset("scenario:N"), color=_SCENARIO)
+    interval = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", title=x_title), x2="ci_high:Q"
+    )
+    point = base.mark_point(filled=True, size=45).encode(
+        x=alt.X("mean:Q", title=x_title),
+        tooltip=_tooltip("scenario:N", "effect:N", "group:N", "mean", "ci_low", "ci_high"),
+    )
+    rows = max(1, len(_order(df, "group"))) * max(1, len(_order(df, "scenario")))
+    return cast(
+        alt.FacetChart,
+        alt.layer(_zero_rule(df, "x"), interval, point)
+        .properties(width=125, height=12 * rows + 10)
+        .facet(
+            column=alt.Column(
+                "effect:N",
+                title=None,
+                sort=_order(df, "effect"),
+                header=alt.Header(labelFontWeight="bold", labelLimit=180),
+            )
+        )
+        .resolve_scale(x="independent")
+        .properties(title="Paired impacts against the baseline (95% CI over replicates)"),
+    )
+
+
+# --------------------------------------------------------------------------- 3 creaming
+
+
+def _decile_panel(measure: str, title: str, axis_format: str) -> alt.LayerChart:
+    x = alt.X(
+        "decile:O",
+        title="Decile of distance from work (1 = nearest)",
+        axis=alt.Axis(labelAngle=0),
+    )
+    base = alt.Chart().transform_filter(alt.datum.measure == measure).encode(x=x, color=_SCENARIO)
+    y = alt.Y("mean:Q", title=title, axis=alt.Axis(format=axis_format))
+    interval = base.mark_rule(strokeWidth=2).encode(
+        y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q"
+    )
+    line = base.mark_line(point=True).encode(
+        y=y, tooltip=_tooltip("scenario:N", "decile:O", "mean", "ci_low", "ci_high")
+    )
+    return cast(alt.LayerChart, alt.layer(interval, line).properties(width=theme.WIDTH, height=170))
+
+
+def creaming_parking(df: pl.DataFrame) -> alt.VConcatChart:
+    """Adviser time and 24-month outcomes by decile of distance from work.
+
+    Creaming and parking show as adviser minutes concentrated on the nearest
+    deciles while the furthest get little contact.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        One row per ``(scenario, measure, decile)``:
+
+        - ``scenario`` (str): scenario name (colour).
+        - ``measure`` (str): ``"adviser_minutes_per_caseload_week"`` (provider
+          adviser minutes per week in the active caseload) or ``"job_outcome_rate_24m"``
+          (share of referrals with a job outcome within 24 months).
+        - ``decile`` (int): decile of the latent distance from work, 1 (nearest) to 10.
+        - ``mean``, ``ci_low``, ``ci_high`` (float): mean over replicates and its 95%
+          interval (nullable: no caseload time under the Jobcentre Plus regime).
+
+    Returns
+    -------
+    altair.VConcatChart
+        Two panels sharing the decile axis.
+    """
+    _check(df, ["scenario", "measure", "decile", "mean", "ci_low", "ci_high"], "creaming_parking")
+    top = _decile_panel(MINUTES, "Adviser time (minutes per caseload week)", ",.0f")
+    bottom = _decile_panel(OUTCOME_24, "Job outcome rate at 24 months (% of referrals)", "%")
+    return cast(
+        alt.VConcatChart,
+        alt.vconcat(top, bottom, data=df)
+        .resolve_scale(x="shared", color="shared")
+        .properties(title="Creaming and parking: adviser time and outcomes by distance from work"),
+    )
+
+
+# --------------------------------------------------------------------------- 4 finances
+
+
+def _stacked(df: pl.DataFrame, kind: str, title: str) -> alt.Chart:
+    x = alt.X("month:Q", title="Contract month (months since the first referrals)")
+    return cast(
+        alt.Chart,
+        alt.Chart(df.filter(pl.col("kind") == kind))
+        .mark_area(opacity=0.85)
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q", title=title, stack="zero", axis=alt.Axis(format="~s")),
+            color=alt.Color("item:N", title=kind.capitalize(), sort=_order(df, "item")),
+            order=alt.Order("item_order:Q"),
+            tooltip=_tooltip("month:Q", "item:N", "mean", "ci_low", "ci_high"),
+        )
+        .properties(width=theme.WIDTH, height=130),
+    )
+
+
+def _cash(df: pl.DataFrame) -> alt.LayerChart:
+    x = alt.X("month:Q", title="Contract month (months since the first referrals)")
+    title = "Cash balance (£, all providers)"
+    cash = df.filter(pl.col("kind") == "cash")
+    base = alt.Chart(cash).encode(x=x)
+    band = base.mark_area(opacity=_BAND_OPACITY, color=theme.OKABE_ITO[0]).encode(
+        y=alt.Y("ci_low:Q", title=title), y2="ci_high:Q"
+    )
+    line = base.mark_line(color=theme.OKABE_ITO[0]).encode(
+        y=alt.Y("mean:Q", title=title, axis=alt.Axis(format="~s")),
+        tooltip=_tooltip("month:Q", "mean", "ci_low", "ci_high"),
+    )
+    zero = _zero_rule(cash, "y")
+    return cast(
+        alt.LayerChart, alt.layer(band, line, zero).properties(width=theme.WIDTH, height=110)
+    )
+
+
+def provider_finances(df: pl.DataFrame) -> alt.VConcatChart:
+    """Provider income by type, costs by type and cash balance by contract month.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        One row per ``(scenario, kind, item, month)``, summed over providers:
+
+        - ``scenario`` (str): scenario name (one block of panels each).
+        - ``kind`` (str): ``"income"``, ``"cost"`` or ``"cash"``.
+        - ``item`` (str): e.g. ``"Outcome fees"``, ``"Advisers"``, ``"Cash balance"``.
+        - ``item_order`` (int): stacking order of ``item`` within its kind.
+        - ``month`` (int): contract month, 0 = the month of the first referrals.
+        - ``mean``, ``ci_low``, ``ci_high`` (float): pounds in the month (cash: at
+          the month's end), mean over replicates and its 95% interval.
+
+    Returns
+    -------
+    altair.VConcatChart
+        For each scenario: stacked income, stacked costs and the cash balance.
+    """
+    cols = ["scenario", "kind", "item", "item_order", "month", "mean", "ci_low", "ci_high"]
+    _check(df, cols, "provider_finances")
+    blocks = []
+    for scenario in _order(df, "scenario") or [""]:
+        part = df.filter(pl.col("scenario") == scenario)
+        block = alt.vconcat(
+            _stacked(part, "income", "Income (£ per month)"),
+            _stacked(part, "cost", "Costs (£ per month)"),
+            _cash(part),
+        ).resolve_scale(color="independent")
+        blocks.append(block.properties(title=f"{scenario}: all providers"))
+    return alt.vconcat(*blocks).properties(
+        title="Provider finances by contract month (means over replicates; cash with 95% CI)"
+    )
+
+
+# --------------------------------------------------------------------------- 5 sanctions
+
+
+def sanctions_over_time(df: pl.DataFrame) -> alt.FacetChart:
+    """Sanction referrals, decisions, starts and wrong decisions by calendar month.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        One row per ``(scenario, event, month_start)``:
+
+        - ``scenario`` (str): scenario name (one panel each).
+        - ``event`` (str): event label (colour), e.g. ``"Adverse decisions"``.
+        - ``month_start`` (str): first day of the calendar month, ``"YYYY-MM-01"``.
+        - ``mean``, ``ci_low``, ``ci_high`` (float): events in the month in the
+          simulated cohort, mean over replicates and its 95% interval.
+
+    Returns
+    -------
+    altair.FacetChart
+        Lines over interval bands, one panel per scenario.
+    """
+    _check(df, ["scenario", "event", "month_start", "mean", "ci_low", "ci_high"], "sanctions")
+    x = alt.X("utcyearmonth(month_start):T", title="Calendar month", axis=alt.Axis(format="%Y"))
+    y_title = "Events per month (count)"
+    color = alt.Color(
+        "event:N", title="Event", sort=_order(df, "event"), legend=alt.Legend(columns=2)
+    )
+    base = alt.Chart(df).encode(x=x, color=color)
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q")
+    line = base.mark_line(strokeWidth=1.5).encode(
+        y=alt.Y("mean:Q", title=y_title),
+        tooltip=_tooltip("scenario:N", "event:N", "month_start:N", "mean", "ci_low", "ci_high"),
+    )
+    return cast(
+        alt.FacetChart,
+        alt.layer(band, line)
+        .properties(width=245, height=200)
+        .facet(
+            facet=alt.Facet("scenario:N", title="Scenario", sort=_order(df, "scenario")),
+            columns=2,
+        )
+        .properties(title="Sanctions by calendar month (95% CI over replicates)"),
+    )
+
+
+# --------------------------------------------------------------------------- 6 payments
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "n/a: no extra outcomes"
+    return f"£{value:,.0f}"
+
+
+def _payments_block(part: pl.DataFrame, groups: list[str], measures: list[str]) -> alt.HConcatChart:
+    x_title = "Per referral, paired against the baseline (£)"
+    y = alt.Y("group:N", title="Payment group", sort=groups)
+    base = alt.Chart(part).encode(y=y, yOffset=alt.YOffset("measure:N", sort=measures))
+    colour = alt.Color("measure:N", title="Measure", sort=measures)
+    bars = base.mark_bar(opacity=0.9).encode(
+        x=alt.X("mean:Q", title=x_title, axis=alt.Axis(format=",.0f")),
+        color=colour,
+        tooltip=_tooltip("group:N", "measure:N", "mean", "ci_low", "ci_high"),
+    )
+    interval = base.mark_rule(color="#222222").encode(x="ci_low:Q", x2="ci_high:Q")
+    height = 26 * max(1, len(groups))
+    left = alt.layer(_zero_rule(part, "x"), bars, interval).properties(width=330, height=height)
+    labels = part.unique(["group"], keep="first", maintain_order=True)
+    costs = labels["cost_per_additional_outcome"].to_list()
+    labels = labels.with_columns(label=pl.Series([_money(v) for v in costs], dtype=pl.String))
+    right = (
+        alt.Chart(labels)
+        .mark_text(align="left", fontSize=11)
+        .encode(y=alt.Y("group:N", sort=groups, axis=None), text="label:N", x=alt.value(4))
+        .properties(
+            width=130,
+            height=height,
+            title=alt.Title(
+                "Cost per additional", subtitle="job outcome (£)", fontSize=12, subtitleFontSize=12
+            ),
+        )
+    )
+    return alt.hconcat(left, right, spacing=4)
+
+
+def payments_vs_savings(df: pl.DataFrame) -> alt.VConcatChart:
+    """Provider payments against benefit savings per referral, by payment group.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        One row per ``(scenario, group, measure)``:
+
+        - ``scenario`` (str): scenario compared with the baseline (one block each).
+        - ``group`` (str): payment group or ``"all"`` (rows, in order of first appearance).
+        - ``measure`` (str): ``"Provider payments"`` or ``"Benefit savings"`` (colour):
+          paired per-referral effects (benefit paid in the baseline minus in the scenario).
+        - ``mean``, ``ci_low``, ``ci_high`` (float): pounds per referral, mean over
+          replicates and its 95% interval.
+        - ``cost_per_additional_outcome`` (float, nullable): provider payments per
+          additional job outcome at 24 months (null when outcomes did not rise).
+
+    Returns
+    -------
+    altair.VConcatChart
+        For each scenario, grouped bars with intervals beside a column of costs per
+        additional job outcome.
+    """
+    cols = ["scenario", "group", "measure", "mean", "ci_low", "ci_high"]
+    _check(df, [*cols, "cost_per_additional_outcome"], "payments_vs_savings")
+    groups, measures = _order(df, "group"), _order(df, "measure")
+    blocks = [
+        _payments_block(df.filter(pl.col("scenario") == s), groups, measures).properties(
+            title=f"{s} against the baseline"
+        )
+        for s in _order(df, "scenario") or [""]
+    ]
+    return alt.vconcat(*blocks).properties(
+        title="Provider payments and benefit savings per referral (95% CI over replicates)"
+    )
+
+
+# --------------------------------------------------------------------------- 7 calibration
+
+
+def calibration_fit(df: pl.DataFrame) -> alt.FacetChart:
+    """Each calibration target's published value against the simulated value.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        One row per target:
+
+        - ``target_id`` (str): target identifier.
+        - ``label`` (str): what the target measures, with its unit (one row of the
+          figure each, with its own x scale).
+        - ``published``, ``published_low``, ``published_high`` (float): the published
+          value and its range (bounds nullable).
+        - ``simulated``, ``simulated_low``, ``simulated_high`` (float): the simulated
+          value and its interval, e.g. the posterior 5% to 95% (bounds nullable).
+
+    Returns
+    -------
+    altair.FacetChart
+        A dumbbell per target: published and simulated points with their ranges.
+    """
+    cols = [
+        "target_id",
+        "label",
+        "published",
+        "published_low",
+        "published_high",
+        "simulated",
+        "simulated_low",
+        "simulated_high",
+    ]
+    _check(df, cols, "calibration_fit")
+    long = pl.concat(
+        [
+            df.select(
+                "target_id",
+                "label",
+                source=pl.lit(name),
+                value=pl.col(prefix).cast(pl.Float64),
+                low=pl.col(f"{prefix}_low").cast(pl.Float64),
+                high=pl.col(f"{prefix}_high").cast(pl.Float64),
+            )
+            for prefix, name in (("published", "Published"), ("simulated", "Simulated"))
+        ]
+    )
+    x_title = "Target value (unit in row label)"
+    sources = ["Published", "Simulated"]
+    base = alt.Chart(long).encode(
+        y=alt.Y("source:N", title=None, axis=None, sort=sources),
+        color=alt.Color("source:N", title="Source", sort=sources),
+    )
+    rng = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title=x_title), x2="high:Q")
+    point = base.mark_point(filled=True, size=60).encode(
+        x=alt.X("value:Q", title=x_title, scale=alt.Scale(zero=False, padding=12)),
+        tooltip=_tooltip("target_id:N", "label:N", "source:N", "value:Q", "low:Q", "high:Q"),
+    )
+    return cast(
+        alt.FacetChart,
+        alt.layer(rng, point)
+        .properties(width=360, height=alt.Step(12))
+        .facet(
+            row=alt.Row(
+                "label:N",
+                title=None,
+                sort=_order(df, "label"),
+                header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=190),
+            )
+        )
+        .resolve_scale(x="independent")
+        .properties(title="Calibration: published targets against simulated values"),
+    )

@@ -1,0 +1,581 @@
+"""Report figures: chart specs from synthetic frames, the data layer, and a whole report.
+
+The figure tests build small tidy frames by hand and read ``chart.to_dict()``: mark
+types, encodings (fields, types, axis titles with units), the data values, and the
+Okabe-Ito palette of the shared theme. The last tests run a tiny real batch and
+build its report: every file is written, the HTML needs no network, every PNG has
+something drawn on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from reports import data, figures, narrative, theme
+from sim.contract import DAYS_PER_MONTH
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --------------------------------------------------------------------------- spec helpers
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every dict inside a Vega-Lite spec, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def marks(spec: dict[str, Any]) -> set[str]:
+    found = set()
+    for d in walk(spec):
+        mark = d.get("mark")
+        if isinstance(mark, str):
+            found.add(mark)
+        elif isinstance(mark, dict):
+            found.add(mark["type"])
+    return found
+
+
+def channels(spec: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Every definition of encoding channel ``name`` in the spec."""
+    return [
+        d["encoding"][name]
+        for d in walk(spec)
+        if isinstance(d.get("encoding"), dict) and name in d["encoding"]
+    ]
+
+
+def fields(spec: dict[str, Any], name: str) -> set[tuple[str, str]]:
+    """(field, type) pairs used on channel ``name``."""
+    return {(c["field"], c.get("type", "")) for c in channels(spec, name) if "field" in c}
+
+
+def rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every inline data row of the spec."""
+    found = [r for dataset in spec.get("datasets", {}).values() for r in dataset]
+    for d in walk(spec):
+        values = d.get("data", {}).get("values") if isinstance(d.get("data"), dict) else None
+        if isinstance(values, list):
+            found.extend(values)
+    return found
+
+
+def titles(spec: dict[str, Any], name: str) -> set[str]:
+    return {c["title"] for c in channels(spec, name) if isinstance(c.get("title"), str)}
+
+
+def assert_common(spec: dict[str, Any]) -> None:
+    """The theme's palette, and a unit on every quantitative x/y axis title."""
+    assert spec["config"]["range"]["category"] == list(theme.OKABE_ITO)
+    for name in ("x", "y"):
+        for c in channels(spec, name):
+            if c.get("type") == "quantitative" and isinstance(c.get("title"), str):
+                assert re.search(r"\(.+\)", c["title"]), f"no unit in {name} title {c['title']!r}"
+
+
+def test_theme_is_registered_and_okabe_ito() -> None:
+    assert theme.NAME in alt.theme.names()
+    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
+    assert set(theme.OKABE_ITO) == okabe_ito | {"#000000"}
+    cfg = theme.config()["config"]
+    assert cfg["view"]["continuousWidth"] <= 600
+    assert "sans-serif" in cfg["font"]
+
+
+# --------------------------------------------------------------------------- synthetic frames
+
+
+def stats_cols(mean: list[float], half: float = 0.01) -> dict[str, list[Any]]:
+    return {
+        "n_replicates": [3] * len(mean),
+        "mean": mean,
+        "ci_low": [m - half for m in mean],
+        "ci_high": [m + half for m in mean],
+    }
+
+
+def curves_frame() -> pl.DataFrame:
+    keys = [(s, g, m) for s in ("wp", "jcp") for g in ("all", "g1") for m in range(37)]
+    mean = [min(0.5, m / 60) * (1.1 if s == "wp" else 1.0) for s, _, m in keys]
+    return pl.DataFrame(
+        {
+            "scenario": [k[0] for k in keys],
+            "group": [k[1] for k in keys],
+            "months": [k[2] for k in keys],
+            **stats_cols(mean),
+        }
+    )
+
+
+def test_outcome_curves() -> None:
+    df = curves_frame()
+    spec = figures.outcome_curves(df).to_dict()
+    assert_common(spec)
+    assert marks(spec) == {"area", "line"}
+    assert spec["facet"]["field"] == "group"
+    assert ("months", "quantitative") in fields(spec, "x")
+    assert ("mean", "quantitative") in fields(spec, "y")
+    assert ("ci_low", "quantitative") in fields(spec, "y")
+    assert {c["field"] for c in channels(spec, "y2")} == {"ci_high"}
+    assert fields(spec, "color") == {("scenario", "nominal")}
+    assert titles(spec, "x") == {"Time since referral (months)"}
+    assert all("%" in t for t in titles(spec, "y"))
+    got = {(r["scenario"], r["group"], r["months"]): r["mean"] for r in rows(spec)}
+    assert got[("wp", "g1", 24)] == pytest.approx(0.44)
+    assert len(got) == df.height
+
+
+def test_impact_forest() -> None:
+    df = pl.DataFrame(
+        {
+            "scenario": ["wp"] * 4,
+            "effect": ["Job outcomes at 24 months (pp)"] * 2 + ["Days in work (days)"] * 2,
+            "group": ["all", "g1"] * 2,
+            **stats_cols([2.5, -1.0, 15.0, 7.0], half=1.0),
+        }
+    )
+    spec = figures.impact_forest(df).to_dict()
+    assert_common(spec)
+    assert marks(spec) == {"rule", "point"}
+    assert spec["facet"]["column"]["field"] == "effect"
+    assert spec["resolve"]["scale"]["x"] == "independent"
+    assert ("mean", "quantitative") in fields(spec, "x")
+    assert {c["field"] for c in channels(spec, "x2")} == {"ci_high"}
+    assert ("group", "nominal") in fields(spec, "y")
+    assert ("scenario", "nominal") in fields(spec, "yOffset")
+    assert any(c.get("datum") == 0 for c in channels(spec, "x")), "no zero reference rule"
+    assert {r["mean"] for r in rows(spec)} == {2.5, -1.0, 15.0, 7.0}
+
+
+def creaming_frame() -> pl.DataFrame:
+    keys = [
+        (s, m, d) for s in ("wp", "jcp") for m in figures.CREAMING_MEASURES for d in range(1, 11)
+    ]
+    mean = [
+        (None if s == "jcp" else 20.0 - d) if m == figures.MINUTES else 0.9 - 0.08 * d
+        for s, m, d in keys
+    ]
+    return pl.DataFrame(
+        {
+            "scenario": [k[0] for k in keys],
+            "measure": [k[1] for k in keys],
+            "decile": [k[2] for k in keys],
+            "n_replicates": [3] * len(keys),
+            "mean": mean,
+            "ci_low": [None if v is None else v - 0.5 for v in mean],
+            "ci_high": [None if v is None else v + 0.5 for v in mean],
+        }
+    )
+
+
+def test_creaming_parking() -> None:
+    spec = figures.creaming_parking(creaming_frame()).to_dict()
+    assert_common(spec)
+    assert len(spec["vconcat"]) == 2
+    assert marks(spec) == {"rule", "line"}
+    assert spec["resolve"]["scale"]["x"] == "shared"
+    assert fields(spec, "x") == {("decile", "ordinal")}
+    filters = {d["filter"] for d in walk(spec) if isinstance(d.get("filter"), str)}
+    assert len(filters) == 2 and all("measure" in f for f in filters)
+    y = titles(spec, "y")
+    assert any("minutes per caseload week" in t for t in y)
+    assert any("% of referrals" in t for t in y)
+    values = rows(spec)
+    assert {r["decile"] for r in values} == set(range(1, 11))
+    assert any(r["mean"] is None for r in values)  # no caseload time under jcp
+
+
+def finances_frame(scenarios: tuple[str, ...] = ("wp",)) -> pl.DataFrame:
+    items = list(data.FINANCE_ITEMS.values())
+    keys = [(s, i, m) for s in scenarios for i in range(len(items)) for m in range(12)]
+    return pl.DataFrame(
+        {
+            "scenario": [k[0] for k in keys],
+            "kind": [items[k[1]][0] for k in keys],
+            "item": [items[k[1]][1] for k in keys],
+            "item_order": [k[1] for k in keys],
+            "month": [k[2] for k in keys],
+            **stats_cols([1000.0 * (k[1] + 1) + k[2] for k in keys], half=50.0),
+        }
+    )
+
+
+def test_provider_finances() -> None:
+    spec = figures.provider_finances(finances_frame(("wp", "wp2"))).to_dict()
+    assert_common(spec)
+    assert len(spec["vconcat"]) == 2  # one block per scenario
+    assert marks(spec) == {"area", "line", "rule"}
+    assert ("month", "quantitative") in fields(spec, "x")
+    y = titles(spec, "y")
+    assert {"Income (£ per month)", "Costs (£ per month)"} <= y
+    assert any(t.startswith("Cash balance (£") for t in y)
+    assert any(c.get("stack") == "zero" for c in channels(spec, "y"))
+    assert ("item", "nominal") in fields(spec, "color")
+    items = {r["item"] for r in rows(spec)}
+    assert {"Outcome fees", "Advisers", "Cash balance"} <= items
+
+
+def test_provider_finances_empty_frame_draws_nothing_but_works() -> None:
+    spec = figures.provider_finances(finances_frame().head(0)).to_dict()
+    assert marks(spec) == {"area", "line", "rule"}
+
+
+def test_sanctions_over_time() -> None:
+    months = [f"2012-{m:02d}-01" for m in range(1, 13)]
+    events = list(data.SANCTION_EVENTS.values())
+    keys = [(s, e, m) for s in ("wp", "jcp") for e in events for m in months]
+    df = pl.DataFrame(
+        {
+            "scenario": [k[0] for k in keys],
+            "event": [k[1] for k in keys],
+            "month_start": [k[2] for k in keys],
+            "month": [months.index(k[2]) for k in keys],
+            **stats_cols([float(10 * (events.index(k[1]) + 1)) for k in keys], half=2.0),
+        }
+    )
+    spec = figures.sanctions_over_time(df).to_dict()
+    assert_common(spec)
+    assert marks(spec) == {"area", "line"}
+    assert spec["facet"]["field"] == "scenario"
+    xs = channels(spec, "x")
+    assert all(c["type"] == "temporal" and c["timeUnit"] == "utcyearmonth" for c in xs)
+    assert fields(spec, "color") == {("event", "nominal")}
+    assert titles(spec, "y") == {"Events per month (count)"}
+    assert {r["event"] for r in rows(spec)} == set(events)
+
+
+def payments_frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "scenario": ["wp"] * 4,
+            "baseline": ["jcp"] * 4,
+            "group": ["all", "all", "g7", "g7"],
+            "measure": ["Provider payments", "Benefit savings"] * 2,
+            **stats_cols([1800.0, -30.0, 950.0, 75.0], half=40.0),
+            "cost_per_additional_outcome": [81_690.0, 81_690.0, None, None],
+            "net_cost_per_additional_outcome": [82_000.0, 82_000.0, None, None],
+        }
+    )
+
+
+def test_payments_vs_savings() -> None:
+    spec = figures.payments_vs_savings(payments_frame()).to_dict()
+    assert_common(spec)
+    assert marks(spec) == {"bar", "rule", "text"}
+    assert ("mean", "quantitative") in fields(spec, "x")
+    assert ("group", "nominal") in fields(spec, "y")
+    assert ("measure", "nominal") in fields(spec, "color")
+    assert ("label", "nominal") in fields(spec, "text")
+    assert titles(spec, "x") == {"Per referral, paired against the baseline (£)"}
+    labels = {r.get("label") for r in rows(spec)}
+    assert {"£81,690", "n/a: no extra outcomes"} <= labels
+    assert {1800.0, -30.0} <= {r["mean"] for r in rows(spec)}
+
+
+def calibration_synthetic() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "target_id": ["WP15", "SA11"],
+            "label": ["Attachment rate (% of referrals)", "Referral-to-sanction conversion (%)"],
+            "published": [95.0, 70.0],
+            "published_low": [94.0, 60.0],
+            "published_high": [98.0, 80.0],
+            "simulated": [96.1, 52.0],
+            "simulated_low": [95.5, 50.0],
+            "simulated_high": [96.7, None],
+        }
+    )
+
+
+def test_calibration_fit() -> None:
+    spec = figures.calibration_fit(calibration_synthetic()).to_dict()
+    assert_common(spec)
+    assert marks(spec) == {"rule", "point"}
+    assert spec["facet"]["row"]["field"] == "label"
+    assert spec["resolve"]["scale"]["x"] == "independent"
+    assert ("value", "quantitative") in fields(spec, "x")
+    assert fields(spec, "color") == {("source", "nominal")}
+    by = {(r["target_id"], r["source"]): r for r in rows(spec)}
+    assert by[("WP15", "Published")]["value"] == 95.0
+    assert by[("SA11", "Simulated")]["high"] is None
+    assert by[("SA11", "Simulated")]["value"] == 52.0
+
+
+def test_figures_reject_a_frame_without_their_columns() -> None:
+    with pytest.raises(ValueError, match="lacks columns"):
+        figures.outcome_curves(curves_frame().drop("months"))
+
+
+# --------------------------------------------------------------------------- data layer
+
+
+def test_over_replicates_is_a_t_interval() -> None:
+    df = pl.DataFrame(
+        {"k": ["a", "a", "a", "b"], "replicate": [0, 1, 2, 0], "value": [1.0, 2.0, 3.0, 5.0]}
+    )
+    got = data.over_replicates(df, ["k"])
+    a, b = got.row(0, named=True), got.row(1, named=True)
+    half = stats.t.ppf(0.975, 2) / math.sqrt(3)
+    assert a["mean"] == 2.0 and a["sd"] == 1.0 and a["n_replicates"] == 3
+    assert a["ci_low"] == pytest.approx(2.0 - half) and a["ci_high"] == pytest.approx(2.0 + half)
+    assert b["n_replicates"] == 1 and b["ci_low"] is None and b["sd"] is None
+
+
+def synthetic_ledger() -> pl.DataFrame:
+    """Two replicates; group g2 has no outcomes; one outcome exactly at 24 months."""
+    n = 20
+    ids = np.arange(n)
+    outcome = np.where(ids < 10, ids * DAYS_PER_MONTH * 3.0, np.nan)
+    outcome[1] = 24 * DAYS_PER_MONTH  # exactly the 24-month boundary
+    ledger = pl.DataFrame(
+        {
+            "claimant_id": ids,
+            "group": np.where(ids < 10, "g1", "g2"),
+            "referred_at": np.zeros(n),
+            "outcome_at": outcome,
+            "distance": ids / 10.0,
+            "adviser_minutes": np.where(ids < 5, 100.0, 0.0),
+            "caseload_days": np.full(n, 70.0),
+        }
+    ).with_columns(pl.col("outcome_at").fill_nan(None))
+    return pl.concat(
+        [ledger.with_columns(scenario=pl.lit("s"), replicate=pl.lit(r)) for r in (0, 1)]
+    ).select("scenario", "replicate", pl.exclude("scenario", "replicate"))
+
+
+def test_outcome_curves_frame_counts_the_boundary_and_empty_groups() -> None:
+    curves = data.outcome_curves_frame(synthetic_ledger(), ["all", "g1", "g2"])
+    assert curves["group"].unique(maintain_order=True).to_list() == ["all", "g1", "g2"]
+    at = {(g, m): v for g, m, v in curves.select("group", "months", "mean").iter_rows()}
+    # g1 outcomes at months 0, 6, 9, ..., 27 (ids 0, 2..9) and 24 (id 1): two on the boundary
+    assert at[("g1", 23)] == pytest.approx(7 / 10)
+    assert at[("g1", 24)] == pytest.approx(9 / 10)
+    assert at[("g1", 36)] == pytest.approx(1.0)
+    assert at[("g2", 36)] == 0.0
+    assert at[("all", 24)] == pytest.approx(9 / 20)
+    assert curves["sd"].max() == 0.0  # identical replicates
+    assert curves.height == 3 * 37
+
+
+def test_creaming_frame_deciles() -> None:
+    got = data.creaming_frame(synthetic_ledger())
+    minutes = got.filter(pl.col("measure") == figures.MINUTES).sort("decile")
+    assert minutes["decile"].to_list() == list(range(1, 11))
+    # deciles 1-3 hold ids 0-5: ids 0-4 have 100 minutes over 10 weeks each
+    assert minutes["mean"].to_list()[:3] == pytest.approx([10.0, 10.0, 5.0])
+    outcomes = got.filter(pl.col("measure") == figures.OUTCOME_24).sort("decile")
+    assert outcomes["mean"].to_list()[-1] == 0.0
+
+
+def test_narratives_survive_missing_rows() -> None:
+    empty = pl.DataFrame()
+    assert "No" in narrative.forest_text(data.impacts(Path("/nonexistent")))
+    assert narrative.sanctions_text(empty).startswith("No")
+    assert narrative.finances_text(empty).startswith("No")
+    text = narrative.payments_text(payments_frame().filter(pl.col("group") == "all"), "jcp")
+    assert "£1,800 per referral" in text and "rose by £30" in text and "£81,690" in text
+    no_gain = payments_frame().with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("cost_per_additional_outcome")
+    )
+    assert "did not rise" in narrative.payments_text(no_gain, "jcp")
+    fit = narrative.calibration_text(calibration_synthetic())
+    assert fit.startswith("For 1 of 2") and "SA11" in fit
+
+
+# --------------------------------------------------------------------------- a real batch
+
+
+def run_tiny_batch(tmp: Path) -> Path:
+    """Run 2 scenarios x 2 replications of 800 claimants into ``tmp/out``."""
+    from sim.batch import load_batch, run_batch
+
+    spec = {
+        "name": "tiny",
+        "description": "tiny report test batch",
+        "scenarios": [
+            str(ROOT / "scenarios/work_programme.toml"),
+            str(ROOT / "scenarios/jcp_offer.toml"),
+        ],
+        "baseline": "jcp_offer",
+        "replications": 2,
+        "claimants": 800,
+        "seed": 11,
+        "claimants_per_task": 800,
+    }
+    path = tmp / "tiny.toml"
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in spec.items()))
+    out = tmp / "out"
+    report = run_batch(load_batch(path), out, workers=1)
+    assert not report.failed
+    return out
+
+
+def png_pixels(path: Path) -> np.ndarray:
+    """Decode an 8-bit, non-interlaced PNG into a (height, width, channels) array."""
+    blob = path.read_bytes()
+    assert blob[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", None
+    while pos < len(blob):
+        (size,) = struct.unpack(">I", blob[pos : pos + 4])
+        kind, body = blob[pos + 4 : pos + 8], blob[pos + 8 : pos + 8 + size]
+        pos += 12 + size
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+    assert header is not None
+    width, height, depth, colour, _, _, interlace = header
+    assert depth == 8 and interlace == 0
+    bpp = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, width * bpp + 1)
+    out = np.zeros((height, width * bpp), dtype=np.uint8)
+    prev = np.zeros(width * bpp, dtype=np.uint8)
+    for y in range(height):
+        kind, line = raw[y, 0], raw[y, 1:]
+        if kind == 0:
+            row = line.copy()
+        elif kind == 1:  # Sub: running sum per channel, modulo 256
+            row = np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.uint8).reshape(-1)
+        elif kind == 2:  # Up
+            row = line + prev
+        else:  # Average or Paeth: byte by byte
+            row = np.zeros_like(line)
+            for i in range(len(line)):
+                a = int(row[i - bpp]) if i >= bpp else 0
+                b, c = int(prev[i]), int(prev[i - bpp]) if i >= bpp else 0
+                if kind == 3:
+                    pred = (a + b) // 2
+                else:
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                row[i] = (int(line[i]) + pred) % 256
+        out[y], prev = row, row
+    return out.reshape(height, width, bpp)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("vl_convert", reason="pip install -e '.[report]'")
+    from reports.build import build_report
+
+    out = run_tiny_batch(tmp_path_factory.mktemp("report"))
+    calibration_synthetic().write_parquet(out / "calibration_fit.parquet")
+    path = build_report(out)
+    assert path == out / "report" / "report.html"
+    return out
+
+
+def test_report_html_is_self_contained(built: Path) -> None:
+    from reports.build import FIGURE_NAMES
+
+    text = (built / "report" / "report.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text, re.I)
+    assert not re.search(r"cdn\.jsdelivr|unpkg\.com|cdnjs", text)
+    assert "window.vegaEmbed=" in text and "window.vega=" in text
+    assert len(text) > 500_000  # the libraries are inlined
+    containers = re.findall(r'<div class="chart" id="chart-([a-z_]+)"', text)
+    assert containers == list(FIGURE_NAMES)  # 7: the calibration file exists
+    assert "STRESS-DES" in text and "Root seed" in text
+    assert "population.groups.jsa_18_24.share" in text  # the [sources] table
+    assert "Under work_programme, 24-month outcomes were" in text
+
+
+def test_report_files_for_every_figure(built: Path) -> None:
+    from reports.build import FIGURE_NAMES, collect_figures
+
+    folder = built / "report"
+    frames = {f.name: f.frame for f in collect_figures(built)[0]}
+    assert set(frames) == set(FIGURE_NAMES)
+    for name in FIGURE_NAMES:
+        pixels = png_pixels(folder / f"{name}.png")
+        assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+        assert pixels[..., :3].astype(float).var() > 0, f"{name}.png is blank"
+        rgb = pixels[..., :3].astype(np.uint32)
+        colours = np.unique((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])
+        assert len(colours) > 8, f"{name}.png has {len(colours)} colours"
+        assert "<svg" in (folder / f"{name}.svg").read_text()[:500]
+        csv = pl.read_csv(folder / f"{name}.csv")
+        assert csv.columns == frames[name].columns
+        assert csv.height == frames[name].height
+
+
+def test_curves_agree_with_the_batch_summary(built: Path) -> None:
+    curves = pl.read_csv(built / "report" / "outcome_curves.csv")
+    summary = pl.read_parquet(built / "summary.parquet").filter(
+        (pl.col("metric") == "job_outcome_rate") & pl.col("horizon_months").is_in([12, 24])
+    )
+    for s, g, h, mean in summary.select("scenario", "group", "horizon_months", "mean").iter_rows():
+        if g.startswith("signal_q"):
+            continue
+        row = curves.filter(
+            (pl.col("scenario") == s) & (pl.col("group") == g) & (pl.col("months") == h)
+        )
+        assert row["mean"][0] == pytest.approx(mean, abs=1e-12), (s, g, h)
+
+
+def test_figures_left_out_when_a_batch_lacks_their_data(built: Path, tmp_path: Path) -> None:
+    from reports.build import collect_figures
+
+    bare = tmp_path / "bare"
+    shutil.copytree(built, bare, ignore=shutil.ignore_patterns("report", "providers"))
+    for name in ("impacts.parquet", "calibration_fit.parquet"):
+        (bare / name).unlink()
+    figs, notes = collect_figures(bare)
+    assert [f.name for f in figs] == ["outcome_curves", "creaming_parking", "sanctions_over_time"]
+    assert len(notes) == 4 and any("providers" in n for n in notes)
+
+
+def test_checklist_escapes_and_lists_differences() -> None:
+    from reports.checklist import checklist_rows, provenance_rows, scenario_differences
+
+    base = {"regime": "jcp", "run": {"start_month": "2011-06"}, "sources": {"a.b": "src <1>"}}
+    other = {**base, "regime": "programme", "description": "<script>x</script>"}
+    manifest = {
+        "batch": "b<i>",
+        "baseline": "jcp",
+        "seed": 5,
+        "scenarios": {"wp": {"resolved": other}, "jcp": {"resolved": base}},
+    }
+    assert scenario_differences(other, base) == [("regime", "programme", "jcp")]
+    cells = " ".join(c for *_, c in checklist_rows(manifest, ["Fig"], {"platform": "p"}))
+    cells += " ".join(c for _, c in provenance_rows(manifest))
+    assert "<script>" not in cells and "&lt;script&gt;" in cells
+    assert "b&lt;i&gt;" in cells and "src &lt;1&gt;" in cells
+    assert "differs from the baseline jcp in 1 parameter:" in cells
+
+
+def test_calibration_frame_reads_the_calibration_fit_file(tmp_path: Path) -> None:
+    assert data.calibration_frame(tmp_path) is None
+    fit = calibration_synthetic().with_columns(
+        label=pl.lit("Attachment rate"), unit=pl.lit("%"), simulated_low=pl.lit(math.nan)
+    )
+    (tmp_path / "calibration").mkdir()
+    fit.write_csv(tmp_path / "calibration" / "fit.csv")
+    got = data.calibration_frame(tmp_path)
+    assert got is not None and got.columns == list(data.CALIBRATION_COLUMNS)
+    assert got["label"].to_list() == ["Attachment rate (%)"] * 2
+    assert got["simulated_low"].null_count() == 2
+    assert got["target_id"].to_list() == ["SA11", "WP15"]
+    fit.drop("published").write_parquet(tmp_path / "calibration_fit.parquet")
+    with pytest.raises(ValueError, match="lacks columns"):
+        data.calibration_frame(tmp_path)
