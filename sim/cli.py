@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sim.config import Scenario
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
 
 app = typer.Typer(
@@ -38,7 +39,7 @@ def fail(*messages: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
+def _load(path: Path) -> Scenario:
     try:
         return load_scenario(path)
     except ScenarioError as err:
