@@ -124,11 +124,15 @@ class EntryHazard:
         return self._last_lm[j]
 
     def _b(self, t: float) -> float:
-        j = max(0, bisect_right(self._knots_t, t) - 1)
+        j = bisect_right(self._knots_t, t) - 1
+        if j < 0:
+            j = 0
         return self._knots_b[j] + self._last_lm[j] * (t - self._knots_t[j])
 
     def _b_inv(self, y: float) -> float:
-        j = max(0, bisect_right(self._knots_b, y) - 1)
+        j = bisect_right(self._knots_b, y) - 1
+        if j < 0:
+            j = 0
         return self._knots_t[j] + (y - self._knots_b[j]) / self._last_lm[j]
 
     # ---- fast path: a claimant's cumulative function, set up once per journey -------

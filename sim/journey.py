@@ -306,7 +306,7 @@ class Journey:
         at the failure, so they are settled here before any handler runs.
         """
         self._accrue(now)
-        if self.status == ON_BENEFIT:
+        if self.status == ON_BENEFIT and self.iv_anchor + self.iv_j * self.iv_interval < now:
             self._settle_interviews(now)
 
     def _accrue(self, now: float) -> None:
@@ -360,10 +360,10 @@ class Journey:
         self.lam_ref = lam
         m = self.m_entry = self._entry_multiplier()
         if m > 0.0:
-            target = lam + max(self.e_entry, 0.0) / m
-            self.t_entry = max(
-                now, entry.inverse(target, self.band_starts, self.band_offsets, self.band_levels)
-            )
+            e = self.e_entry
+            target = lam + (e if e > 0.0 else 0.0) / m
+            t = entry.inverse(target, self.band_starts, self.band_offsets, self.band_levels)
+            self.t_entry = t if t > now else now
         else:
             self.t_entry = INF
 
@@ -376,7 +376,8 @@ class Journey:
             self.rate_off = ctx.k_off * (ctx.off_mult_sanctioned if self.sanctioned else 1.0)
         else:
             self.rate_off = 0.0
-        self.t_off = now + max(self.e_off, 0.0) / self.rate_off if self.rate_off > 0 else INF
+        e = self.e_off
+        self.t_off = now + (e if e > 0.0 else 0.0) / self.rate_off if self.rate_off > 0 else INF
 
     def _start_spell(self, now: float) -> None:
         """Start an out-of-work spell on benefit with fresh entry and off-flow clocks."""
@@ -652,8 +653,15 @@ class Journey:
         fees = [
             group.sustainment_fee_gbp * price_index(ctx.contract, t) for t in result.sustainment_at
         ]
-        for t, fee in zip(result.sustainment_at, fees, strict=True):
-            self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)
+        if ctx.events is None:  # count by month only, without a call per payment
+            row = ctx.monthly[EV_SUSTAINMENT]
+            for t in result.sustainment_at:
+                month = int(t / DAYS_PER_MONTH)
+                if month < len(row):
+                    row[month] += 1
+        else:
+            for t, fee in zip(result.sustainment_at, fees, strict=True):
+                self._log(t, EV_SUSTAINMENT, fee if prov else 0.0)
         if prov is not None:
             self.paid_sustain += sum(fees)
             prov.pay_many("sustainment", result.sustainment_at, fees)
