@@ -89,6 +89,9 @@ class BatchSpec(_Model):
     claimants_per_task: int = Field(25_000, ge=100)
     """Target claimants per task; each (scenario, replicate) is split into shards of areas."""
     adaptive: Adaptive | None = None
+    calibration_fit: str | None = None
+    """A calibration's fit table (CSV or Parquet, relative to the batch file) to show in the
+    report: it is copied to ``OUT/calibration/fit.<ext>``."""
 
     @model_validator(mode="after")
     def _adaptive_cap(self) -> BatchSpec:
@@ -168,6 +171,10 @@ def load_batch(path: str | Path) -> Batch:
                 Problem(str(path), f"scenarios[{j}]", rel, f"a second scenario named {sc.name!r}")
             )
         scenarios[sc.name] = sc
+    if spec.calibration_fit is not None and not (path.parent / spec.calibration_fit).is_file():
+        problems.append(
+            Problem(str(path), "calibration_fit", spec.calibration_fit, "file not found")
+        )
     baseline = spec.baseline or (list(scenarios)[-1] if scenarios else "")
     if not problems and baseline not in scenarios:
         problems.append(
@@ -432,7 +439,7 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
             f"{out} already holds batch results; pass --resume to continue them, "
             "--overwrite to replace them, or choose another folder"
         )
-    for sub in ("ledger", "providers", "monthly", "_tasks", "report"):
+    for sub in ("ledger", "providers", "monthly", "_tasks", "report", "calibration"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for name in (
         "impacts.parquet",
@@ -485,6 +492,14 @@ def _half_width(out: Path, batch: Batch, adaptive: Adaptive) -> float:
         )
     widths = ((row["ci_high"] - row["ci_low"]) / 2.0).fill_null(math.inf)
     return float(widths.max())  # type: ignore[arg-type]
+
+
+def _copy_calibration_fit(batch: Batch, out: Path) -> None:
+    if batch.spec.calibration_fit is None:
+        return
+    src = batch.path.parent / batch.spec.calibration_fit
+    data = src.read_bytes()
+    atomic_write(out / "calibration" / f"fit{src.suffix}", lambda p: p.write_bytes(data))
 
 
 def run_batch(
@@ -569,6 +584,7 @@ def run_batch(
     status = "failed" if failed else "complete"
     if not failed:
         compare(out, batch.baseline)
+        _copy_calibration_fit(batch, out)
     wall = time.perf_counter() - t0
     extra = {
         "wall_seconds": round(wall, 3),

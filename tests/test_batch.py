@@ -222,6 +222,7 @@ def render(spec: dict[str, object]) -> str:
         ({"scenarios": ["WP", "WP"]}, "scenarios[1]", "a second scenario"),
         ({"replications": "4"}, "replications", "integer"),
         ({"claimants_per_task": 5}, "claimants_per_task", "greater than or equal to 100"),
+        ({"calibration_fit": "nope.csv"}, "calibration_fit", "file not found"),
     ],
     ids=[
         "no-scenarios",
@@ -233,6 +234,7 @@ def render(spec: dict[str, object]) -> str:
         "duplicate-scenario",
         "string-for-int",
         "tiny-tasks",
+        "missing-calibration-fit",
     ],
 )
 def test_bad_batch_files(
@@ -301,3 +303,12 @@ def test_adaptive_replications_stop_at_target_or_cap(tmp_path: Path) -> None:
     assert impacts["n_replicates"].max() == 6
     manifest = json.loads((tmp_path / "b" / "o" / "manifest.json").read_text())
     assert manifest["replications"] == 6
+
+
+def test_calibration_fit_is_copied_for_the_report(tmp_path: Path) -> None:
+    fit = tmp_path / "fit.csv"
+    fit.write_text("target_id,label,published,simulated\nWP31,JSA 18-24,36.4,35.9\n")
+    path = write_batch(tmp_path, claimants=300, claimants_per_task=300, replications=1)
+    path.write_text(path.read_text() + 'calibration_fit = "fit.csv"\n')
+    run_batch(load_batch(path), tmp_path / "out", workers=1)
+    assert (tmp_path / "out" / "calibration" / "fit.csv").read_bytes() == fit.read_bytes()
