@@ -326,6 +326,58 @@ def compare(
     _print_impacts(out, name)
 
 
+@app.command()
+def calibrate(
+    spec: Annotated[
+        Path, typer.Argument(help="Calibration spec TOML, e.g. calibration/work_programme.toml.")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output folder: fit report and evaluation cache.")
+    ] = Path("out/calibration"),
+    method: Annotated[str, typer.Option(help="optimiser, abc or both.")] = "both",
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Replay evaluations cached in --out (default) or redo them.")
+    ] = True,
+    write_scenario: Annotated[
+        bool, typer.Option(help="Write the calibrated scenario files named in the spec.")
+    ] = True,
+) -> None:
+    """Fit the free parameters of a scenario to published figures; write the fitted scenario."""
+    # the calibration package builds on sim; it is imported only when this command runs
+    from calibration.cli import calibrate as run_calibration
+
+    if method not in ("optimiser", "abc", "both"):
+        fail(f"--method = {method}: must be optimiser, abc or both")
+    if workers < 1:
+        fail(f"--workers = {workers}: must be at least 1")
+    if scheduler is not None and dask_local is not None:
+        fail("--scheduler and --dask-local: give one or the other")
+    try:
+        result = run_calibration(
+            spec,
+            out,
+            method=method,
+            workers=workers,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            resume=resume,
+            write_scenario=write_scenario,
+            progress=err_console.is_terminal,
+        )
+    except ScenarioError as err:
+        fail(*(str(p) for p in err.problems))
+    out_console.print(result.report, highlight=False, markup=False)
+    for path in result.scenario_files:
+        out_console.print(f"wrote {path}", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point that turns any unexpected error in argument parsing into status 2."""
     sys.exit(app())
