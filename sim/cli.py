@@ -359,6 +359,8 @@ def calibrate(
         fail(f"--workers = {workers}: must be at least 1")
     if scheduler is not None and dask_local is not None:
         fail("--scheduler and --dask-local: give one or the other")
+    from calibration.evaluate import CalibrationError
+
     try:
         result = run_calibration(
             spec,
@@ -373,6 +375,8 @@ def calibrate(
         )
     except ScenarioError as err:
         fail(*(str(p) for p in err.problems))
+    except CalibrationError as err:
+        fail(str(err))
     out_console.print(result.report, highlight=False, markup=False)
     for path in result.scenario_files:
         out_console.print(f"wrote {path}", highlight=False)

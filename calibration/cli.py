@@ -1,0 +1,498 @@
+"""Entry point: ``calibrate(spec, out)`` runs a calibration and writes its outputs.
+
+``pbrsim calibrate SPEC`` (wired in :mod:`sim.cli`) calls :func:`calibrate`.
+The run:
+
+1. loads and validates the spec, its scenarios and targets
+   (:func:`calibration.spec.load_spec`);
+2. evaluates the start point and fixes the objective's sds from it
+   (:class:`calibration.objective.Objective`);
+3. ABC-PMC from the priors (``method`` "abc" or "both",
+   :func:`calibration.abc.abc_pmc`);
+4. the optimiser (``method`` "optimiser" or "both",
+   :func:`calibration.optimise.optimise`), from the spec's start, or, for
+   "both", from the best ABC particle if it beats the start;
+5. writes the fit report and, unless told not to, the calibrated scenario and
+   its counterfactual.
+
+Every evaluation goes through :class:`calibration.evaluate.Evaluator`, whose
+disk cache under ``OUT/cache`` makes an interrupted or repeated run replay what
+was done instantly: the proposals are deterministic, so the same points are
+asked for again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from calibration.abc import AbcResult, Generation, abc_pmc
+from calibration.evaluate import Evaluation, Evaluator, make_executor
+from calibration.objective import Objective
+from calibration.optimise import OptimiserResult, optimise
+from calibration.report import (
+    Uncertainty,
+    correlations_frame,
+    fit_frame,
+    parameters_frame,
+    posterior_frame,
+    shown_path,
+    write_calibrated_scenarios,
+    write_frames,
+    write_report,
+)
+from calibration.spec import Calibration, load_spec
+from sim.rng import Streams
+
+__all__ = ["METHODS", "CalibrationResult", "calibrate"]
+
+FloatArray = npt.NDArray[np.float64]
+METHODS: tuple[str, ...] = ("optimiser", "abc", "both")
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration found and where it wrote it.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    method : str
+    estimate : dict
+        ``{parameter: value}`` at the estimate.
+    z : numpy.ndarray
+        The estimate in the unit cube.
+    objective_start, objective : float
+        Objective at the start point and at the estimate.
+    fit, parameters, history : polars.DataFrame
+    posterior, correlations : polars.DataFrame or None
+    n_calls, n_simulated, n_cached : int
+        Evaluations asked for, simulated now, and replayed from the disk cache.
+    scenario_files : list of Path
+        Calibrated scenario files written.
+    report : str
+        The text of ``fit_report.md``.
+    wall_seconds : float
+    """
+
+    out: Path
+    method: str
+    estimate: dict[str, float]
+    z: FloatArray
+    objective_start: float
+    objective: float
+    fit: pl.DataFrame
+    parameters: pl.DataFrame
+    history: pl.DataFrame
+    posterior: pl.DataFrame | None
+    correlations: pl.DataFrame | None
+    n_calls: int
+    n_simulated: int
+    n_cached: int
+    scenario_files: list[Path] = field(default_factory=list)
+    report: str = ""
+    wall_seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Reporter(Protocol):
+    """Progress hooks."""
+
+    def stage(self, text: str) -> None:
+        """A new stage begins."""
+
+    def done(self, n: int, best: float) -> None:
+        """``n`` more evaluations are done; ``best`` is the best objective so far."""
+
+    def log(self, text: str) -> None:
+        """A line worth keeping in a log."""
+
+    def close(self) -> None:
+        """Stop drawing."""
+
+
+class _Silent:
+    def stage(self, text: str) -> None:
+        pass
+
+    def done(self, n: int, best: float) -> None:
+        pass
+
+    def log(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _RichReporter:
+    """A rich progress bar on standard error: evaluations done, best objective, time."""
+
+    def __init__(self, total: int) -> None:
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("evals  best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
+        self.task: TaskID = self.progress.add_task("calibrating", total=total, best="-")
+        self.total = total
+        self.n = 0
+        self.progress.start()
+
+    def stage(self, text: str) -> None:
+        self.progress.update(self.task, description=text)
+
+    def done(self, n: int, best: float) -> None:
+        self.n += n
+        if self.n > self.total:
+            self.total = self.n
+            self.progress.update(self.task, total=self.total)
+        shown = f"{best:.4g}" if math.isfinite(best) else "-"
+        self.progress.update(self.task, advance=n, best=shown)
+
+    def log(self, text: str) -> None:
+        self.progress.console.log(text)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class _Run:
+    """State of one calibration: evaluator, objective, history, best point."""
+
+    def __init__(self, cal: Calibration, evaluator: Evaluator, reporter: Reporter) -> None:
+        self.cal = cal
+        self.evaluator = evaluator
+        self.reporter = reporter
+        self.objective: Objective | None = None
+        self.history: list[dict[str, Any]] = []
+        self.stage = "start"
+        self.generation: int | None = None
+        self.best = math.inf
+        self.best_z: FloatArray | None = None
+        self._ticks = 0
+        evaluator.on_evaluation = self._tick
+
+    def _tick(self, ev: Evaluation) -> None:
+        """Advance the progress bar as each candidate of a batch is simulated or replayed."""
+        self._ticks += 1
+        f = math.inf if self.objective is None else self.objective.value(ev.moments)
+        self.reporter.done(1, min(self.best, f))
+
+    def evaluate(self, zs: Sequence[FloatArray]) -> list[Evaluation]:
+        """Evaluate a batch, record it in the history and the progress bar."""
+        evs = self.evaluator.evaluate(zs)
+        self._record(evs)
+        return evs
+
+    def _record(self, evs: Sequence[Evaluation]) -> None:
+        assert self.objective is not None
+        for ev in evs:
+            f = self.objective.value(ev.moments)
+            if f < self.best:
+                self.best, self.best_z = f, np.array(ev.z)
+            self.history.append(
+                {
+                    "evaluation": len(self.history),
+                    "stage": self.stage,
+                    "generation": self.generation,
+                    "objective": f,
+                    "best": self.best,
+                    "cached": ev.cached,
+                }
+                | self.cal.theta(np.array(ev.z))
+            )
+        self.reporter.done(len(evs) - self._ticks, self.best)
+        self._ticks = 0
+
+    def residuals(self, zs: Sequence[FloatArray]) -> list[FloatArray]:
+        assert self.objective is not None
+        return [self.objective.residuals(ev.moments) for ev in self.evaluate(zs)]
+
+    def distances(self, zs: Sequence[FloatArray]) -> list[float]:
+        assert self.objective is not None
+        self.generation = 0 if self.generation is None else self.generation + 1
+        return [self.objective.value(ev.moments) for ev in self.evaluate(zs)]
+
+    def start(self) -> Evaluation:
+        z0 = self.cal.z_start()
+        ev = self.evaluator.evaluate([z0])[0]
+        self.objective = Objective.at_start(self.cal.targets, ev.moments, self.cal.spec.objective)
+        self._record([ev])
+        return ev
+
+
+def _budget(cal: Calibration, method: str) -> int:
+    s = cal.spec
+    total = 1
+    if method in ("abc", "both"):
+        n_keep = int(s.abc.alpha * s.abc.particles)
+        total += s.abc.particles + (s.abc.max_generations - 1) * (s.abc.particles - n_keep)
+    if method in ("optimiser", "both"):
+        total += s.optimiser.max_evaluations + len(cal.parameters) + 1
+    return total
+
+
+def _run_abc(run: _Run) -> AbcResult:
+    cal = run.cal
+    run.stage, run.generation = "abc", None
+    run.reporter.stage("ABC generation 0")
+
+    def on_generation(g: Generation) -> None:
+        run.reporter.log(
+            f"ABC generation {g.index}: {g.n_proposed} proposed, acceptance {g.acceptance:.2f}, "
+            f"tolerance {g.epsilon:.4g}, best {float(g.distances[0]):.4g}"
+        )
+        run.reporter.stage(f"ABC generation {g.index + 1}")
+
+    streams = Streams(seed=cal.spec.seed, replicate=0)
+    result = abc_pmc(run.distances, cal.parameters, cal.spec.abc, streams, on_generation)
+    run.generation = None
+    return result
+
+
+def _run_optimiser(run: _Run, z0: FloatArray) -> OptimiserResult:
+    settings = run.cal.spec.optimiser
+    run.stage = "optimiser"
+    run.reporter.stage(f"optimiser ({settings.method})")
+    result = optimise(run.residuals, z0, settings)
+    run.reporter.log(
+        f"optimiser: objective {result.objective:.4g} after {result.n_evaluations} "
+        f"evaluations ({result.message})"
+    )
+    return result
+
+
+def _abc_best(abc: AbcResult) -> tuple[FloatArray, float]:
+    fin = abc.final
+    return np.array(fin.z[0]), float(fin.distances[0])
+
+
+def _generations(abc: AbcResult | None) -> list[dict[str, Any]]:
+    if abc is None:
+        return []
+    return [
+        {
+            "generation": g.index,
+            "proposed": g.n_proposed,
+            "acceptance": g.acceptance,
+            "epsilon": g.epsilon,
+            "ess": g.ess,
+        }
+        for g in abc.generations
+    ]
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
+
+
+def calibrate(
+    spec_path: Path,
+    out: Path,
+    *,
+    method: str = "both",
+    workers: int = 2,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    resume: bool = True,
+    write_scenario: bool = True,
+    progress: bool = True,
+) -> CalibrationResult:
+    """Calibrate a scenario to published figures and write the fit report.
+
+    Parameters
+    ----------
+    spec_path : Path
+        The calibration spec (TOML, see :mod:`calibration.spec`).
+    out : Path
+        Output folder: fit report files and the evaluation cache (``out/cache``).
+    method : str
+        ``"optimiser"``, ``"abc"`` or ``"both"`` (ABC first, then the optimiser).
+    workers : int
+        Local worker processes for the simulations (1: this process).
+    scheduler : str, optional
+        Address of a Dask scheduler to run the simulations on.
+    dask_local : int, optional
+        Run the simulations on a Dask LocalCluster of this many workers.
+    resume : bool
+        Replay evaluations found in ``out/cache`` (False re-simulates them all).
+    write_scenario : bool
+        Write the calibrated scenario and counterfactual named in the spec.
+    progress : bool
+        Show a progress bar on standard error.
+
+    Returns
+    -------
+    CalibrationResult
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown or ``workers < 1``.
+    sim.scenario.ScenarioError
+        If the spec, its scenarios or its targets are invalid (every problem found,
+        each naming its file, key or row and column, and value).
+    calibration.evaluate.CalibrationError
+        If a simulation task fails.
+    """
+    _check_method(method)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    t0 = time.perf_counter()
+    cal = load_spec(spec_path)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    executor, shards = make_executor(workers, scheduler, dask_local)
+    evaluator = Evaluator(cal, out / "cache", executor, shards, resume=resume)
+    reporter: Reporter = _RichReporter(_budget(cal, method)) if progress else _Silent()
+    try:
+        run = _Run(cal, evaluator, reporter)
+        start = run.start()
+        assert run.objective is not None
+        f_start = run.objective.value(start.moments)
+        reporter.log(f"start: objective {f_start:.4g}")
+        abc = _run_abc(run) if method in ("abc", "both") else None
+        opt = None
+        z_hat = cal.z_start()
+        if method in ("optimiser", "both"):
+            z0 = cal.z_start()
+            if abc is not None and _abc_best(abc)[1] < f_start:
+                z0 = _abc_best(abc)[0]
+            opt = _run_optimiser(run, z0)
+            z_hat = opt.z
+        elif abc is not None:
+            z_hat = _abc_best(abc)[0]
+    finally:
+        reporter.close()
+    return _finish(
+        cal,
+        run,
+        out,
+        method,
+        Uncertainty(z_hat, None if opt is None else opt.cov_z, abc),
+        f_start,
+        t0,
+        write_scenario,
+    )
+
+
+def _finish(
+    cal: Calibration,
+    run: _Run,
+    out: Path,
+    method: str,
+    unc: Uncertainty,
+    f_start: float,
+    t0: float,
+    write_scenario: bool,
+) -> CalibrationResult:
+    """Build the frames, write the outputs and return the result."""
+    assert run.objective is not None
+    evaluator = run.evaluator
+    at_hat = evaluator.evaluate([unc.z_hat])[0]
+    f_hat = run.objective.value(at_hat.moments)
+    particles = weights = None
+    if unc.abc is not None:
+        fin = unc.abc.final
+        particles = [ev.moments for ev in evaluator.evaluate(list(fin.z))]
+        weights = fin.normalised
+    fit = fit_frame(cal, run.objective, at_hat.moments, particles, weights)
+    params = parameters_frame(cal, unc)
+    corr = correlations_frame(cal, unc)
+    posterior = posterior_frame(cal, unc.abc) if unc.abc is not None else None
+    history = pl.DataFrame(run.history, infer_schema_length=None)
+    frames = {
+        "fit": fit,
+        "parameters": params,
+        "correlations": corr,
+        "history": history,
+        "posterior": posterior,
+    }
+    write_frames(out, frames)
+    wall = time.perf_counter() - t0
+    estimate = cal.theta(unc.z_hat)
+    date = dt.date.today().isoformat()
+    estimate_from = "optimiser" if unc.cov_z is not None else "best ABC particle"
+    note = (
+        f"{date}, method {method}, objective {f_hat:.4g} over {len(cal.targets)} targets; "
+        f"fit report {shown_path(out / 'fit_report.md')}"
+    )
+    files: list[Path] = []
+    spec = cal.spec
+    if write_scenario and spec.calibrated_scenario is not None:
+        cf = spec.calibrated_counterfactual
+        files = write_calibrated_scenarios(
+            cal,
+            estimate,
+            cal.resolve(spec.calibrated_scenario),
+            cal.resolve(cf) if cf is not None else None,
+            note,
+        )
+    info = {
+        "name": spec.name,
+        "spec": str(cal.path),
+        "date": date,
+        "method": method,
+        "claimants": spec.claimants,
+        "replicates": spec.replicates,
+        "seed": spec.seed,
+        "n_calls": evaluator.n_calls,
+        "n_simulated": evaluator.n_simulated,
+        "n_cached": evaluator.n_cached,
+        "wall_minutes": wall / 60.0,
+        "objective_start": f_start,
+        "objective": f_hat,
+        "estimate_from": estimate_from,
+        "ess": None if unc.abc is None else unc.abc.final.ess,
+        "generations": _generations(unc.abc),
+    }
+    text = write_report(out, info, {"fit": fit, "parameters": params, "correlations": corr})
+    return CalibrationResult(
+        out=out,
+        method=method,
+        estimate=estimate,
+        z=unc.z_hat,
+        objective_start=f_start,
+        objective=f_hat,
+        fit=fit,
+        parameters=params,
+        history=history,
+        posterior=posterior,
+        correlations=corr,
+        n_calls=evaluator.n_calls,
+        n_simulated=evaluator.n_simulated,
+        n_cached=evaluator.n_cached,
+        scenario_files=files,
+        report=text,
+        wall_seconds=time.perf_counter() - t0,
+    )
