@@ -170,17 +170,32 @@ def run(
     )
 
 
+WorkersOption = Annotated[int, typer.Option(help="Local worker processes.")]
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
+]
+DaskLocalOption = Annotated[
+    int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers.")
+]
+
+
+def _check_executor(workers: int, scheduler: str | None, dask_local: int | None) -> None:
+    """Fail (status 2) on executor options that cannot be honoured together."""
+    if workers < 1:
+        fail(f"--workers = {workers}: must be at least 1")
+    if dask_local is not None and dask_local < 1:
+        fail(f"--dask-local = {dask_local}: must be at least 1")
+    if scheduler is not None and dask_local is not None:
+        fail("--scheduler and --dask-local: give one or the other")
+
+
 @app.command()
 def batch(
     batch_file: Annotated[Path, typer.Argument(help="Batch TOML file.")],
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/batch"),
-    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
-    ] = None,
-    dask_local: Annotated[
-        int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers.")
-    ] = None,
+    workers: WorkersOption = 2,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
     resume: Annotated[
         bool, typer.Option(help="Skip finished tasks in --out, redo the rest.")
     ] = False,
@@ -189,12 +204,7 @@ def batch(
     """Run scenarios x replications as tasks, then write paired impacts and a summary."""
     from sim.batch import OutputConflict, load_batch, run_batch
 
-    if workers < 1:
-        fail(f"--workers = {workers}: must be at least 1")
-    if dask_local is not None and dask_local < 1:
-        fail(f"--dask-local = {dask_local}: must be at least 1")
-    if scheduler is not None and dask_local is not None:
-        fail("--scheduler and --dask-local: give one or the other")
+    _check_executor(workers, scheduler, dask_local)
     if resume and overwrite:
         fail("--resume and --overwrite: give one or the other")
     try:
@@ -335,13 +345,9 @@ def calibrate(
         Path, typer.Option(help="Output folder: fit report and evaluation cache.")
     ] = Path("out/calibration"),
     method: Annotated[str, typer.Option(help="optimiser, abc or both.")] = "both",
-    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
-    ] = None,
-    dask_local: Annotated[
-        int | None, typer.Option("--dask-local", help="Start a Dask LocalCluster of N workers.")
-    ] = None,
+    workers: WorkersOption = 2,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
     resume: Annotated[
         bool, typer.Option(help="Replay evaluations cached in --out (default) or redo them.")
     ] = True,
@@ -355,10 +361,7 @@ def calibrate(
 
     if method not in ("optimiser", "abc", "both"):
         fail(f"--method = {method}: must be optimiser, abc or both")
-    if workers < 1:
-        fail(f"--workers = {workers}: must be at least 1")
-    if scheduler is not None and dask_local is not None:
-        fail("--scheduler and --dask-local: give one or the other")
+    _check_executor(workers, scheduler, dask_local)
     from calibration.evaluate import CalibrationError
 
     try:
