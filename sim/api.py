@@ -70,7 +70,7 @@ class RunResult:
 
 
 def _providers_frame(out: RunOutput, scenario: Scenario) -> pl.DataFrame:
-    frames = [p.ledger(scenario.run.start_month) for p in out.providers]
+    frames = [p.ledger() for p in out.providers]
     return pl.concat(frames, rechunk=True) if frames else pl.DataFrame()
 
 

@@ -6,9 +6,10 @@ end of a spell, job entry, job loss, leaving benefit, programme end, a change
 of interview interval by its provider (an interrupt), and the end of
 follow-up. Everything between wake-ups is settled arithmetically:
 
-* interviews that are attended are counted in bulk at the next wake-up (their
-  attendance draws were already made when the next failure to attend was
-  looked for, so nothing is drawn twice);
+* interviews that are attended are counted in bulk at the next wake-up: attendance
+  is Bernoulli with a probability that changes only at a failure, so one keyed
+  draw per failure gives the (geometric) number of interviews attended before the
+  next one;
 * job entry, job loss and off-flow are hazard clocks (:mod:`sim.hazards`);
 * the job outcome and sustainment payments of a job are dated when it starts,
   because its end is known then (:func:`sim.contract.settle_job`).

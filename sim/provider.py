@@ -214,7 +214,7 @@ class Provider:
             self.review(env.now)
 
     # ------------------------------------------------------------------ ledger
-    def ledger(self, start_month: str) -> pl.DataFrame:
+    def ledger(self) -> pl.DataFrame:
         """Return income, costs and cash balance by contract month.
 
         Adviser costs (and overheads in proportion) are paid in every month from the
