@@ -17,11 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "AGE_BANDS",
+    "Arm",
     "Attendance",
     "Contract",
     "ContractGroup",
     "Employment",
+    "Hardship",
     "HealthCondition",
+    "Intervention",
     "Jcp",
     "LabourMarket",
     "Ladder",
@@ -31,9 +34,11 @@ __all__ = [
     "Provider",
     "Providers",
     "Records",
+    "RegimeChange",
     "Run",
     "Sanctions",
     "Scenario",
+    "Subcontracting",
     "month_index",
 ]
 
@@ -253,6 +258,26 @@ class Ladder(_Model):
     fraction_of_benefit: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
 
 
+class RegimeChange(_Model):
+    """Ladders in force for failures on or after ``from_month``."""
+
+    from_month: Month
+    ladder_jsa: Name
+    ladder_esa: Name
+    ladder_jsa_higher: Name | None = None
+
+
+class Hardship(_Model):
+    """Hardship payments during a sanction."""
+
+    p_claim: Probability = 0.0
+    """Probability that a sanctioned claimant claims hardship (one keyed draw per sanction)."""
+    after_days: NonNeg = 14.0
+    """Hardship is paid from this many days after the sanction starts."""
+    fraction_of_sanction: Probability = 0.6
+    """Share of the sanctioned amount paid back as hardship."""
+
+
 class Sanctions(_Model):
     """Conditionality: referral, decision, spell and overturn."""
 
@@ -271,16 +296,38 @@ class Sanctions(_Model):
     no_escalation_within_weeks: NonNeg = 2.0
     ladder_jsa: Name = "jsa_pre_2012"
     ladder_esa: Name = "esa_pre_2012"
+    ladder_jsa_higher: Name | None = None
+    """Ladder for higher-level JSA failures; None treats every failure as lower level."""
+    p_higher_level: Probability = 0.0
+    """Share of referred JSA failures that are higher-level (e.g. refusing a notified job)."""
+    regime_changes: list[RegimeChange] = Field(default_factory=list)
+    """Later regimes, by the month of the failure (e.g. October 2012 for JSA)."""
+    hardship: Hardship = Field(default_factory=Hardship)
     ladders: dict[str, Ladder] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _ladders_exist(self) -> Sanctions:
-        for key in ("ladder_jsa", "ladder_esa"):
-            name = getattr(self, key)
-            if name not in self.ladders:
+        named: list[tuple[str, str | None]] = [
+            ("ladder_jsa", self.ladder_jsa),
+            ("ladder_esa", self.ladder_esa),
+            ("ladder_jsa_higher", self.ladder_jsa_higher),
+        ]
+        for k, change in enumerate(self.regime_changes):
+            named += [
+                (f"regime_changes[{k}].ladder_jsa", change.ladder_jsa),
+                (f"regime_changes[{k}].ladder_esa", change.ladder_esa),
+                (f"regime_changes[{k}].ladder_jsa_higher", change.ladder_jsa_higher),
+            ]
+        for key, name in named:
+            if name is not None and name not in self.ladders:
                 raise ValueError(
                     f"{key} = {name!r} is not a defined ladder; defined: {sorted(self.ladders)}"
                 )
+        months = [month_index(c.from_month) for c in self.regime_changes]
+        if any(b <= a for a, b in pairwise(months)):
+            raise ValueError("regime_changes must be in strictly increasing from_month order")
+        if self.p_higher_level > 0 and self.ladder_jsa_higher is None:
+            raise ValueError("p_higher_level > 0 needs ladder_jsa_higher")
         return self
 
 
@@ -290,6 +337,14 @@ class Jcp(_Model):
     interview_interval_days: Positive = 14.0
     interview_minutes: NonNeg = 10.0
     cost_per_interview_gbp: NonNeg = 8.0
+    first_interview_days: NonNeg | None = None
+    """Days from referral (or programme end) to the first interview; None is one interval."""
+    n_interviews: int | None = Field(None, ge=1)
+    """After this many interviews the interval becomes ``interval_after_days``."""
+    interval_after_days: Positive = 182.0
+    """Interview interval after the first ``n_interviews`` (e.g. Pathways' six WFIs)."""
+    n_mandatory_interviews: int | None = Field(None, ge=0)
+    """Only the first this many interviews are mandatory (no sanction after); None: all."""
 
 
 class Provider(_Model):
@@ -326,6 +381,15 @@ class Provider(_Model):
     """Starting cash, in weeks of adviser and overhead costs."""
     expected_share_of_max_sustainment: Probability = 0.5
     """The provider's belief of the share of maximum sustainment payments an outcome earns."""
+    n_mandatory_interviews: int | None = Field(None, ge=0)
+    """Only the first this many programme interviews are mandatory; None: all are."""
+    strain_cash_weeks: float | None = None
+    """At a month end with cash below this many weeks of costs, cut advisers; None: never."""
+    cut_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.25
+    """Share of advisers cut at each month end under strain (at least one, keeping one)."""
+    exit_cash_weeks: float | None = None
+    """At a month end with cash below this many weeks of costs, leave the market and hand
+    the caseload to another prime in the area; None: never."""
 
     @model_validator(mode="after")
     def _intervals(self) -> Provider:
@@ -334,7 +398,29 @@ class Provider(_Model):
                 f"min_interval_days ({self.min_interval_days}) must not exceed "
                 f"max_interval_days ({self.max_interval_days})"
             )
+        if (
+            self.strain_cash_weeks is not None
+            and self.exit_cash_weeks is not None
+            and self.exit_cash_weeks >= self.strain_cash_weeks
+        ):
+            raise ValueError(
+                f"exit_cash_weeks ({self.exit_cash_weeks}) must be below "
+                f"strain_cash_weeks ({self.strain_cash_weeks})"
+            )
         return self
+
+
+class Subcontracting(_Model):
+    """Each prime's specialist subcontractor in its supply chain."""
+
+    p_refer_by_group: dict[str, Probability] = Field(default_factory=dict)
+    """Probability that the prime passes a referral in this payment group to its specialist."""
+    p_refer_condition: Probability = 0.0
+    """Probability for any referral with a health condition (the larger of the two applies)."""
+    management_fee_share: Probability = 0.15
+    """Share of the specialist's payments the prime keeps as a management fee."""
+    specialist: Provider = Field(default_factory=Provider)
+    """How the specialist delivers, and what it costs."""
 
 
 class Providers(_Model):
@@ -345,6 +431,8 @@ class Providers(_Model):
     )
     """Number of prime providers in each contract package area (one entry per area)."""
     provider: Provider = Field(default_factory=Provider)
+    subcontracting: Subcontracting | None = None
+    """A specialist subcontractor for each prime; None: primes deliver everything."""
 
 
 class ContractGroup(_Model):
@@ -352,8 +440,11 @@ class ContractGroup(_Model):
 
     attachment_fee_gbp: NonNeg = 0.0
     outcome_fee_gbp: NonNeg = 0.0
-    qualifying_days: Positive = 182.0
-    """Cumulative days in work that trigger the job outcome payment."""
+    qualifying_days: NonNeg = 182.0
+    """Cumulative days in work that trigger the job outcome payment.
+
+    0 pays the outcome at job entry (Pathways: "a job expected to last 13 weeks").
+    """
     sustainment_fee_gbp: NonNeg = 0.0
     """Paid for each ``sustainment_interval_days`` of continuous work after the outcome."""
     max_sustainment_payments: int = Field(0, ge=0)
@@ -368,6 +459,51 @@ class Contract(_Model):
     """No attachment fee for attachments in or after this month."""
     price_index_by_year: list[NonNeg] = Field(default_factory=lambda: [1.0])
     """Multiplier on outcome and sustainment fees by contract year (last value persists)."""
+    minimum_performance_levels: list[Probability] = Field(default_factory=list)
+    """MPL by contract year: job outcomes in the year / attachments in the year (last persists)."""
+    market_share_shift: Probability = 0.0
+    """At each contract-year end, this share of new referrals in an area moves from the
+    lowest- to the highest-performing prime (performance as for the MPL)."""
+    min_market_share: Probability = 0.1
+    """No prime's share falls below this through market share shift."""
+
+
+class Intervention(_Model):
+    """A time-limited intervention: CMP, a New Deal option, a work placement, daily signing."""
+
+    name: Name
+    delivered_by: Literal["programme", "jcp"] = "programme"
+    """``programme``: starts relative to attachment, for members of a provider's caseload,
+    cost to the provider; ``jcp``: relative to referral, cost to the purchaser."""
+    groups: list[str] | None = None
+    """Payment groups eligible; None: all."""
+    needs_condition: bool = False
+    """Only claimants with a health condition are eligible."""
+    arms: list[str] | None = None
+    """Trial arms eligible; None: all."""
+    p_take_up: Probability = 1.0
+    """Probability that an eligible claimant starts (one keyed draw per intervention)."""
+    start_after_days: NonNeg = 0.0
+    duration_days: Positive = 91.0
+    entry_multiplier_during: NonNeg = 1.0
+    """Job-entry hazard multiplier while on the intervention (below 1: lock-in)."""
+    distance_change: float = 0.0
+    """Added to distance from work on completion (negative: closer to work)."""
+    interview_interval_days: Positive | None = None
+    """Interview interval while on the intervention (e.g. 1 for daily signing); None: unchanged."""
+    interview_minutes: NonNeg | None = None
+    """Minutes per interview while on the intervention; None: unchanged."""
+    cost_gbp: NonNeg = 0.0
+    """Cost per starter, booked at the start."""
+
+
+class Arm(_Model):
+    """One arm of a randomised trial inside a scenario."""
+
+    share: Probability
+    """Share of claimants randomised to this arm."""
+    jcp: Jcp | None = None
+    """This arm's Jobcentre Plus offer; None: the scenario's ``[jcp]``."""
 
 
 class LabourMarket(_Model):
@@ -403,6 +539,9 @@ class Scenario(_Model):
     providers: Providers = Field(default_factory=Providers)
     contract: Contract
     labour_market: LabourMarket = Field(default_factory=LabourMarket)
+    interventions: list[Intervention] = Field(default_factory=list)
+    arms: dict[str, Arm] = Field(default_factory=dict)
+    """Trial arms (randomised by a keyed draw); empty: no trial."""
     records: Records = Field(default_factory=Records)
     sources: dict[str, str] = Field(default_factory=dict)
     """Source note per dotted parameter key.
@@ -418,4 +557,33 @@ class Scenario(_Model):
                 f"contract.groups has no prices for population group(s) {missing}; "
                 f"priced groups: {sorted(self.contract.groups)}"
             )
+        _check_names(set(self.arms), "arm")
+        if self.arms:
+            total = sum(a.share for a in self.arms.values())
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"arm shares must sum to 1, got {total:.6g}")
+        names = [iv.name for iv in self.interventions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"intervention names must be distinct, got {names}")
+        for iv in self.interventions:
+            unknown = sorted(set(iv.groups or []) - set(self.population.groups))
+            if unknown:
+                raise ValueError(
+                    f"intervention {iv.name!r} names unknown group(s) {unknown}; "
+                    f"groups: {sorted(self.population.groups)}"
+                )
+            unknown = sorted(set(iv.arms or []) - set(self.arms))
+            if unknown:
+                raise ValueError(
+                    f"intervention {iv.name!r} names unknown arm(s) {unknown}; "
+                    f"arms: {sorted(self.arms)}"
+                )
+        sub = self.providers.subcontracting
+        if sub is not None:
+            unknown = sorted(set(sub.p_refer_by_group) - set(self.population.groups))
+            if unknown:
+                raise ValueError(
+                    f"providers.subcontracting.p_refer_by_group names unknown group(s) "
+                    f"{unknown}; groups: {sorted(self.population.groups)}"
+                )
         return self

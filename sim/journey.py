@@ -35,9 +35,10 @@ from sim.contract import (
 )
 from sim.hazards import INF
 from sim.rng import exponential_from_base, uniform_from_base
-from sim.sanctions import SanctionRecord, ladder_level, spell_days
+from sim.sanctions import ladder_level, spell_days
 
 if TYPE_CHECKING:
+    from sim.area import Area
     from sim.model import RunContext
     from sim.provider import Provider
 
@@ -48,7 +49,20 @@ NEVER = 1 << 62
 """An interview count that is never reached (attendance is certain)."""
 
 # what a wake-up is for, in order of priority when two fall on the same day
-HORIZON, JOB_END, ENTRY, OFFFLOW, DECISION, SANCTION_END, PROG_END, ATTACH, INTERVIEW = range(9)
+(
+    HORIZON,
+    JOB_END,
+    ENTRY,
+    OFFFLOW,
+    DECISION,
+    SANCTION_END,
+    PROG_END,
+    ATTACH,
+    IV_END,
+    IV_START,
+    INTERVIEW,
+    SWITCH,
+) = range(12)
 
 # benefit and work status
 ON_BENEFIT, IN_WORK, OFF_BENEFIT = 0, 1, 2
@@ -73,7 +87,9 @@ ON_BENEFIT, IN_WORK, OFF_BENEFIT = 0, 1, 2
     EV_END,
     EV_DECISION,
     EV_WRONG_DECISION,
-) = range(18)
+    EV_IV_START,
+    EV_IV_END,
+) = range(20)
 
 
 def _sigmoid(x: float) -> float:
@@ -89,13 +105,15 @@ class Journey:
         Per-run constants and per-claimant columns.
     i : int
         Claimant id.
-    provider : Provider or None
-        The claimant's provider (None under the Jobcentre Plus regime).
+    area : Area or None
+        The claimant's contract package area (None under the Jobcentre Plus regime);
+        it allocates the provider at attachment.
     local : int
-        The claimant's index in its provider's arrays.
+        The claimant's index in its area's arrays.
     """
 
     __slots__ = (
+        "area",
         "attach_at",
         "attached_at",
         "awaiting_compliance",
@@ -113,26 +131,38 @@ class Journey:
         "e_off",
         "first_job_at",
         "fta_k",
+        "hard_from",
+        "hardship_paid",
         "history",
         "horizon_at",
         "i",
+        "iv_active",
         "iv_anchor",
+        "iv_cost",
+        "iv_end_at",
         "iv_interval",
         "iv_j",
         "iv_k",
         "iv_minutes",
+        "iv_override",
         "iv_provider",
+        "iv_queue",
         "job_end_at",
+        "k_mult",
         "lam_ref",
         "last_contact",
         "local",
         "logit_attend",
+        "loss_mult",
+        "m_during",
         "m_entry",
+        "mand_k_end",
         "max_gap",
         "minutes_adviser",
         "minutes_jcp",
         "n_events",
         "n_fta",
+        "n_interventions",
         "n_interviews",
         "n_jobs",
         "n_overturned",
@@ -157,6 +187,8 @@ class Journey:
         "sanc_until",
         "sanctioned",
         "status",
+        "switch_at",
+        "switch_interval",
         "t_entry",
         "t_last",
         "t_off",
@@ -178,23 +210,24 @@ class Journey:
     iv_provider: bool
     fta_k: int
 
-    def __init__(self, ctx: RunContext, i: int, provider: Provider | None, local: int) -> None:
+    def __init__(self, ctx: RunContext, i: int, area: Area | None, local: int) -> None:
         self.ctx = ctx
         self.i = i
         self.horizon_at = ctx.horizon_at[i]
         self.programme_end_at = ctx.programme_end_at[i]
-        self.provider = provider
+        self.area = area
+        self.provider: Provider | None = None
         self.local = local
         self.status = ON_BENEFIT
         self.on_prog = False
-        self.attach_at = ctx.attach_at[i] if (provider is not None and ctx.attaches[i]) else INF
+        self.attach_at = ctx.attach_at[i] if (area is not None and ctx.attaches[i]) else INF
         self.attached_at = NAN
         self.first_job_at = NAN
         self.offflow_at = NAN
         self.job_end_at = INF
         self.progress = OutcomeProgress()
-        self.history: list[SanctionRecord] = []
-        self.pending: list[tuple[float, float, bool]] = []
+        self.history: list[tuple[float, int, bool]] = []
+        self.pending: list[tuple[float, float, bool, bool]] = []
         self.sanctioned = False
         self.sanc_until = INF
         self.sanc_frac = 0.0
@@ -215,6 +248,18 @@ class Journey:
             ctx.claim_start_at[i]
         )
         self.lam_ref = 0.0
+        self.mand_k_end = NEVER
+        self.switch_at = INF
+        self.switch_interval = 0.0
+        self.hard_from = INF
+        self.hardship_paid = 0.0
+        self.k_mult = self.loss_mult = self.m_during = 1.0
+        self.iv_queue: list[tuple[float, int]] = []
+        self.iv_active = -1
+        self.iv_end_at = INF
+        self.iv_override = False
+        self.iv_cost = 0.0
+        self.n_interventions = 0
         self._draw_next_fta()
 
     # ================================================================ process
@@ -226,6 +271,8 @@ class Journey:
         self._log(t, EV_REFERRAL)
         self._start_spell(t)
         self._jcp_schedule(t)
+        if ctx.iv_take[i]:
+            self._plan_interventions(t, programme=False)
         now = 0.0
         while True:
             t_next, kind = self._next_wake()
@@ -267,6 +314,12 @@ class Journey:
             self._on_programme_end(now)
         elif kind == ATTACH:
             self._on_attach(now)
+        elif kind == IV_START:
+            self._on_iv_start(now)
+        elif kind == IV_END:
+            self._on_iv_end(now, completed=True)
+        elif kind == SWITCH:
+            self._on_switch(now)
 
     def _next_wake(self) -> tuple[float, int]:
         best, kind = self.horizon_at, HORIZON
@@ -288,6 +341,12 @@ class Journey:
             best, kind = self.programme_end_at, PROG_END
         if self.attach_at < best:
             best, kind = self.attach_at, ATTACH
+        if self.iv_end_at < best:
+            best, kind = self.iv_end_at, IV_END
+        if self.iv_queue and self.iv_queue[0][0] < best:
+            best, kind = self.iv_queue[0][0], IV_START
+        if self.switch_at < best:
+            best, kind = self.switch_at, SWITCH
         # the next interview that needs a wake-up: a failure or, awaiting compliance, any
         if self.awaiting_compliance:
             t_iv = self.iv_anchor + self.iv_j * self.iv_interval
@@ -320,6 +379,11 @@ class Journey:
             if self.sanctioned:
                 self.days_sanctioned += dt
                 self.benefit_paid += dt * rate * (1.0 - self.sanc_frac)
+                if now > self.hard_from:
+                    hard = (now - max(self.t_last, self.hard_from)) * rate * self.sanc_frac
+                    hard *= self.ctx.hardship_fraction
+                    self.benefit_paid += hard
+                    self.hardship_paid += hard
             else:
                 self.benefit_paid += dt * rate
             if self.on_prog:
@@ -340,7 +404,12 @@ class Journey:
         ctx = self.ctx
         if self.status == IN_WORK:
             return 0.0
-        m = ctx.k_entry[self.i] * (1.0 + ctx.effect_per_hour * self._intensity())
+        m = (
+            ctx.k_entry[self.i]
+            * self.k_mult
+            * self.m_during
+            * (1.0 + ctx.effect_per_hour * self._intensity())
+        )
         if self.status == OFF_BENEFIT:
             return m * ctx.entry_mult_off_benefit
         if self.sanctioned:
@@ -408,11 +477,27 @@ class Journey:
         self.iv_j = 0
         self.iv_minutes = minutes
         self.iv_provider = provider
+        self.switch_at = INF
+        self.iv_override = False
         self._update_hazards(now)
 
     def _jcp_schedule(self, now: float) -> None:
-        ctx = self.ctx
-        self._set_schedule(now + ctx.jcp_interval, ctx.jcp_interval, ctx.jcp_minutes, False, now)
+        """Start the Jobcentre Plus offer of the claimant's arm at ``now``."""
+        first, interval, minutes, n, after, n_mand = self.ctx.jcp_by_arm[self.ctx.arm[self.i]]
+        self._set_schedule(now + first, interval, minutes, False, now)
+        self.mand_k_end = NEVER if n_mand is None else self.iv_k + n_mand
+        if n is not None:
+            self.switch_at = now + first + (n - 1) * interval
+            self.switch_interval = after
+
+    def _on_switch(self, now: float) -> None:
+        """The first phase of interviews is over: continue at ``switch_interval``."""
+        self._settle_interviews(now, inclusive=True)
+        self.iv_anchor = now + self.switch_interval
+        self.iv_interval = self.switch_interval
+        self.iv_j = 0
+        self.switch_at = INF
+        self._update_entry(now)
 
     def _draw_next_fta(self) -> None:
         """Draw how many interviews are attended before the next failure to attend."""
@@ -480,6 +565,8 @@ class Journey:
     def _on_interval_change(self, now: float) -> None:
         """The provider changed this claimant's interval: apply it from the last interview."""
         assert self.provider is not None
+        if self.iv_override:  # an intervention sets the interval until it ends
+            return
         new = float(self.provider.interval_days[self.local])
         last = self._iv_time(self.iv_j - 1)
         self.iv_anchor = max(now, last + new)
@@ -497,6 +584,8 @@ class Journey:
         self.logit_attend += ctx.logit_per_prior_fta
         self.p_attend = _sigmoid(self.logit_attend)
         self._draw_next_fta()
+        if self.iv_k > self.mand_k_end:  # a voluntary interview: no sanction
+            return
         if not ctx.sanctions_enabled or uniform_from_base(ctx.base_refer, i, occ) >= ctx.p_refer:
             return
         self.n_refs += 1
@@ -504,14 +593,19 @@ class Journey:
         ill = uniform_from_base(ctx.base_reason, i, occ) < ctx.p_ill[i]
         p = ctx.p_good_reason_rejected if ill else ctx.p_adverse
         if uniform_from_base(ctx.base_decision, i, occ) < p:
-            self.pending.append((now + ctx.decision_days, now, ill))
+            higher = (
+                ctx.p_higher_level > 0.0
+                and not ctx.esa[i]
+                and uniform_from_base(ctx.base_higher, i, occ) < ctx.p_higher_level
+            )
+            self.pending.append((now + ctx.decision_days, now, ill, higher))
 
     def _on_decision(self, now: float) -> None:
         ctx, i = self.ctx, self.i
-        _, failed_at, wrong = self.pending.pop(0)
-        ladder = ctx.ladder_esa if ctx.esa[i] else ctx.ladder_jsa
+        _, failed_at, wrong, higher = self.pending.pop(0)
+        ladder = ctx.ladder_for(ctx.esa[i], higher, failed_at)
         level = ladder_level(
-            self.history,
+            [(t, lvl) for t, lvl, h in self.history if h == higher],
             failed_at,
             window_days=ctx.escalation_window_days,
             no_escalation_days=ctx.no_escalation_days,
@@ -535,7 +629,7 @@ class Journey:
             repay = over_at <= ctx.horizon_at[i]  # back pay inside the follow-up window
             self._log(over_at, EV_OVERTURN)
         else:
-            self.history.append((failed_at, level))
+            self.history.append((failed_at, level, higher))
         if end <= start:
             return
         self.sanc_segments.append((start, end, repay))
@@ -546,6 +640,9 @@ class Journey:
         self.sanc_frac = ladder.fraction_of_benefit
         if not self.sanctioned:
             self.sanctioned = True
+            u_hard = uniform_from_base(ctx.base_hardship, i, occ) if ctx.p_hardship > 0 else 1.0
+            if u_hard < ctx.p_hardship:
+                self.hard_from = now + ctx.hardship_after_days
             self._log(now, EV_SANCTION_START, level)
             self._update_hazards(now)
 
@@ -559,13 +656,18 @@ class Journey:
     def _repay_overturned(self, now: float) -> None:
         """Pay back what overturned spells actually withheld, now that the sanction ends."""
         rate = self.ctx.rate_per_day[self.i] * self.sanc_frac
+        h = self.ctx.hardship_fraction
         for start, end, repay in self.sanc_segments:
             if repay:
-                self.benefit_paid += max(0.0, min(end, now) - start) * rate
+                stop = min(end, now)
+                withheld = max(0.0, stop - start) - h * max(0.0, stop - max(start, self.hard_from))
+                self.benefit_paid += withheld * rate
         self.sanc_segments.clear()
+        self.hard_from = INF
 
     def _on_sanction_end(self, now: float) -> None:
         self._repay_overturned(now)
+        self.hard_from = INF
         self.sanctioned = False
         self.awaiting_compliance = False
         self.sanc_until = INF
@@ -577,6 +679,7 @@ class Journey:
         self.pending.clear()
         if self.sanctioned:
             self._repay_overturned(now)
+            self.hard_from = INF
             self.sanctioned = False
             self.awaiting_compliance = False
             self.sanc_until = INF
@@ -584,17 +687,22 @@ class Journey:
 
     # ================================================================ programme
     def _on_attach(self, now: float) -> None:
-        ctx, prov = self.ctx, self.provider
-        assert prov is not None
+        ctx, area = self.ctx, self.area
+        assert area is not None
+        prov = self.provider = area.assign(self.local)
         self.attach_at = INF
         self.on_prog = True
         self.attached_at = now
         self.last_contact = now
-        interval = prov.join(self.local, now)
+        interval = prov.attach(self.local, now)
         cfg = prov.config
         self._set_schedule(
             now + cfg.first_interview_days, interval, cfg.interview_minutes, True, now
         )
+        n_mand = cfg.n_mandatory_interviews
+        self.mand_k_end = NEVER if n_mand is None else self.iv_k + n_mand
+        if ctx.iv_take[self.i]:
+            self._plan_interventions(now, programme=True)
         fee = attachment_fee_gbp(ctx.contract, ctx.groups[self.i], now, ctx.start_month)
         if fee > 0.0:
             self.paid_attach += fee
@@ -620,6 +728,7 @@ class Journey:
         if self.status == ON_BENEFIT:
             self._leave_caseload(now)
             self._clear_sanctions(now)
+            self._drop_interventions(now)
         if self.attach_at < INF:  # found work before attaching: never attaches
             self.attach_at = INF
         self.status = IN_WORK
@@ -627,7 +736,8 @@ class Journey:
             self.first_job_at = now
         e_loss = exponential_from_base(ctx.base_loss, i, self.n_jobs)
         self.n_jobs += 1
-        self.job_end_at = now + ctx.loss.solve(e_loss / ctx.k_loss[i]) if ctx.k_loss[i] > 0 else INF
+        k_loss = ctx.k_loss[i] * self.loss_mult
+        self.job_end_at = now + ctx.loss.solve(e_loss / k_loss) if k_loss > 0 else INF
         self._log(now, EV_JOB_START)
         # the entry clock has fired and the off-flow clock dies with the spell
         self.t_entry = self.t_off = INF
@@ -687,6 +797,7 @@ class Journey:
     def _on_offflow(self, now: float) -> None:
         self._leave_caseload(now)
         self._clear_sanctions(now)
+        self._drop_interventions(now)
         if self.offflow_at != self.offflow_at:
             self.offflow_at = now
         self.status = OFF_BENEFIT
@@ -694,6 +805,78 @@ class Journey:
             self.attach_at = INF
         self._log(now, EV_OFFFLOW)
         self._update_hazards(now)
+
+    # ================================================================ interventions
+    # An intervention starts only for a claimant on benefit (and, if the programme
+    # delivers it, on the programme); one runs at a time, later ones wait. While it
+    # runs, the job-entry hazard is multiplied by its lock-in factor and its interview
+    # interval replaces the schedule; on completion, distance from work changes.
+    # Leaving benefit ends it without effect and drops any still to start.
+
+    def _plan_interventions(self, now: float, *, programme: bool) -> None:
+        ctx = self.ctx
+        for k in ctx.iv_take[self.i]:
+            spec = ctx.interventions[k]
+            if (spec.delivered_by == "programme") == programme:
+                self.iv_queue.append((now + spec.start_after_days, k))
+        self.iv_queue.sort()
+
+    def _on_iv_start(self, now: float) -> None:
+        ctx = self.ctx
+        _, k = self.iv_queue.pop(0)
+        spec = ctx.interventions[k]
+        if spec.delivered_by == "programme" and not self.on_prog:
+            return
+        if self.iv_active >= 0:  # one at a time: start when the current one ends
+            self.iv_queue.insert(0, (self.iv_end_at, k))
+            return
+        self.iv_active = k
+        self.iv_end_at = now + spec.duration_days
+        self.m_during = spec.entry_multiplier_during
+        self.n_interventions += 1
+        self.iv_cost += spec.cost_gbp
+        if spec.delivered_by == "programme" and self.provider is not None:
+            self.provider.book_cost(now, spec.cost_gbp)
+        self._log(now, EV_IV_START, float(k))
+        if spec.interview_interval_days is not None:
+            minutes = self.iv_minutes if spec.interview_minutes is None else spec.interview_minutes
+            interval = spec.interview_interval_days
+            self._set_schedule(now + interval, interval, minutes, self.iv_provider, now)
+            self.iv_override = True
+        else:
+            self._update_entry(now)
+
+    def _on_iv_end(self, now: float, *, completed: bool) -> None:
+        """End the running intervention; on completion its effect on distance applies.
+
+        Not completed means the claimant is leaving benefit: the state that follows
+        replaces the schedule and the hazards, so nothing else is reset here.
+        """
+        spec = self.ctx.interventions[self.iv_active]
+        self.iv_active = -1
+        self.iv_end_at = INF
+        self.m_during = 1.0
+        if not completed:
+            self.iv_override = False
+            return
+        self.k_mult *= math.exp(-spec.distance_change)
+        self.loss_mult *= math.exp(self.ctx.loss_distance_coef * spec.distance_change)
+        self._log(now, EV_IV_END, float(spec.distance_change))
+        if self.iv_override:
+            if self.on_prog and self.provider is not None:
+                interval = float(self.provider.interval_days[self.local])
+                minutes = self.provider.config.interview_minutes
+                self._set_schedule(now + interval, interval, minutes, True, now)
+            else:
+                self._jcp_schedule(now)
+        else:
+            self._update_entry(now)
+        self.iv_override = False
+
+    def _drop_interventions(self, now: float) -> None:
+        self.iv_queue.clear()
+        if self.iv_active >= 0:
+            self._on_iv_end(now, completed=False)
 
     # ================================================================ end
     def _finish(self, now: float) -> None:
@@ -733,6 +916,9 @@ class Journey:
             self.paid_sustain,
             payments,
             self.benefit_paid,
+            self.n_interventions,
+            self.iv_cost,
+            self.hardship_paid,
             self.n_events,
         )
 

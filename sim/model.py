@@ -20,12 +20,13 @@ import numpy.typing as npt
 import polars as pl
 import simpy
 
-from sim.config import AGE_BANDS, ContractGroup, Ladder, Scenario
+from sim.area import Area
+from sim.config import AGE_BANDS, ContractGroup, Intervention, Ladder, Scenario, month_index
 from sim.contract import DAYS_PER_MONTH
 from sim.hazards import EntryHazard, StepHazard
 from sim.journey import Journey
 from sim.population import Population, build_population
-from sim.provider import Provider
+from sim.provider import AreaBook, Provider
 from sim.records import EVENT_CODES, EventLog, JourneyRecords
 from sim.rng import Streams
 
@@ -85,6 +86,30 @@ class RunContext:
     events: EventLog | None
     monthly: list[list[int]]
     """Event counts by code and calendar month (see sim.records.monthly_frame)."""
+    arm: list[int]
+    jcp_by_arm: list[tuple[float, float, float, int | None, float, int | None]]
+    """Per arm: first interview days, interval, minutes, n_interviews, interval after,
+    n mandatory."""
+    interventions: list[Intervention]
+    iv_take: list[tuple[int, ...]]
+    """Per claimant: the interventions (indices) they are eligible for and take up."""
+    loss_distance_coef: float
+    regimes: list[tuple[float, Ladder, Ladder, Ladder]]
+    """(from day, JSA ladder, ESA ladder, JSA higher-level ladder), in time order."""
+    p_higher_level: float
+    base_higher: int
+    p_hardship: float
+    hardship_after_days: float
+    hardship_fraction: float
+    base_hardship: int
+
+    def ladder_for(self, esa: bool, higher: bool, failed_at: float) -> Ladder:
+        """Return the ladder in force for a failure on day ``failed_at``."""
+        regime = self.regimes[0]
+        for r in self.regimes:
+            if r[0] <= failed_at:
+                regime = r
+        return regime[2] if esa else (regime[3] if higher else regime[1])
 
 
 @dataclass
@@ -95,6 +120,7 @@ class RunOutput:
     population: Population
     records: JourneyRecords
     providers: list[Provider]
+    areas_built: list[Area]
     events: EventLog | None
     monthly: list[list[int]]
     n_sim_events: int
@@ -191,7 +217,71 @@ def _context(
         records=JourneyRecords(pop.n),
         events=events,
         monthly=[[0] * n_months for _ in EVENT_CODES],
+        arm=pop.arm.tolist(),
+        jcp_by_arm=_jcp_by_arm(sc),
+        interventions=list(sc.interventions),
+        iv_take=_intervention_take_up(sc, pop, streams),
+        loss_distance_coef=emp.job_loss_distance_coef,
+        regimes=_regimes(sc),
+        p_higher_level=sanc.p_higher_level,
+        base_higher=streams.base("sanctions.higher_level"),
+        p_hardship=sanc.hardship.p_claim,
+        hardship_after_days=sanc.hardship.after_days,
+        hardship_fraction=sanc.hardship.fraction_of_sanction,
+        base_hardship=streams.base("sanctions.hardship"),
     )
+
+
+def _jcp_by_arm(sc: Scenario) -> list[tuple[float, float, float, int | None, float, int | None]]:
+    jcps = [a.jcp or sc.jcp for a in sc.arms.values()] or [sc.jcp]
+    return [
+        (
+            j.interview_interval_days if j.first_interview_days is None else j.first_interview_days,
+            j.interview_interval_days,
+            j.interview_minutes,
+            j.n_interviews,
+            j.interval_after_days,
+            j.n_mandatory_interviews,
+        )
+        for j in jcps
+    ]
+
+
+def _regimes(sc: Scenario) -> list[tuple[float, Ladder, Ladder, Ladder]]:
+    sanc = sc.sanctions
+    lad = sanc.ladders
+    start = month_index(sc.run.start_month)
+
+    Regime = tuple[float, Ladder, Ladder, Ladder]
+
+    def one(t: float, jsa: str, esa: str, higher: str | None) -> Regime:
+        return (t, lad[jsa], lad[esa], lad[higher] if higher is not None else lad[jsa])
+
+    out = [one(-math.inf, sanc.ladder_jsa, sanc.ladder_esa, sanc.ladder_jsa_higher)]
+    for c in sanc.regime_changes:
+        t = (month_index(c.from_month) - start) * DAYS_PER_MONTH
+        out.append(one(t, c.ladder_jsa, c.ladder_esa, c.ladder_jsa_higher))
+    return out
+
+
+def _intervention_take_up(sc: Scenario, pop: Population, streams: Streams) -> list[tuple[int, ...]]:
+    """Eligibility and take-up of each intervention (one keyed draw per claimant each)."""
+    if not sc.interventions:
+        return [()] * pop.n
+    ids = np.arange(pop.n, dtype=np.int64)
+    takes = []
+    for iv in sc.interventions:
+        ok = np.ones(pop.n, dtype=bool)
+        if iv.groups is not None:
+            ok &= np.isin(pop.group, [pop.group_names.index(g) for g in iv.groups])
+        if iv.needs_condition:
+            ok &= pop.condition >= 0
+        if iv.arms is not None:
+            ok &= np.isin(pop.arm, [pop.arm_names.index(a) for a in iv.arms])
+        ok &= streams.uniforms(f"interventions.{iv.name}", ids) < iv.p_take_up
+        takes.append(ok)
+    matrix = np.column_stack(takes)
+    return [tuple(np.flatnonzero(row).tolist()) for row in matrix]
 
 
 def _outcome_value_gbp(sc: Scenario, pop: Population) -> npt.NDArray[np.float64]:
@@ -205,45 +295,123 @@ def _outcome_value_gbp(sc: Scenario, pop: Population) -> npt.NDArray[np.float64]
     return per_group[pop.group]
 
 
-def _providers(sc: Scenario, pop: Population, ctx: RunContext) -> list[Provider]:
+def _to_specialist(sc: Scenario, pop: Population, streams: Streams) -> npt.NDArray[np.bool_]:
+    """Whether a prime with a specialist passes each referral on (one keyed draw each)."""
+    sub = sc.providers.subcontracting
+    if sub is None:
+        return np.zeros(pop.n, dtype=bool)
+    by_group = np.array([sub.p_refer_by_group.get(g, 0.0) for g in pop.group_names])[pop.group]
+    p = np.maximum(by_group, np.where(pop.condition >= 0, sub.p_refer_condition, 0.0))
+    u = streams.uniforms("providers.subcontract", np.arange(pop.n, dtype=np.int64))
+    return np.asarray(u < p, dtype=bool)
+
+
+def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> list[Area]:
+    """Build every area's book, primes (with specialists) and market."""
     value = _outcome_value_gbp(sc, pop)
     qual = np.array([sc.contract.groups[n].qualifying_days for n in pop.group_names])[pop.group]
     prog_end = np.asarray(ctx.programme_end_at)
-    n_months = int(max(ctx.horizon_at) / DAYS_PER_MONTH) + 2
-    areas = np.repeat(np.arange(len(pop.n_providers_by_area)), pop.n_providers_by_area)
+    to_spec = _to_specialist(sc, pop, streams)
+    sub = sc.providers.subcontracting
+    counts = pop.n_providers_by_area
+    first_prime = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    n_primes_total = int(np.sum(counts))
+    programme_days = 7.0 * sc.run.programme_weeks
     out = []
-    for p, area in enumerate(areas.tolist()):
-        members = np.flatnonzero(pop.provider == p)
+    for area, n_primes in enumerate(counts):
+        prime_ids = range(int(first_prime[area]), int(first_prime[area]) + n_primes)
+        members = np.concatenate([np.flatnonzero(pop.provider == p) for p in prime_ids])
         if len(members) == 0:
             continue
-        prov = Provider(
-            p,
-            area,
-            sc.providers.provider,
-            sc.contract,
-            members,
-            pop.signal[members],
-            value[members],
-            qual[members],
-            prog_end[members],
-            n_months,
-            sc.employment.entry_rate_per_day,
-            sc.employment.effect_per_adviser_hour_per_week,
-            ctx.entry.lm,
+        book = AreaBook(
+            members=members,
+            signal=pop.signal[members],
+            value_gbp=value[members],
+            qualifying_days=qual[members],
+            programme_end_at=prog_end[members],
+            referred_at=pop.referred_at[members],
+            u_prime=pop.u_prime[members],
+            to_specialist=to_spec[members],
+            initial_prime=pop.provider[members] - first_prime[area],
         )
-        prov.plan_advisers(pop.referred_at[members], 7.0 * sc.run.programme_weeks)
-        out.append(prov)
+        primes = {}
+        for k, p in enumerate(prime_ids):
+            planned = book.initial_prime == k
+            if not planned.any():
+                continue
+            mine = planned & ~book.to_specialist if sub is not None else planned
+            cfg = sc.providers.provider
+            prov = _provider(sc, p, area, cfg, book, mine if mine.any() else planned, ctx)
+            prov.plan_advisers(programme_days)
+            spec = planned & book.to_specialist
+            if sub is not None and spec.any():
+                prov.specialist = _provider(
+                    sc,
+                    n_primes_total + p,
+                    area,
+                    sub.specialist,
+                    book,
+                    spec,
+                    ctx,
+                    prime=prov,
+                    management_fee_share=sub.management_fee_share,
+                )
+                prov.specialist.plan_advisers(programme_days)
+            primes[k] = prov
+        out.append(Area(area, book, primes, sc.contract))
     return out
 
 
-def _run_area(ctx: RunContext, members: npt.NDArray[np.int64], providers: list[Provider]) -> int:
+def _provider(
+    sc: Scenario,
+    index: int,
+    area: int,
+    config: Any,
+    book: AreaBook,
+    planned: npt.NDArray[np.bool_],
+    ctx: RunContext,
+    **kwargs: Any,
+) -> Provider:
+    n_months = int(max(ctx.horizon_at) / DAYS_PER_MONTH) + 2
+    return Provider(
+        index,
+        area,
+        config,
+        sc.contract,
+        book,
+        planned,
+        n_months,
+        sc.employment.entry_rate_per_day,
+        sc.employment.effect_per_adviser_hour_per_week,
+        ctx.entry.lm,
+        **kwargs,
+    )
+
+
+def _run_area(
+    ctx: RunContext, sc: Scenario, members: npt.NDArray[np.int64], area: Area | None
+) -> int:
     env = simpy.Environment()
-    if providers:
-        for prov in providers:
-            for local, i in enumerate(prov.members.tolist()):
-                prov.procs[local] = env.process(Journey(ctx, i, prov, local).run(env))
-            until = float(np.max(prov.programme_end_at))
-            env.process(prov.run_reviews(env, until))
+    if area is not None:
+        book = area.book
+        until = float(np.max(book.programme_end_at))
+        for k, prime in area.by_position.items():
+            # each prime's planned members, then its reviews (the order fixes ties)
+            for local in np.flatnonzero(book.initial_prime == k).tolist():
+                journey = Journey(ctx, int(book.members[local]), area, local)
+                book.journeys[local] = journey
+                book.procs[local] = env.process(journey.run(env))
+            for prov in (prime, prime.specialist):
+                if prov is not None:
+                    env.process(prov.run_reviews(env, until))
+        horizon = float(np.max(np.asarray(ctx.horizon_at)[book.members]))
+        if sc.contract.market_share_shift > 0 or sc.contract.minimum_performance_levels:
+            env.process(area.run_years(env, horizon))
+        cfgs = [sc.providers.provider]
+        if sc.providers.subcontracting is not None:
+            cfgs.append(sc.providers.subcontracting.specialist)
+        if any(c.strain_cash_weeks is not None or c.exit_cash_weeks is not None for c in cfgs):
+            env.process(area.run_months(env, horizon))
     else:
         for i in members.tolist():
             env.process(Journey(ctx, i, None, 0).run(env))
@@ -301,11 +469,12 @@ def simulate(
     bad = [a for a in chosen if a not in all_areas]
     if bad:
         raise ValueError(f"areas(={bad}) must be in [0, {len(all_areas)}).")
-    providers = (
-        [p for p in _providers(scenario, pop, ctx) if p.area in chosen]
+    areas_built = (
+        {a.index: a for a in _areas(scenario, pop, ctx, streams) if a.index in chosen}
         if scenario.regime == "programme"
-        else []
+        else {}
     )
+    providers = [p for a in areas_built.values() for p in a.providers]
     n_events = 0
     was_enabled = gc.isenabled()
     gc.disable()
@@ -313,10 +482,9 @@ def simulate(
         n_total = int(np.isin(pop.area, chosen).sum())
         n_done = 0
         for area in chosen:
-            in_area = [p for p in providers if p.area == area]
             members = np.flatnonzero(pop.area == area)
             if len(members):
-                n_events += _run_area(ctx, members, in_area)
+                n_events += _run_area(ctx, scenario, members, areas_built.get(area))
             n_done += len(members)
             if progress is not None:
                 progress(n_done, n_total)
@@ -328,6 +496,7 @@ def simulate(
         population=pop,
         records=ctx.records,
         providers=providers,
+        areas_built=list(areas_built.values()),
         events=events,
         monthly=ctx.monthly,
         n_sim_events=n_events,
@@ -353,6 +522,9 @@ def population_frame(pop: Population, scenario: Scenario) -> pl.DataFrame:
             "signal": pop.signal,
             "area": pop.area,
             "provider": pop.provider,
+            "arm": np.asarray([*pop.arm_names, "none"])[
+                pop.arm if pop.arm_names else np.full(pop.n, -1)
+            ],
             "referred_at": pop.referred_at,
         }
     )

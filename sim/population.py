@@ -52,7 +52,13 @@ class Population:
     attaches : bool array
         Whether the claimant attaches if still out of work on benefit then.
     area, provider : int array
-        Contract package area and global prime-provider index.
+        Contract package area and global prime-provider index at equal market shares.
+    u_prime : float array
+        The keyed uniform that allocated the prime (reused when market shares change).
+    arm_names : tuple of str
+        Trial arms (empty if the scenario has none).
+    arm : int array
+        Index into ``arm_names`` (0 if there are none).
     """
 
     group_names: tuple[str, ...]
@@ -71,6 +77,9 @@ class Population:
     attaches: npt.NDArray[np.bool_]
     area: Ints
     provider: Ints
+    u_prime: F
+    arm_names: tuple[str, ...]
+    arm: Ints
 
     @property
     def n(self) -> int:
@@ -86,14 +95,14 @@ def _referral_days(scenario: Scenario, streams: Streams, ids: Ints) -> F:
     return (month + within) * DAYS_PER_MONTH
 
 
-def _providers(scenario: Scenario, streams: Streams, ids: Ints) -> tuple[Ints, Ints]:
+def _providers(scenario: Scenario, streams: Streams, ids: Ints) -> tuple[Ints, Ints, F]:
     primes = scenario.providers.primes_per_area
     area = streams.choices("providers.area", ids, np.ones(len(primes)))
     n_primes = np.asarray(primes, dtype=np.int64)[area]
     u = streams.uniforms("providers.prime", ids)
     prime = np.minimum((u * n_primes).astype(np.int64), n_primes - 1)
     offsets = np.concatenate([[0], np.cumsum(primes)[:-1]]).astype(np.int64)
-    return area, offsets[area] + prime
+    return area, offsets[area] + prime, u
 
 
 def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> Population:
@@ -160,7 +169,13 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
     ref_point = np.array([g.referral_point_months for g in groups])[group] * DAYS_PER_MONTH
     delay = np.array([g.attach_delay_days for g in groups])[group]
     p_attach = np.array([g.p_attach for g in groups])[group]
-    area, provider = _providers(scenario, streams, ids)
+    area, provider, u_prime = _providers(scenario, streams, ids)
+    arm_names = tuple(scenario.arms)
+    arm = (
+        streams.choices("arms", ids, [a.share for a in scenario.arms.values()])
+        if arm_names
+        else np.zeros(n_claimants, dtype=np.int64)
+    )
     return Population(
         group_names=names,
         condition_names=cond_names,
@@ -178,4 +193,7 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
         attaches=streams.uniforms("population.attach", ids) < p_attach,
         area=area,
         provider=provider,
+        u_prime=u_prime,
+        arm_names=arm_names,
+        arm=arm,
     )

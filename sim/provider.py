@@ -1,18 +1,24 @@
-"""A prime provider: its caseload, its periodic triage, its money.
+"""A provider: its caseload, its periodic triage, its money.
 
-Claimants interact only through their provider's adviser capacity, so a
-provider (with the other primes of its contract package area) lives in one
-SimPy Environment. Every ``review_interval_days`` the provider looks at its
-active caseload through what it can see (signal, prices, time left), asks its
-triage policy for adviser minutes per week within its capacity, turns those
-into interview intervals in whole weeks, and interrupts only the claimants
-whose interval changed; each claimant applies the change in its own process.
+Claimants interact only through their provider's adviser capacity, and
+providers only within a contract package area (market share, exits), so an
+area's providers live in one SimPy Environment and share the area's member
+arrays (:class:`AreaBook`); each provider keeps its own ``active`` mask. Every
+``review_interval_days`` the provider looks at its active caseload through what
+it can see (signal, prices, time left), asks its triage policy for adviser
+minutes per week within its capacity, turns those into interview intervals in
+whole weeks, and interrupts only the claimants whose interval changed; each
+claimant applies the change in its own process.
+
+A specialist subcontractor is a provider with a ``prime``: it is paid what the
+purchaser pays for its claimants less the prime's management fee.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,15 +31,60 @@ from sim.config import Provider as ProviderConfig
 from sim.contract import DAYS_PER_MONTH, price_index
 from sim.triage import CaseloadView, allocate, quantise_intervals
 
-__all__ = ["INCOME_KINDS", "Provider"]
+__all__ = ["INCOME_KINDS", "AreaBook", "Provider"]
 
-INCOME_KINDS = ("attachment", "outcome", "sustainment")
+INCOME_KINDS = ("attachment", "outcome", "sustainment", "management_fee")
 
 F = npt.NDArray[np.float64]
 
 
+@dataclass
+class AreaBook:
+    """Per-member arrays shared by every provider of one contract package area.
+
+    Index ``local`` is a member's position in ``members``; a member belongs to at
+    most one provider at a time (``owner``), so interval and work-day columns are
+    shared.
+
+    Attributes
+    ----------
+    members : int array
+        Global claimant ids, in the order their processes are created.
+    signal, value_gbp, qualifying_days, programme_end_at, referred_at : float arrays
+        Per member: provider's signal, expected payment of an outcome at base prices,
+        the group's qualifying days, programme end and referral days.
+    u_prime : float array
+        The member's keyed uniform for allocation to a prime by market share.
+    to_specialist : bool array
+        Whether a prime with a specialist passes the member on.
+    initial_prime : int array
+        Position (in the area's primes) of the prime allocated at equal shares.
+    """
+
+    members: npt.NDArray[np.int64]
+    signal: F
+    value_gbp: F
+    qualifying_days: F
+    programme_end_at: F
+    referred_at: F
+    u_prime: F
+    to_specialist: npt.NDArray[np.bool_]
+    initial_prime: npt.NDArray[np.int64]
+    interval_days: F = field(init=False)
+    work_days: F = field(init=False)
+    procs: list[Any] = field(init=False)
+    journeys: list[Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.members)
+        self.interval_days = np.zeros(n)
+        self.work_days = np.zeros(n)
+        self.procs = [None] * n
+        self.journeys = [None] * n
+
+
 class Provider:
-    """One prime provider's caseload, triage and ledger.
+    """One provider's caseload, triage and books.
 
     Parameters
     ----------
@@ -43,24 +94,26 @@ class Provider:
         Contract package area.
     config : ProviderConfig
     contract : Contract
-    members : int array
-        Global ids of the claimants referred to this provider.
-    signal, value_gbp, qualifying_days : float arrays
-        Per member: the provider's signal, the expected payment of an outcome at
-        base prices, and the group's qualifying days.
-    programme_end_at : float array
-        Per member: day the member's programme ends.
+    book : AreaBook
+        The area's shared member arrays.
+    planned : bool array
+        Members allocated to this provider at the start (equal market shares); they
+        set its headcount and the months it is open.
     n_months : int
         Months of ledger to keep (covering every member's horizon).
     entry_rate_per_day, effect_per_adviser_hour_per_week : float
         What the provider knows of the job-entry hazard.
     lm : callable
         Labour-market index by day.
+    prime : Provider, optional
+        For a specialist subcontractor, the prime that subcontracts to it.
+    management_fee_share : float
+        Share of a specialist's payments kept by its prime.
 
     Raises
     ------
     ValueError
-        If ``members`` is empty.
+        If ``planned`` selects no member.
     """
 
     def __init__(
@@ -69,63 +122,89 @@ class Provider:
         area: int,
         config: ProviderConfig,
         contract: Contract,
-        members: npt.NDArray[np.int64],
-        signal: F,
-        value_gbp: F,
-        qualifying_days: F,
-        programme_end_at: F,
+        book: AreaBook,
+        planned: npt.NDArray[np.bool_],
         n_months: int,
         entry_rate_per_day: float,
         effect_per_adviser_hour_per_week: float,
         lm: Any,
+        *,
+        prime: Provider | None = None,
+        management_fee_share: float = 0.0,
     ) -> None:
-        if len(members) == 0:
-            raise ValueError(f"provider {index} has no members.")
+        if not planned.any():
+            raise ValueError(f"provider {index} has no planned members.")
         self.index = index
         self.area = area
         self.config = config
         self.contract = contract
-        self.members = members
-        self.signal = signal
-        self.value_gbp = value_gbp
-        self.qualifying_days = qualifying_days
-        self.work_days = np.zeros(len(members))
-        self.programme_end_at = programme_end_at
-        self.active = np.zeros(len(members), dtype=bool)
-        self.interval_days = np.full(len(members), config.induction_interval_days)
-        self.procs: list[Any] = [None] * len(members)
+        self.book = book
+        self.planned = planned
+        self.members = book.members[planned]
+        self.programme_end_at = book.programme_end_at
+        self.signal = book.signal
+        self.value_gbp = book.value_gbp
+        self.qualifying_days = book.qualifying_days
+        self.work_days = book.work_days
+        self.interval_days = book.interval_days
+        self.procs = book.procs
+        self.active = np.zeros(len(book.members), dtype=bool)
         self.entry_rate_per_day = entry_rate_per_day
         self.effect = effect_per_adviser_hour_per_week
         self.lm = lm
         self.n_months = n_months
         self.income = {k: np.zeros(n_months) for k in INCOME_KINDS}
         self.interview_cost = np.zeros(n_months)
+        self.intervention_cost = np.zeros(n_months)
         self.minutes = np.zeros(n_months)
+        self.n_attached = np.zeros(n_months, dtype=np.int64)
+        self.n_outcomes = np.zeros(n_months, dtype=np.int64)
+        self.market_share = np.full(n_months, np.nan)
         self.n_advisers = config.n_advisers or 1
+        self.planned_advisers = self.n_advisers
+        self.advisers_from: list[tuple[int, int]] = []
+        """(first month, headcount) at each change of headcount after planning."""
+        self.exit_month: int | None = None
+        self.successor: Provider | None = None
+        self.prime = prime
+        self.specialist: Provider | None = None
+        self.fee_share = management_fee_share
         self.n_active = 0
         self.caseload_area = 0.0
         self._t_count = 0.0
         self.n_reviews = 0
         self.n_interrupts = 0
+        self.n_cuts = 0
         self.first_day = 0.0
+        self.last_day = 0.0
+
+    @property
+    def live(self) -> bool:
+        """False once the provider has left the market."""
+        return self.exit_month is None
 
     # ------------------------------------------------------------------ capacity
-    def plan_advisers(self, referred_at: F, programme_days: float) -> None:
-        """Set headcount from the peak number of members on the programme.
+    def plan_advisers(self, programme_days: float) -> None:
+        """Set headcount from the peak number of planned members on the programme.
 
         Unless ``n_advisers`` is fixed in the config, the provider employs
         ``ceil(peak / caseload_per_adviser)`` advisers, where ``peak`` is the largest
-        number of its referrals whose programme period overlaps any one day.
+        number of its planned referrals whose programme period overlaps any one day.
+        The provider is open from its first planned referral's month to the month its
+        last planned member's programme ends.
         """
+        referred_at = self.book.referred_at[self.planned]
         self.first_day = float(np.min(referred_at))
+        self.last_day = float(np.max(self.book.programme_end_at[self.planned]))
         if self.config.n_advisers is not None:
-            self.n_advisers = self.config.n_advisers
+            self.n_advisers = self.planned_advisers = self.config.n_advisers
             return
         starts = np.sort(referred_at)
         ends = np.sort(referred_at + programme_days)
         on = np.arange(1, len(starts) + 1) - np.searchsorted(ends, starts, side="right")
         peak = int(on.max()) if len(on) else 0
         self.n_advisers = max(1, math.ceil(peak / self.config.caseload_per_adviser))
+        self.planned_advisers = self.n_advisers
 
     @property
     def capacity_minutes_per_week(self) -> float:
@@ -137,6 +216,14 @@ class Provider:
         self.caseload_area += self.n_active * (now - self._t_count)
         self._t_count = now
         self.n_active += delta
+
+    def attach(self, local: int, now: float) -> float:
+        """Take member ``local`` on at attachment; return its interview interval."""
+        m = int(now / DAYS_PER_MONTH)
+        if m < self.n_months:
+            self.n_attached[m] += 1
+        self.interval_days[local] = self.config.induction_interval_days
+        return self.join(local, now)
 
     def join(self, local: int, now: float) -> float:
         """Add member ``local`` to the active caseload; return its interview interval."""
@@ -151,13 +238,27 @@ class Provider:
 
     # ------------------------------------------------------------------ money
     def pay(self, kind: str, t: float, amount_gbp: float) -> None:
-        """Book income of ``kind`` on day ``t`` (ignored beyond the ledger)."""
+        """Book income of ``kind`` on day ``t`` (ignored beyond the ledger).
+
+        A specialist passes its prime's management fee on; a job outcome also counts
+        towards the provider's performance.
+        """
         m = int(t / DAYS_PER_MONTH)
         if m < self.n_months:
+            if kind == "outcome":
+                self.n_outcomes[m] += 1
+            if self.prime is not None:
+                fee = self.fee_share * amount_gbp
+                self.prime.income["management_fee"][m] += fee
+                amount_gbp -= fee
             self.income[kind][m] += amount_gbp
 
     def pay_many(self, kind: str, days: list[float], amounts_gbp: list[float]) -> None:
         """Book several payments of one kind."""
+        if self.prime is not None:
+            for t, amount in zip(days, amounts_gbp, strict=True):
+                self.pay(kind, t, amount)
+            return
         book = self.income[kind]
         n = self.n_months
         for t, amount in zip(days, amounts_gbp, strict=True):
@@ -172,9 +273,17 @@ class Provider:
             self.interview_cost[m] += n * self.config.cost_per_interview_gbp
             self.minutes[m] += n * minutes
 
+    def book_cost(self, t: float, amount_gbp: float) -> None:
+        """Book the cost of an intervention started on day ``t``."""
+        m = int(t / DAYS_PER_MONTH)
+        if m < self.n_months:
+            self.intervention_cost[m] += amount_gbp
+
     # ------------------------------------------------------------------ triage
     def review(self, now: float) -> None:
         """Re-triage the active caseload and interrupt members whose interval changed."""
+        if not self.live:
+            return
         self.n_reviews += 1
         idx = np.flatnonzero(self.active)
         if len(idx) == 0:
@@ -209,43 +318,91 @@ class Provider:
     def run_reviews(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
         """SimPy process: review every ``review_interval_days`` until day ``until``."""
         step = self.config.review_interval_days
-        while env.now + step < until:
+        while env.now + step < until and self.live:
             yield env.timeout(step)
             self.review(env.now)
 
-    # ------------------------------------------------------------------ ledger
-    def ledger(self) -> pl.DataFrame:
-        """Return income, costs and cash balance by contract month.
+    # ------------------------------------------------------------------ money over time
+    @property
+    def weekly_cost_gbp(self) -> float:
+        """Adviser and overhead costs per week at the current headcount."""
+        cfg = self.config
+        return self.n_advisers * cfg.adviser_cost_gbp_per_week * (1.0 + cfg.overhead_rate)
 
-        Adviser costs (and overheads in proportion) are paid in every month from the
-        provider's first referral month to the month its last member's programme ends;
-        starting cash is ``working_capital_weeks`` of those costs.
-        """
+    def set_advisers(self, n: int, month: int) -> None:
+        """Change headcount to ``n`` from contract month ``month`` on."""
+        n = max(1, n)
+        if n != self.n_advisers:
+            self.n_advisers = n
+            self.advisers_from.append((month, n))
+
+    def advisers_by_month(self) -> npt.NDArray[np.int64]:
+        """Return headcount by month (planned, then as changed)."""
+        out = np.full(self.n_months, self.planned_advisers, dtype=np.int64)
+        for month, n in self.advisers_from:
+            out[month:] = n
+        return out
+
+    def costs(self) -> tuple[F, F]:
+        """Return (adviser costs, overheads) by month, for the months the provider is open."""
         months = np.arange(self.n_months)
         first = int(self.first_day / DAYS_PER_MONTH)
-        last = int(np.max(self.programme_end_at) / DAYS_PER_MONTH)
+        last = int(self.last_day / DAYS_PER_MONTH)
+        if self.exit_month is not None:
+            last = min(last, self.exit_month)
         open_ = (months >= first) & (months <= last)
         cfg = self.config
-        weekly = self.n_advisers * cfg.adviser_cost_gbp_per_week
+        weekly = self.advisers_by_month() * cfg.adviser_cost_gbp_per_week
         adviser_cost = np.where(open_, weekly * DAYS_PER_MONTH / 7.0, 0.0)
-        overhead = cfg.overhead_rate * adviser_cost
+        return adviser_cost, cfg.overhead_rate * adviser_cost
+
+    def cash(self) -> F:
+        """Return the cash balance at each month end (income booked for later months counts
+        only in its month)."""
+        cfg = self.config
+        adviser_cost, overhead = self.costs()
         income = sum(self.income.values())
-        costs = adviser_cost + overhead + self.interview_cost
-        start_cash = cfg.working_capital_weeks * weekly * (1.0 + cfg.overhead_rate)
-        cash = start_cash + np.cumsum(income - costs)
+        start = (
+            cfg.working_capital_weeks
+            * self.planned_advisers
+            * cfg.adviser_cost_gbp_per_week
+            * (1.0 + cfg.overhead_rate)
+        )
+        costs = adviser_cost + overhead + self.interview_cost + self.intervention_cost
+        return np.asarray(start + np.cumsum(income - costs))
+
+    # ------------------------------------------------------------------ ledger
+    def ledger(self) -> pl.DataFrame:
+        """Return income, costs, cash, headcount, attachments and outcomes by contract month.
+
+        Adviser costs (and overheads in proportion) are paid in every month from the
+        provider's first planned referral month to the month its last planned member's
+        programme ends (or it leaves the market); starting cash is
+        ``working_capital_weeks`` of the planned costs.
+        """
+        adviser_cost, overhead = self.costs()
+        n = self.n_months
         return pl.DataFrame(
             {
-                "provider": np.full(self.n_months, self.index),
-                "area": np.full(self.n_months, self.area),
-                "month": months,
+                "provider": np.full(n, self.index),
+                "area": np.full(n, self.area),
+                "role": np.full(n, "prime" if self.prime is None else "specialist"),
+                "prime": np.full(n, self.index if self.prime is None else self.prime.index),
+                "month": np.arange(n),
                 "income_attachment_gbp": self.income["attachment"],
                 "income_outcome_gbp": self.income["outcome"],
                 "income_sustainment_gbp": self.income["sustainment"],
+                "income_management_fee_gbp": self.income["management_fee"],
                 "cost_advisers_gbp": adviser_cost,
                 "cost_overhead_gbp": overhead,
                 "cost_interviews_gbp": self.interview_cost,
+                "cost_interventions_gbp": self.intervention_cost,
                 "adviser_minutes": self.minutes,
-                "n_advisers": np.full(self.n_months, self.n_advisers),
-                "cash_balance_gbp": cash,
+                "n_advisers": self.advisers_by_month(),
+                "cash_balance_gbp": self.cash(),
+                "n_attachments": self.n_attached,
+                "n_job_outcomes": self.n_outcomes,
+                "market_share": self.market_share,
+                "exited": np.arange(n) > (n if self.exit_month is None else self.exit_month),
             }
         )

@@ -56,6 +56,9 @@ JOURNEY_FIELDS: dict[str, str] = {
     "sustainment_fees_gbp": "sustainment fees paid to the provider",
     "payments_gbp": "all payments to the provider for this claimant",
     "benefit_paid_gbp": "benefit paid within the horizon, net of sanctions, with back pay",
+    "n_interventions": "interventions started (CMP, options, placements, daily signing)",
+    "intervention_cost_gbp": "cost of the interventions started (provider's or purchaser's)",
+    "hardship_paid_gbp": "hardship payments during sanctions (included in benefit_paid_gbp)",
     "n_events": "simulation events (process wake-ups) this claimant caused",
 }
 
@@ -70,7 +73,8 @@ POPULATION_FIELDS: dict[str, str] = {
     "distance": "latent distance from work (higher = further; hazard scales with exp(-distance))",
     "signal": "the provider's noisy signal of distance",
     "area": "contract package area index",
-    "provider": "prime provider index (global)",
+    "provider": "prime provider index (global) at equal market shares",
+    "arm": "trial arm, or 'none'",
     "referred_at": "day of referral",
 }
 
@@ -95,6 +99,8 @@ EVENT_CODES: tuple[str, ...] = (
     "end",
     "sanction_decision",
     "wrong_sanction_decision",
+    "intervention_start",
+    "intervention_end",
 )
 """Event log codes, in order; the log stores the index. ``sanction_decision`` carries
 ``value`` 1 for a wrong decision (ill health not accepted as good reason), which is also

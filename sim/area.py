@@ -1,0 +1,218 @@
+"""A contract package area: its primes' market shares, supply chains and exits.
+
+The purchaser allocates each referral to a prime by market share, using the
+referral's keyed uniform, so the same claimant goes to the same prime whenever
+the shares are the same. At each contract-year end, each prime's performance
+(job outcomes in the year over attachments in the year, counting its
+specialist's) is set against the minimum performance level, and
+``market_share_shift`` of new referrals moves from the lowest- to the
+highest-performing prime, whose headcounts follow their shares.
+
+At each month end a provider under financial strain (cash below
+``strain_cash_weeks`` of its costs) cuts advisers; one whose cash falls below
+``exit_cash_weeks`` leaves the market and its caseload moves: a specialist's
+to its prime, a prime's (with its share of referrals) to the remaining prime
+with the largest share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from sim.config import Contract
+from sim.contract import DAYS_PER_MONTH
+from sim.provider import AreaBook, Provider
+
+__all__ = ["Area"]
+
+F = npt.NDArray[np.float64]
+YEAR_DAYS = 12.0 * DAYS_PER_MONTH
+
+
+class Area:
+    """The providers of one contract package area and the rules between them.
+
+    Parameters
+    ----------
+    index : int
+        Area index.
+    book : AreaBook
+        The area's member arrays.
+    primes : dict of int to Provider
+        The area's primes by position (``book.initial_prime``), in order; a prime
+        with no planned member does not exist. A prime's ``specialist`` is set if it
+        has one.
+    contract : Contract
+    """
+
+    def __init__(
+        self, index: int, book: AreaBook, primes: dict[int, Provider], contract: Contract
+    ):
+        self.index = index
+        self.book = book
+        self.by_position = primes
+        self.primes = list(primes.values())
+        self.contract = contract
+        n = len(primes)
+        self.shares = np.full(n, 1.0 / n)
+        self.history: list[tuple[float, F]] = []
+        """(from day, shares) after each change, in time order."""
+        self.performance: list[F] = []
+        """Per contract year: each prime's outcomes / attachments in that year."""
+        self.met_mpl: list[npt.NDArray[np.bool_]] = []
+        self._record_shares(0)
+
+    @property
+    def providers(self) -> list[Provider]:
+        """Primes and their specialists."""
+        out = []
+        for p in self.primes:
+            out.append(p)
+            if p.specialist is not None:
+                out.append(p.specialist)
+        return out
+
+    # ------------------------------------------------------------------ allocation
+    def assign(self, local: int) -> Provider:
+        """Return the provider that takes member ``local`` on at attachment.
+
+        The prime is the one whose market-share interval holds the member's uniform,
+        at the shares in force on its referral day (the equal-shares allocation until
+        the first change); a prime that has left hands on to its successor.
+        """
+        book = self.book
+        referred = float(book.referred_at[local])
+        if not self.history or referred < self.history[0][0]:
+            prime = self.by_position[int(book.initial_prime[local])]
+        else:
+            shares = self.history[0][1]
+            for t, s in self.history:
+                if t <= referred:
+                    shares = s
+            k = int(np.searchsorted(np.cumsum(shares), book.u_prime[local], side="right"))
+            prime = self.primes[min(k, len(self.primes) - 1)]
+        while prime.successor is not None:
+            prime = prime.successor
+        if book.to_specialist[local] and prime.specialist is not None and prime.specialist.live:
+            return prime.specialist
+        return prime
+
+    def _change_shares(self, now: float, shares: F) -> None:
+        self.shares = shares
+        self.history.append((now, shares.copy()))
+        self._record_shares(int(now / DAYS_PER_MONTH))
+
+    def _record_shares(self, month: int) -> None:
+        for p, share in zip(self.primes, self.shares.tolist(), strict=True):
+            p.market_share[month:] = share
+
+    # ------------------------------------------------------------------ contract years
+    def year_end(self, now: float, year: int) -> None:
+        """Measure contract year ``year`` and shift market share (see the module doc)."""
+        months = slice(12 * year, 12 * (year + 1))
+        perf = np.full(len(self.primes), np.nan)
+        for k, p in enumerate(self.primes):
+            chain = [p] if p.specialist is None else [p, p.specialist]
+            n_att = sum(int(q.n_attached[months].sum()) for q in chain)
+            n_out = sum(int(q.n_outcomes[months].sum()) for q in chain)
+            if n_att > 0 and p.live:
+                perf[k] = n_out / n_att
+        self.performance.append(perf)
+        mpls = self.contract.minimum_performance_levels
+        mpl = mpls[min(year, len(mpls) - 1)] if mpls else 0.0
+        self.met_mpl.append(np.where(np.isnan(perf), False, perf >= mpl))
+        shift = self.contract.market_share_shift
+        ok = np.flatnonzero(~np.isnan(perf))
+        if shift <= 0.0 or len(ok) < 2:
+            return
+        worst = int(ok[np.argmin(perf[ok])])
+        best = int(ok[np.argmax(perf[ok])])
+        if perf[best] == perf[worst]:
+            return
+        moved = min(shift, max(0.0, self.shares[worst] - self.contract.min_market_share))
+        if moved <= 0.0:
+            return
+        shares = self.shares.copy()
+        shares[worst] -= moved
+        shares[best] += moved
+        month = int(now / DAYS_PER_MONTH)
+        for k in (worst, best):
+            p = self.primes[k]
+            if p.config.n_advisers is None:
+                p.set_advisers(math.ceil(p.n_advisers * shares[k] / self.shares[k]), month)
+        self._change_shares(now, shares)
+
+    def run_years(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
+        """SimPy process: a year end every twelve months until day ``until``."""
+        year = 0
+        while (year + 1) * YEAR_DAYS < until:
+            yield env.timeout((year + 1) * YEAR_DAYS - env.now)
+            self.year_end(env.now, year)
+            year += 1
+
+    # ------------------------------------------------------------------ finances
+    def month_end(self, now: float, month: int) -> None:
+        """Apply financial strain to every live provider at the end of ``month``."""
+        for p in self.providers:
+            if not p.live or month * DAYS_PER_MONTH < p.first_day:
+                continue
+            cfg = p.config
+            cash = float(p.cash()[month])
+            weekly = p.weekly_cost_gbp
+            exiting = cfg.exit_cash_weeks is not None and cash < cfg.exit_cash_weeks * weekly
+            if exiting and self._exit(p, now, month):
+                continue
+            if (
+                cfg.strain_cash_weeks is not None
+                and cash < cfg.strain_cash_weeks * weekly
+                and p.n_advisers > 1
+            ):
+                cut = max(1, math.floor(p.n_advisers * cfg.cut_fraction))
+                p.set_advisers(p.n_advisers - cut, month + 1)
+                p.n_cuts += 1
+
+    def run_months(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
+        """SimPy process: a month end every month until day ``until``."""
+        month = 0
+        while (month + 1) * DAYS_PER_MONTH < until:
+            yield env.timeout((month + 1) * DAYS_PER_MONTH - env.now)
+            self.month_end(env.now, month)
+            month += 1
+
+    def _exit(self, p: Provider, now: float, month: int) -> bool:
+        """Take ``p`` out of the market and move its members; False if no one can take over."""
+        if p.prime is not None:
+            target = p.prime if p.prime.live else p.prime.successor
+            if target is None:
+                return False
+        else:
+            others = [k for k, q in enumerate(self.primes) if q is not p and q.live]
+            if not others:
+                return False
+            k_target = max(others, key=lambda k: (self.shares[k], -k))
+            target = self.primes[k_target]
+            k_out = self.primes.index(p)
+            shares = self.shares.copy()
+            shares[k_target] += shares[k_out]
+            shares[k_out] = 0.0
+            self._change_shares(now, shares)
+        p.exit_month = month
+        p.successor = target
+        book = self.book
+        for local, journey in enumerate(book.journeys):
+            if journey is None or journey.provider is not p:
+                continue
+            journey.provider = target
+            if p.active[local]:
+                p.leave(local, now)
+                target.join(local, now)
+                book.procs[local].interrupt()
+        if p.specialist is not None and p.specialist.live:
+            self._exit(p.specialist, now, month)
+        return True
