@@ -125,7 +125,12 @@ def run(
         [population_frame(out.population, sc)[rows], out.records.frame(rows)], how="horizontal"
     )
     providers = _providers_frame(out, sc)
-    summary = summarise(ledger, providers, parked_gap_days=sc.records.parked_gap_days)
+    summary = summarise(
+        ledger,
+        providers,
+        parked_gap_days=sc.records.parked_gap_days,
+        mpl=sc.contract.minimum_performance_levels,
+    )
     manifest = {
         "scenario": sc.name,
         "scenario_hash": scenario_hash(sc),

@@ -51,9 +51,7 @@ class Area:
     contract : Contract
     """
 
-    def __init__(
-        self, index: int, book: AreaBook, primes: dict[int, Provider], contract: Contract
-    ):
+    def __init__(self, index: int, book: AreaBook, primes: dict[int, Provider], contract: Contract):
         self.index = index
         self.book = book
         self.by_position = primes

@@ -62,7 +62,8 @@ EFFECTS: dict[str, str] = {
     "days_in_work": "change in mean days in work per claimant over the whole follow-up",
     "days_on_benefit": "change in mean days on benefit per claimant over the whole follow-up",
     "n_sanctions": "change in sanctions applied per claimant",
-    "payments_gbp": "change in provider payments per claimant",
+    "payments_gbp": "change in what the purchaser spends per claimant: provider payments plus "
+    "the cost of Jobcentre-delivered interventions",
     "benefit_savings_gbp": "benefit paid per claimant in the baseline minus in the scenario "
     "(positive: the scenario pays less benefit)",
     "additional_outcomes_per_1000": "1000 x the change in the 24-month job outcome rate",
@@ -70,9 +71,9 @@ EFFECTS: dict[str, str] = {
     "also have one in the baseline (pairing claimant by claimant)",
     "additionality": "(outcomes in the scenario - outcomes in the baseline) / outcomes in the "
     "scenario, at 24 months",
-    "cost_per_additional_outcome_gbp": "scenario provider payments per claimant / the change in "
+    "cost_per_additional_outcome_gbp": "scenario purchaser spending per claimant / the change in "
     "the 24-month outcome rate (null when the change is <= 0)",
-    "net_cost_per_additional_outcome_gbp": "(scenario provider payments - benefit savings) per "
+    "net_cost_per_additional_outcome_gbp": "(scenario purchaser spending - benefit savings) per "
     "claimant / the change in the 24-month outcome rate (null when the change is <= 0)",
 }
 """Effects of :func:`paired_impacts`; each is computed per replicate, scenario vs baseline."""
@@ -89,6 +90,7 @@ _IMPACT_COLUMNS = [
     "days_on_benefit",
     "n_sanctions",
     "payments_gbp",
+    "intervention_cost_gbp",
     "benefit_paid_gbp",
 ]
 _VALUES = ["o12", "o24", "days_in_work", "days_on_benefit", "n_sanctions", "pay", "ben"]
@@ -334,6 +336,25 @@ def _manifest_gaps(out: Path, scenarios: list[str]) -> dict[str, float]:
     return gaps
 
 
+def _manifest_mpls(out: Path) -> dict[str, list[float]]:
+    """Minimum performance levels by scenario from ``OUT/manifest.json`` (empty if unknown)."""
+    path = out / "manifest.json"
+    try:
+        data = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError:
+        return {}
+    scenarios = data.get("scenarios", {}) if isinstance(data, dict) else {}
+    out_: dict[str, list[float]] = {}
+    for name, entry in (scenarios if isinstance(scenarios, dict) else {}).items():
+        try:
+            levels = entry["resolved"]["contract"]["minimum_performance_levels"]
+        except (KeyError, TypeError):
+            continue
+        if isinstance(levels, list):
+            out_[name] = [float(x) for x in levels]
+    return out_
+
+
 # --------------------------------------------------------------------------- summaries
 
 
@@ -369,11 +390,17 @@ def replicate_summaries(
     """
     out = Path(out)
     scan = _ledger_scan(out)
+    mpls = _manifest_mpls(out)
     frames = []
     for scenario, replicate in _partitions(scan).iter_rows():
         gap = _gap(parked_gap_days, scenario)
         ledger = _ledger(scan, scenario, replicate, None)
-        summary = summarise(ledger, _providers(out, scenario, replicate), parked_gap_days=gap)
+        summary = summarise(
+            ledger,
+            _providers(out, scenario, replicate),
+            parked_gap_days=gap,
+            mpl=mpls.get(scenario),
+        )
         frames.append(
             summary.select(
                 pl.lit(scenario, dtype=pl.String).alias("scenario"),
@@ -445,7 +472,8 @@ def _claimant_values(ledger: pl.DataFrame) -> pl.DataFrame:
         days_in_work=pl.col("days_in_work").cast(pl.Float64),
         days_on_benefit=pl.col("days_on_benefit").cast(pl.Float64),
         n_sanctions=pl.col("n_sanctions").cast(pl.Float64),
-        pay=pl.col("payments_gbp").cast(pl.Float64),
+        pay=pl.col("payments_gbp").cast(pl.Float64)
+        + pl.col("intervention_cost_gbp").cast(pl.Float64),
         ben=pl.col("benefit_paid_gbp").cast(pl.Float64),
     )
 

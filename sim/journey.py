@@ -834,9 +834,10 @@ class Journey:
         self.iv_end_at = now + spec.duration_days
         self.m_during = spec.entry_multiplier_during
         self.n_interventions += 1
-        self.iv_cost += spec.cost_gbp
         if spec.delivered_by == "programme" and self.provider is not None:
             self.provider.book_cost(now, spec.cost_gbp)
+        else:
+            self.iv_cost += spec.cost_gbp
         self._log(now, EV_IV_START, float(k))
         if spec.interview_interval_days is not None:
             minutes = self.iv_minutes if spec.interview_minutes is None else spec.interview_minutes

@@ -1,8 +1,9 @@
 """Summary metrics from a run's ledger, as one tidy frame.
 
 Every row is ``(metric, group, horizon_months, value)``: ``group`` is a payment
-group name, ``"all"``, or for breakdowns by the provider's signal a quintile
-label ``"signal_q1"`` (most job-ready by the signal) to ``"signal_q5"``;
+group name, ``"all"``, for breakdowns by the provider's signal a quintile
+label ``"signal_q1"`` (most job-ready by the signal) to ``"signal_q5"``, or in a
+scenario with trial arms ``"arm=NAME"``;
 ``horizon_months`` is null for whole-horizon metrics. :data:`METRICS`
 documents each metric.
 """
@@ -40,6 +41,16 @@ METRICS: dict[str, str] = {
     "provider_cost_gbp": "provider costs: advisers, overheads and interviews",
     "provider_margin_gbp": "provider income minus costs",
     "provider_min_cash_balance_gbp": "lowest month-end cash balance of any provider",
+    "interventions_per_referral": "interventions started per referral",
+    "intervention_cost_per_referral_gbp": "purchaser's cost of Jobcentre-delivered interventions "
+    "per referral",
+    "hardship_paid_per_referral_gbp": "hardship payments during sanctions per referral",
+    "provider_income_management_fee_gbp": "primes' income from their specialists' management fees",
+    "provider_cost_interventions_gbp": "providers' cost of programme-delivered interventions",
+    "provider_adviser_cuts": "times a provider under financial strain cut advisers",
+    "provider_exits": "providers that left the market",
+    "prime_years_below_mpl_share": "share of (prime, contract year) pairs with attachments whose "
+    "job outcomes / attachments fell below that year's minimum performance level",
 }
 
 
@@ -84,6 +95,9 @@ def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
         / (pl.col("caseload_days").sum() / 7.0),
         parked_share=(pl.col("max_contact_gap_days") >= parked_gap_days).filter(attached).mean(),
         payments_per_referral_gbp=pl.col("payments_gbp").mean(),
+        interventions_per_referral=pl.col("n_interventions").mean(),
+        intervention_cost_per_referral_gbp=pl.col("intervention_cost_gbp").mean(),
+        hardship_paid_per_referral_gbp=pl.col("hardship_paid_gbp").mean(),
         cost_per_job_outcome_gbp=pl.col("payments_gbp").sum()
         / pl.col("outcome_at").is_not_null().sum(),
     )
@@ -92,7 +106,7 @@ def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
     )
 
 
-def _providers(providers: pl.DataFrame) -> pl.DataFrame:
+def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
     if providers.height == 0:
         return pl.DataFrame(
             schema={
@@ -102,8 +116,27 @@ def _providers(providers: pl.DataFrame) -> pl.DataFrame:
                 "value": pl.Float64,
             }
         )
-    income = ["income_attachment_gbp", "income_outcome_gbp", "income_sustainment_gbp"]
-    costs = ["cost_advisers_gbp", "cost_overhead_gbp", "cost_interviews_gbp"]
+    income = [
+        "income_attachment_gbp",
+        "income_outcome_gbp",
+        "income_sustainment_gbp",
+        "income_management_fee_gbp",
+    ]
+    costs = [
+        "cost_advisers_gbp",
+        "cost_overhead_gbp",
+        "cost_interviews_gbp",
+        "cost_interventions_gbp",
+    ]
+    cuts = (
+        providers.sort("provider", "month")
+        .select(
+            cut=(pl.col("n_advisers").diff().over("provider") < 0)
+            & ~pl.col("exited")
+            & (pl.col("month") > 0)
+        )["cut"]
+        .sum()
+    )
     tot = providers.select(
         provider_income_attachment_gbp=pl.col("income_attachment_gbp").sum(),
         provider_income_outcome_gbp=pl.col("income_outcome_gbp").sum(),
@@ -111,14 +144,48 @@ def _providers(providers: pl.DataFrame) -> pl.DataFrame:
         provider_cost_gbp=pl.sum_horizontal(costs).sum(),
         provider_margin_gbp=(pl.sum_horizontal(income) - pl.sum_horizontal(costs)).sum(),
         provider_min_cash_balance_gbp=pl.col("cash_balance_gbp").min(),
+        provider_income_management_fee_gbp=pl.col("income_management_fee_gbp").sum(),
+        provider_cost_interventions_gbp=pl.col("cost_interventions_gbp").sum(),
+        provider_exits=pl.col("exited").any().over("provider").filter(pl.col("month") == 0).sum(),
+    ).with_columns(
+        provider_adviser_cuts=pl.lit(cuts, dtype=pl.Float64),
+        prime_years_below_mpl_share=pl.lit(_below_mpl(providers, mpl), dtype=pl.Float64),
     )
     return tot.unpivot(variable_name="metric", value_name="value").with_columns(
         group=pl.lit("all"), horizon_months=pl.lit(None, dtype=pl.Int64)
     )
 
 
+def _below_mpl(providers: pl.DataFrame, mpl: list[float]) -> float | None:
+    """Share of (prime, contract year) pairs below the MPL (specialists count for their prime)."""
+    if not mpl:
+        return None
+    years = (
+        providers.group_by("prime", year=pl.col("month") // 12)
+        .agg(pl.col("n_attachments").sum(), pl.col("n_job_outcomes").sum())
+        .filter(pl.col("n_attachments") > 0)
+    )
+    if years.height == 0:
+        return None
+    level = pl.Series([mpl[min(y, len(mpl) - 1)] for y in years["year"].to_list()])
+    below = (years["n_job_outcomes"] / years["n_attachments"]) < level
+    return float(below.mean())  # type: ignore[arg-type]
+
+
+def _by_arm(ledger: pl.DataFrame, parked_gap_days: float) -> list[pl.DataFrame]:
+    """Rates and whole-horizon metrics by trial arm (group ``arm=NAME``), if there are arms."""
+    if "arm" not in ledger.columns or ledger["arm"].eq("none").all():
+        return []
+    arms = ledger.with_columns(group="arm=" + pl.col("arm"))
+    return [_rates(arms, "group"), _whole(arms, "group", parked_gap_days)]
+
+
 def summarise(
-    ledger: pl.DataFrame, providers: pl.DataFrame, *, parked_gap_days: float
+    ledger: pl.DataFrame,
+    providers: pl.DataFrame,
+    *,
+    parked_gap_days: float,
+    mpl: list[float] | None = None,
 ) -> pl.DataFrame:
     """Return the tidy summary ``(metric, group, horizon_months, value)`` of one run.
 
@@ -130,6 +197,8 @@ def summarise(
         The provider ledger by month (empty under the Jobcentre Plus regime).
     parked_gap_days : float
         Days without provider contact that make a claimant parked.
+    mpl : list of float, optional
+        Minimum performance levels by contract year (none: no MPL metric).
 
     Returns
     -------
@@ -152,7 +221,8 @@ def summarise(
             )
         ),
         _rates(quint, "group").filter(pl.col("horizon_months") == 24),
-        _providers(providers),
+        _providers(providers, mpl or []),
+        *_by_arm(ledger, parked_gap_days),
     ]
     cols = ["metric", "group", "horizon_months", "value"]
     return pl.concat(

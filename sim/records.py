@@ -57,7 +57,8 @@ JOURNEY_FIELDS: dict[str, str] = {
     "payments_gbp": "all payments to the provider for this claimant",
     "benefit_paid_gbp": "benefit paid within the horizon, net of sanctions, with back pay",
     "n_interventions": "interventions started (CMP, options, placements, daily signing)",
-    "intervention_cost_gbp": "cost of the interventions started (provider's or purchaser's)",
+    "intervention_cost_gbp": "cost to the purchaser of the Jobcentre-delivered interventions "
+    "started (a programme-delivered one is its provider's cost, in the provider ledger)",
     "hardship_paid_gbp": "hardship payments during sanctions (included in benefit_paid_gbp)",
     "n_events": "simulation events (process wake-ups) this claimant caused",
 }
