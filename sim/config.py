@@ -353,6 +353,11 @@ class Provider(_Model):
     policy: Literal["uniform", "needs_based", "payment_maximising", "mixed"] = "uniform"
     public_service_weight: Probability = 0.5
     """Weight on the needs-based allocation under the ``mixed`` policy."""
+    public_service_value_gbp: NonNeg | None = None
+    """If set, the ``mixed`` provider values a job outcome for its own sake at this amount,
+    and its weight on the needs-based allocation is this over (this plus the mean payment an
+    outcome brings in its caseload): the more a contract pays on outcomes, the more the
+    provider follows the money. None: ``public_service_weight`` is fixed."""
     signal_noise_sd: NonNeg = 0.5
     """SD of the noise in the provider's signal of distance from work."""
     interview_minutes: Positive = 45.0

@@ -304,7 +304,7 @@ class Provider:
             x_min=7.0 * cfg.interview_minutes / cfg.max_interval_days,
             x_max=7.0 * cfg.interview_minutes / cfg.min_interval_days,
             cost_per_hour_gbp=cfg.cost_per_interview_gbp * 60.0 / cfg.interview_minutes,
-            public_service_weight=cfg.public_service_weight,
+            public_service_weight=self._public_service_weight(view),
         )
         new = quantise_intervals(
             x, cfg.interview_minutes, cfg.min_interval_days, cfg.max_interval_days
@@ -314,6 +314,13 @@ class Provider:
         for local in changed.tolist():
             self.n_interrupts += 1
             self.procs[local].interrupt()
+
+    def _public_service_weight(self, view: CaseloadView) -> float:
+        v = self.config.public_service_value_gbp
+        if v is None:
+            return self.config.public_service_weight
+        mean_value = float(np.mean(view.value_gbp))
+        return v / (v + mean_value) if v + mean_value > 0 else 1.0
 
     def run_reviews(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
         """SimPy process: review every ``review_interval_days`` until day ``until``."""

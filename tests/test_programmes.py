@@ -1,0 +1,430 @@
+"""The mechanisms behind the seeds' programmes (issue 7) act as described.
+
+Payment design and provider behaviour (creaming emerges from prices), the
+attachment fee's end, market share shift towards the better prime, financial
+strain (advisers cut, exits with caseloads moved), supply chains with a
+management fee, sanction regimes by date and hardship, Jobcentre interview
+phases and mandatory counts, interventions (lock-in, effect, cost) and trial
+arms. Each is checked on a small run against a rule, an identity or a closed form.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import TINY_RATE, assert_close, bare, times_of
+
+import sim
+from sim.contract import DAYS_PER_MONTH
+from sim.model import simulate
+from sim.scenario import override
+
+JSA_DAILY = 67.5 / 7.0
+
+
+def _value(summary: pl.DataFrame, metric: str, group: str = "all") -> float:
+    whole = pl.col("horizon_months").is_null()
+    row = summary.filter((pl.col("metric") == metric) & (pl.col("group") == group) & whole)
+    assert row.height == 1, (metric, group)
+    return float(row["value"][0])
+
+
+# --------------------------------------------------------------------------- payment design
+
+
+def _design(wp, attach: float, outcome: float, sustain: float):
+    """Every group priced at its own maximum, split attach / outcome / sustainment."""
+    changes: dict[str, object] = {
+        "providers.provider.policy": "mixed",
+        "providers.provider.public_service_value_gbp": 1500.0,
+    }
+    for name, g in wp.contract.groups.items():
+        total = g.attachment_fee_gbp + g.outcome_fee_gbp
+        total += g.max_sustainment_payments * g.sustainment_fee_gbp
+        n = max(g.max_sustainment_payments, 1)
+        changes[f"contract.groups.{name}.attachment_fee_gbp"] = attach * total
+        changes[f"contract.groups.{name}.outcome_fee_gbp"] = outcome * total
+        changes[f"contract.groups.{name}.max_sustainment_payments"] = n
+        changes[f"contract.groups.{name}.sustainment_fee_gbp"] = sustain * total / n
+    return override(wp, changes)
+
+
+def test_back_loaded_contract_widens_the_minutes_gap(wp):
+    """Moving the price from service fees to outcomes makes a mixed provider cream: the gap in
+    adviser minutes between the most and the least job-ready (by its signal) widens."""
+    gaps = {}
+    for label, split in {"front": (0.8, 0.2, 0.0), "back": (0.0, 0.4, 0.6)}.items():
+        s = sim.run(_design(wp, *split), n_claimants=3000, seed=3).summary
+        q1 = _value(s, "adviser_minutes_per_claimant", "signal_q1")
+        q5 = _value(s, "adviser_minutes_per_claimant", "signal_q5")
+        gaps[label] = q1 - q5
+    assert gaps["back"] > gaps["front"] + 100.0, gaps
+
+
+# --------------------------------------------------------------------------- attachment fee
+
+
+def test_ending_the_attachment_fee_lowers_income_in_the_first_months(wp):
+    base = {"run.start_month": "2014-01", "run.cohort_months": 12}
+    ended = override(wp, {**base, "contract.attachment_fee_end_month": "2014-04"})
+    kept = override(wp, {**base, "contract.attachment_fee_end_month": "2099-01"})
+    by_month = {}
+    for label, sc in (("ended", ended), ("kept", kept)):
+        prov = sim.run(sc, n_claimants=2000, seed=4).providers
+        by_month[label] = (
+            prov.group_by("month")
+            .agg(
+                pl.col("income_attachment_gbp").sum(),
+                total=pl.sum_horizontal(pl.col("^income_.*$")).sum(),
+            )
+            .sort("month")
+        )
+    e, k = by_month["ended"], by_month["kept"]
+    # the same attachments before April 2014, none paid from it
+    assert e["income_attachment_gbp"][:3].to_list() == k["income_attachment_gbp"][:3].to_list()
+    assert e["income_attachment_gbp"][3:].sum() == 0.0
+    assert k["income_attachment_gbp"][3:12].min() > 0.0
+    assert e["total"][3:12].sum() < k["total"][3:12].sum()
+    # and nothing else changes
+    assert e["total"][:3].to_list() == k["total"][:3].to_list()
+
+
+# --------------------------------------------------------------------------- market share
+
+
+def test_market_share_moves_towards_the_better_prime(wp):
+    sc = override(
+        wp,
+        {
+            "providers.primes_per_area": [2, 2],
+            "run.cohort_months": 36,
+            "contract.market_share_shift": 0.1,
+            "contract.minimum_performance_levels": [0.05, 0.2],
+        },
+    )
+    prov = sim.run(sc, n_claimants=6000, seed=11).providers
+    for area in (0, 1):
+        rows = prov.filter(pl.col("area") == area)
+        perf = (
+            rows.filter(pl.col("month") < 12)
+            .group_by("provider")
+            .agg(pl.col("n_job_outcomes").sum() / pl.col("n_attachments").sum())
+            .sort("provider")
+        )
+        rates = perf["n_job_outcomes"].to_list()
+        best = perf["provider"][int(np.argmax(rates))]
+        assert rates[0] != rates[1]
+        shares = rows.filter(pl.col("month") == 13).sort("provider")
+        share = dict(zip(shares["provider"], shares["market_share"], strict=True))
+        assert share[best] == pytest.approx(0.6)
+        assert sum(share.values()) == pytest.approx(1.0)
+        # the better prime takes on more of the referrals made after the shift
+        late = rows.filter((pl.col("month") >= 15) & (pl.col("month") < 24))
+        n = late.group_by("provider").agg(pl.col("n_attachments").sum())
+        counts = dict(zip(n["provider"], n["n_attachments"], strict=True))
+        other = next(p for p in counts if p != best)
+        assert counts[best] > 1.2 * counts[other]
+
+
+# --------------------------------------------------------------------------- financial strain
+
+
+def test_a_provider_whose_cash_runs_out_cuts_advisers(wp):
+    strained = override(
+        wp,
+        {
+            "providers.provider.strain_cash_weeks": 1000.0,
+            "providers.provider.cut_fraction": 0.2,
+            "providers.provider.caseload_per_adviser": 10.0,
+        },
+    )
+    easy = sim.run(
+        override(wp, {"providers.provider.caseload_per_adviser": 10.0}), n_claimants=2000, seed=8
+    )
+    hard = sim.run(strained, n_claimants=2000, seed=8)
+    for p, rows in hard.providers.group_by("provider"):
+        heads = rows.sort("month")["n_advisers"].to_numpy()
+        assert np.all(np.diff(heads) <= 0), p
+    before = easy.providers.group_by("provider").agg(pl.col("n_advisers").min())
+    after = hard.providers.group_by("provider").agg(pl.col("n_advisers").min())
+    assert after["n_advisers"].sum() < before["n_advisers"].sum()
+    assert _value(hard.summary, "provider_adviser_cuts") > 0
+    assert _value(easy.summary, "provider_adviser_cuts") == 0
+    # fewer advisers, less contact
+    assert _value(hard.summary, "adviser_minutes_per_claimant") < _value(
+        easy.summary, "adviser_minutes_per_claimant"
+    )
+
+
+def test_a_provider_that_runs_out_of_cash_exits_and_its_caseload_moves(wp):
+    sc = override(
+        wp,
+        {
+            "providers.primes_per_area": [2, 2, 3],
+            "providers.provider.strain_cash_weeks": 60.0,
+            "providers.provider.exit_cash_weeks": 50.0,
+        },
+    )
+    out = simulate(sc, 3000, seed=9)
+    for area in out.areas_built:
+        exited = [p for p in area.primes if not p.live]
+        # one prime leaves first; the last one standing cannot leave
+        assert 1 <= len(exited) <= len(area.primes) - 1
+        for p in exited:
+            heir = p.successor
+            while heir is not None and not heir.live:
+                heir = heir.successor
+            assert heir is not None and heir.live
+            assert p.exit_month is not None
+            assert not p.active.any()
+            # nobody is taken on after the month it left
+            assert p.n_attached[p.exit_month + 1 :].sum() == 0
+            assert p.market_share[p.exit_month + 1 :].max() == 0.0
+    journey = out.records.frame()
+    # every claimant still reaches the end of follow-up, and the caseload books balance
+    assert journey["horizon_at"].null_count() == 0
+    total_area = sum(p.caseload_area for p in out.providers)
+    assert total_area == pytest.approx(journey["caseload_days"].sum(), rel=1e-9)
+    assert all(p.n_active == 0 for p in out.providers)
+
+
+# --------------------------------------------------------------------------- supply chains
+
+
+def test_specialists_pay_their_prime_a_management_fee(wp):
+    fee = 0.2
+    sc = override(
+        wp,
+        {
+            "providers.subcontracting": {
+                "p_refer_by_group": {"esa_new": 1.0, "esa_ex_ib": 1.0, "esa_volunteers": 1.0},
+                "p_refer_condition": 0.5,
+                "management_fee_share": fee,
+                "specialist": {"policy": "needs_based", "caseload_per_adviser": 60.0},
+            }
+        },
+    )
+    res = sim.run(sc, n_claimants=3000, seed=12)
+    prov = res.providers
+    kinds = ["income_attachment_gbp", "income_outcome_gbp", "income_sustainment_gbp"]
+    spec = prov.filter(pl.col("role") == "specialist")
+    assert spec.height > 0
+    spec_net = spec.select(pl.sum_horizontal(kinds).sum()).item()
+    fees = prov.filter(pl.col("role") == "prime")["income_management_fee_gbp"].sum()
+    assert fees == pytest.approx(fee / (1.0 - fee) * spec_net, rel=1e-9)
+    # the purchaser pays what the providers receive, fees included
+    all_income = prov.select(pl.sum_horizontal([*kinds, "income_management_fee_gbp"]).sum()).item()
+    assert all_income == pytest.approx(res.ledger["payments_gbp"].sum(), rel=1e-9)
+    # every ESA referral that attached went to a specialist: its adviser minutes say so
+    esa = res.ledger.filter(pl.col("benefit") == "ESA")
+    assert esa.height > 0
+
+
+# --------------------------------------------------------------------------- sanctions
+
+
+def _one_failure(wp, **overrides):
+    """JCP only; the first interview is almost surely missed and then none ever is; every
+    referral ends in a sanction that is never overturned."""
+    settings = {
+        "employment__entry_rate_per_day": TINY_RATE,
+        "attendance__p_attend": 0.01,
+        "attendance__logit_per_prior_fta": 50.0,
+        "sanctions__enabled": True,
+        "sanctions__p_refer": 1.0,
+        "sanctions__p_adverse": 1.0,
+        "sanctions__p_good_reason_rejected": 1.0,
+        "sanctions__p_overturn_wrong": 0.0,
+        "sanctions__p_overturn_right": 0.0,
+        "sanctions__decision_days": 14.0,
+    }
+    return bare(wp, **{**settings, **overrides})
+
+
+def test_the_ladder_is_the_one_in_force_on_the_day_of_the_failure(wp):
+    """JSA before October 2012: 2 weeks; from it: 4 weeks (SA03, SA02)."""
+    sc = _one_failure(
+        wp,
+        run__start_month="2012-04",
+        sanctions__regime_changes=[
+            {"from_month": "2012-10", "ladder_jsa": "jsa_2012_lower", "ladder_esa": "esa_2012"}
+        ],
+    )
+    res = sim.run(sc, n_claimants=40, seed=5, event_log=True)
+    change = 6 * DAYS_PER_MONTH
+    seen = set()
+    for row in res.ledger.iter_rows(named=True):
+        f = times_of(res.events, row["claimant_id"], "fta")[0]
+        weeks = 4.0 if f >= change else 2.0
+        seen.add(weeks)
+        assert_close(row["days_sanctioned"], 7.0 * weeks)
+    assert seen == {2.0, 4.0}
+
+
+def test_hardship_pays_its_share_of_the_sanction_after_the_wait(wp):
+    sc = _one_failure(
+        wp,
+        sanctions__hardship={"p_claim": 1.0, "after_days": 3.0, "fraction_of_sanction": 0.6},
+    )
+    res = sim.run(sc, n_claimants=12, seed=5)
+    for row in res.ledger.iter_rows(named=True):
+        spell = 14.0
+        hardship = 0.6 * (spell - 3.0) * JSA_DAILY
+        assert_close(row["hardship_paid_gbp"], hardship)
+        expected = JSA_DAILY * (row["days_on_benefit"] - spell) + hardship
+        assert_close(row["benefit_paid_gbp"], expected)
+
+
+def test_failures_at_voluntary_interviews_are_not_referred(wp):
+    sc = _one_failure(
+        wp,
+        attendance__p_attend=0.3,
+        attendance__logit_per_prior_fta=0.0,
+        jcp__n_mandatory_interviews=3,
+    )
+    res = sim.run(sc, n_claimants=30, seed=6, event_log=True)
+    n_late = 0
+    for row in res.ledger.iter_rows(named=True):
+        i, r = row["claimant_id"], row["referred_at"]
+        third = r + 3 * 14.0
+        refs = times_of(res.events, i, "sanction_referral")
+        assert np.all(refs <= third + 1e-9), i
+        n_late += int(np.sum(times_of(res.events, i, "fta") > third + 1e-9))
+    assert n_late > 100  # plenty of failures later on, none referred
+
+
+# --------------------------------------------------------------------------- interview phases
+
+
+def test_jcp_interview_phases_follow_the_schedule(wp):
+    """Pathways' JCP offer: six WFIs from week 8 at four-week intervals, then every 26 weeks."""
+    sc = bare(
+        wp,
+        employment__entry_rate_per_day=TINY_RATE,
+        jcp__first_interview_days=56.0,
+        jcp__interview_interval_days=28.0,
+        jcp__n_interviews=6,
+        jcp__interval_after_days=182.0,
+    )
+    res = sim.run(sc, n_claimants=5, seed=2, event_log=True)
+    for row in res.ledger.iter_rows(named=True):
+        r, hz = row["referred_at"], row["horizon_at"]
+        first = [r + 56.0 + 28.0 * j for j in range(6)]
+        later, t = [], first[-1] + 182.0
+        while t < hz:
+            later.append(t)
+            t += 182.0
+        got = times_of(res.events, row["claimant_id"], "interview")
+        np.testing.assert_allclose(got, first + later, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- interventions
+
+
+def _intervention(wp, rate: float, **iv: object):
+    spec = {"name": "placement", "delivered_by": "jcp", "start_after_days": 0.0, **iv}
+    return bare(wp, employment__entry_rate_per_day=rate, interventions=[spec])
+
+
+def test_lock_in_stops_job_entry_while_on_the_intervention(wp):
+    sc = _intervention(wp, 0.02, duration_days=100.0, entry_multiplier_during=0.0)
+    led = sim.run(sc, n_claimants=500, seed=3).ledger
+    wait = (led["first_job_at"] - led["referred_at"]).to_numpy()
+    assert np.nanmin(wait) >= 100.0 - 1e-9
+    assert (led["n_interventions"] == 1).all()
+
+
+def test_completing_the_intervention_moves_the_hazard_as_its_distance_change_says(wp):
+    """Constant hazard r, halved distance-change: after completion at D the hazard is 2r,
+    so P(no job by t) = exp(-r D - 2 r (t - D)) for t > D."""
+    r, d = 0.004, 60.0
+    sc = _intervention(wp, r, duration_days=d, distance_change=-math.log(2.0))
+    led = sim.run(sc, n_claimants=6000, seed=4).ledger
+    wait = (led["first_job_at"] - led["referred_at"]).fill_null(1e9).to_numpy()
+    for t in (30.0, 150.0, 300.0):
+        expected = math.exp(-r * t) if t <= d else math.exp(-r * d - 2.0 * r * (t - d))
+        got = float(np.mean(wait > t))
+        se = math.sqrt(expected * (1.0 - expected) / len(wait))
+        assert abs(got - expected) < 4.0 * se, (t, got, expected)
+
+
+def test_daily_signing_raises_failures_and_sanctions(wp):
+    common = {
+        "attendance__p_attend": 0.97,
+        "sanctions__enabled": True,
+        "employment__entry_rate_per_day": 0.002,
+    }
+    plain = bare(wp, **common)
+    daily = bare(
+        wp,
+        **common,
+        interventions=[
+            {
+                "name": "dwsr",
+                "delivered_by": "jcp",
+                "duration_days": 91.0,
+                "interview_interval_days": 1.0,
+                "interview_minutes": 5.0,
+                "cost_gbp": 100.0,
+            }
+        ],
+    )
+    a = sim.run(plain, n_claimants=1000, seed=5).ledger
+    b = sim.run(daily, n_claimants=1000, seed=5).ledger
+    assert b["n_fta"].sum() > 2 * a["n_fta"].sum()
+    assert b["n_sanctions"].sum() > a["n_sanctions"].sum()
+    assert b["intervention_cost_gbp"].sum() == pytest.approx(100.0 * b["n_interventions"].sum())
+
+
+def test_a_programme_intervention_is_the_providers_cost(wp):
+    sc = override(
+        wp,
+        {
+            "interventions": [
+                {
+                    "name": "cmp",
+                    "needs_condition": True,
+                    "p_take_up": 0.5,
+                    "start_after_days": 56.0,
+                    "duration_days": 91.0,
+                    "distance_change": -0.2,
+                    "cost_gbp": 300.0,
+                }
+            ]
+        },
+    )
+    res = sim.run(sc, n_claimants=2000, seed=6)
+    started = res.ledger["n_interventions"].sum()
+    assert started > 50
+    assert res.providers["cost_interventions_gbp"].sum() == pytest.approx(300.0 * started)
+    assert res.ledger["intervention_cost_gbp"].sum() == 0.0
+    # only claimants with a condition who attached
+    took = res.ledger.filter(pl.col("n_interventions") > 0)
+    assert (took["condition"] != "none").all() and took["attached_at"].null_count() == 0
+
+
+# --------------------------------------------------------------------------- trial arms
+
+
+def test_trial_arms_are_randomised_and_paired(wp):
+    arms = {
+        "intensive": {"share": 0.5, "jcp": {"interview_interval_days": 7.0}},
+        "control": {"share": 0.5},
+    }
+    trial = bare(wp, employment__entry_rate_per_day=0.003, arms=arms)
+    all_control = override(trial, {"arms.intensive.share": 0.0, "arms.control.share": 1.0})
+    a = sim.run(trial, n_claimants=2000, seed=7)
+    b = sim.run(all_control, n_claimants=2000, seed=7)
+    share = (a.ledger["arm"] == "intensive").mean()
+    assert 0.45 < share < 0.55
+    assert (b.ledger["arm"] == "control").all()
+    # control-arm claimants of the trial have exactly their records in the all-control run
+    ctrl = a.ledger.filter(pl.col("arm") == "control").drop("arm")
+    same = b.ledger.filter(pl.col("claimant_id").is_in(ctrl["claimant_id"].implode())).drop("arm")
+    assert ctrl.equals(same)
+    # summary by arm
+    minutes = _value(a.summary, "n_referrals", "arm=intensive")
+    assert minutes == pytest.approx(share * 2000)
