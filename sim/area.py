@@ -6,7 +6,8 @@ the shares are the same. At each contract-year end, each prime's performance
 (job outcomes in the year over attachments in the year, counting its
 specialist's) is set against the minimum performance level, and
 ``market_share_shift`` of new referrals moves from the lowest- to the
-highest-performing prime, whose headcounts follow their shares.
+highest-performing prime; the two primes' advisers follow their shares (their
+total headcount is kept).
 
 At each month end a provider under financial strain (cash below
 ``strain_cash_weeks`` of its costs) cuts advisers; one whose cash falls below
@@ -139,11 +140,15 @@ class Area:
         shares = self.shares.copy()
         shares[worst] -= moved
         shares[best] += moved
-        month = int(now / DAYS_PER_MONTH)
-        for k in (worst, best):
-            p = self.primes[k]
-            if p.config.n_advisers is None:
-                p.set_advisers(math.ceil(p.n_advisers * shares[k] / self.shares[k]), month)
+        # the two primes' advisers follow their shares; together they keep their headcount
+        pair = [self.primes[worst], self.primes[best]]
+        if all(p.config.n_advisers is None for p in pair):
+            total = pair[0].n_advisers + pair[1].n_advisers
+            n_best = round(total * shares[best] / (shares[best] + shares[worst]))
+            n_best = min(max(n_best, 1), total - 1) if total > 1 else total
+            month = int(now / DAYS_PER_MONTH)
+            pair[1].set_advisers(n_best, month)
+            pair[0].set_advisers(total - n_best, month)
         self._change_shares(now, shares)
 
     def run_years(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:

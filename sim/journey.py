@@ -147,6 +147,7 @@ class Journey:
         "iv_override",
         "iv_provider",
         "iv_queue",
+        "iv_saved",
         "job_end_at",
         "k_mult",
         "lam_ref",
@@ -258,6 +259,7 @@ class Journey:
         self.iv_active = -1
         self.iv_end_at = INF
         self.iv_override = False
+        self.iv_saved: tuple[float, float, float, float, float] = (0.0, 1.0, 0.0, INF, 0.0)
         self.iv_cost = 0.0
         self.n_interventions = 0
         self._draw_next_fta()
@@ -842,6 +844,13 @@ class Journey:
         if spec.interview_interval_days is not None:
             minutes = self.iv_minutes if spec.interview_minutes is None else spec.interview_minutes
             interval = spec.interview_interval_days
+            self.iv_saved = (
+                self.iv_anchor,
+                self.iv_interval,
+                self.iv_minutes,
+                self.switch_at,
+                self.switch_interval,
+            )
             self._set_schedule(now + interval, interval, minutes, self.iv_provider, now)
             self.iv_override = True
         else:
@@ -869,10 +878,26 @@ class Journey:
                 minutes = self.provider.config.interview_minutes
                 self._set_schedule(now + interval, interval, minutes, True, now)
             else:
-                self._jcp_schedule(now)
+                self._resume_jcp_schedule(now)
         else:
             self._update_entry(now)
         self.iv_override = False
+
+    def _resume_jcp_schedule(self, now: float) -> None:
+        """Go back to the Jobcentre schedule an intervention replaced, where it has got to.
+
+        The schedule keeps its calendar: the next interview is its first one after
+        ``now``, and a phase that ended meanwhile is followed by the later interval.
+        """
+        anchor, interval, minutes, switch_at, switch_interval = self.iv_saved
+        if switch_at <= now:
+            anchor, interval, switch_at = switch_at + switch_interval, switch_interval, INF
+        j = max(0, math.ceil((now - anchor) / interval))
+        while anchor + j * interval <= now:
+            j += 1
+        self._set_schedule(anchor + j * interval, interval, minutes, False, now)
+        self.switch_at = switch_at
+        self.switch_interval = switch_interval
 
     def _drop_interventions(self, now: float) -> None:
         self.iv_queue.clear()

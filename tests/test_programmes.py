@@ -428,3 +428,35 @@ def test_trial_arms_are_randomised_and_paired(wp):
     # summary by arm
     minutes = _value(a.summary, "n_referrals", "arm=intensive")
     assert minutes == pytest.approx(share * 2000)
+
+
+def test_the_jcp_calendar_resumes_after_an_intervention_that_replaced_it(wp):
+    """Daily signing for 30 days from referral, then the Pathways-style offer goes on where its
+    calendar has got to: no restart of the six interviews."""
+    sc = bare(
+        wp,
+        employment__entry_rate_per_day=TINY_RATE,
+        jcp__first_interview_days=56.0,
+        jcp__interview_interval_days=28.0,
+        jcp__n_interviews=6,
+        jcp__interval_after_days=182.0,
+        interventions=[
+            {
+                "name": "daily",
+                "delivered_by": "jcp",
+                "duration_days": 30.0,
+                "interview_interval_days": 1.0,
+            }
+        ],
+    )
+    res = sim.run(sc, n_claimants=4, seed=2, event_log=True)
+    for row in res.ledger.iter_rows(named=True):
+        r, hz = row["referred_at"], row["horizon_at"]
+        daily = [r + 1.0 * j for j in range(1, 30)]
+        first = [r + 56.0 + 28.0 * j for j in range(6)]
+        later, t = [], first[-1] + 182.0
+        while t < hz:
+            later.append(t)
+            t += 182.0
+        got = times_of(res.events, row["claimant_id"], "interview")
+        np.testing.assert_allclose(got, daily + first + later, atol=1e-9)
