@@ -24,8 +24,14 @@ SOURCE = ROOT / "sim" / "journey.py"
 COPY = ROOT / "sim" / "journey_native.py"
 
 
+BUILD_COMMANDS = ("build_ext", "bdist_wheel", "editable_wheel", "build", "install", "develop")
+"""Only these compile; metadata steps (egg_info, dist_info) skip mypyc's whole-program pass."""
+
+
 def _native_extensions() -> list[object]:
     if os.environ.get("PBRSIM_PURE_PYTHON"):
+        return []
+    if not any(cmd in sys.argv[1:] for cmd in BUILD_COMMANDS):
         return []
     try:
         from mypyc.build import mypycify
@@ -48,6 +54,7 @@ def _native_extensions() -> list[object]:
     extensions = mypycify(
         ["sim/journey_native.py", "--config-file", str(config)],
         opt_level="3",
+        debug_level="0",
     )
     for ext in extensions:
         ext.optional = True  # a failed compile leaves the pure-Python journey in use
