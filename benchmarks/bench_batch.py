@@ -15,8 +15,11 @@ What is timed:
 * ``2-worker Dask, cluster start-up``: starting that LocalCluster until both workers
   are connected, timed separately. ``--dask-local 2`` pays start-up plus batch.
 
-The speed-up target applies to the batch times. Each run records the 1-minute load
-average before it started: the machine may be shared, so read the medians.
+The speed-up target applies to the batch times. Before each run the script waits (up to
+``--max-wait`` seconds) while the 1-minute load average is above ``--max-load`` and records
+the load it started at; it also records the CPU seconds each run used (this process, its
+reaped children and, for Dask, the workers), so that a slow run on a busy machine can be
+told from a run that did more work.
 
 Usage::
 
@@ -30,6 +33,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -56,6 +60,28 @@ def _load_1min() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def _wait_for_quiet(max_load: float, max_wait_seconds: float) -> float:
+    """Wait while the 1-minute load is above ``max_load`` (at most ``max_wait_seconds``)."""
+    deadline = time.monotonic() + max_wait_seconds
+    while _load_1min() > max_load and time.monotonic() < deadline:
+        time.sleep(5.0)
+    return _load_1min()
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished (reaped) children."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _worker_cpu_seconds(client: Any) -> float:
+    """Total CPU time of a Dask cluster's worker processes so far."""
+    return float(sum(client.run(time.process_time).values()))
+
+
 def main() -> None:
     """Run the batch three ways per round and print the figures."""
     from distributed import Client
@@ -68,9 +94,14 @@ def main() -> None:
     ap.add_argument("--per-task", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--max-load", type=float, default=0.7, help="wait before each run while load is higher"
+    )
+    ap.add_argument("--max-wait", type=float, default=120.0, help="seconds, per run")
     args = ap.parse_args()
     walls: dict[str, list[float]] = {SERIAL: [], LOCAL: [], DASK: [], DASK_START: []}
     loads: dict[str, list[float]] = {k: [] for k in walls}
+    cpus: dict[str, list[float]] = {SERIAL: [], LOCAL: [], DASK: []}
     digests: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -88,25 +119,28 @@ def main() -> None:
         for i in range(args.repeats):
             for label, kwargs in ((SERIAL, {"workers": 1}), (LOCAL, {"workers": 2})):
                 out = tmp / f"{label.replace(' ', '_')}_{i}"
-                loads[label].append(_load_1min())
-                t0 = time.perf_counter()
+                loads[label].append(_wait_for_quiet(args.max_load, args.max_wait))
+                c0, t0 = _cpu_seconds(), time.perf_counter()
                 run_batch(batch, out, **kwargs)
                 walls[label].append(time.perf_counter() - t0)
+                cpus[label].append(_cpu_seconds() - c0)
                 digests.add(_digest(out))
-            loads[DASK_START].append(_load_1min())
+            loads[DASK_START].append(_wait_for_quiet(args.max_load, args.max_wait))
             t0 = time.perf_counter()
             cluster = start_local_cluster(2)
-            with Client(cluster) as client:
-                client.wait_for_workers(2)
-            walls[DASK_START].append(time.perf_counter() - t0)
+            client = Client(cluster)
             try:
+                client.wait_for_workers(2)
+                walls[DASK_START].append(time.perf_counter() - t0)
                 out = tmp / f"dask_{i}"
                 loads[DASK].append(_load_1min())
-                t0 = time.perf_counter()
+                c0, w0, t0 = _cpu_seconds(), _worker_cpu_seconds(client), time.perf_counter()
                 run_batch(batch, out, scheduler=cluster.scheduler_address)
                 walls[DASK].append(time.perf_counter() - t0)
+                cpus[DASK].append(_cpu_seconds() - c0 + _worker_cpu_seconds(client) - w0)
                 digests.add(_digest(out))
             finally:
+                client.close()
                 cluster.close()
             print(
                 f"round {i + 1}: "
@@ -129,6 +163,7 @@ def main() -> None:
         "outputs_bit_identical": len(digests) == 1,
         "target_speedup": 1.7,
         "wall_seconds_per_round": {k: [round(x, 2) for x in v] for k, v in walls.items()},
+        "cpu_seconds_per_round": {k: [round(x, 2) for x in v] for k, v in cpus.items()},
         "load_1min_before_each_run": loads,
     }
     for k, v in result.items():
