@@ -22,6 +22,7 @@ task killed half-way leaves no file that looks finished.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -48,9 +49,12 @@ __all__ = [
     "BatchSpec",
     "Task",
     "TaskOutput",
+    "expected_cost",
     "load_batch",
+    "longest_first",
     "plan_tasks",
     "run_task",
+    "start_local_cluster",
 ]
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -243,6 +247,39 @@ def plan_tasks(batch: Batch, replicates: Sequence[int]) -> list[Task]:
     return tasks
 
 
+# Relative cost of simulating one claimant under each regime, measured with
+# benchmarks/bench_batch.py (20,000 claimants, shards of 4-5 areas): a Work Programme
+# area took about 1.4 times as long as the same area under the JCP offer.
+_REGIME_COST = {"programme": 1.4, "jcp": 1.0}
+
+
+@functools.lru_cache(maxsize=64)
+def _scenario_cost(scenario_data: str) -> tuple[float, int]:
+    """Return (relative cost per claimant, number of areas) of a scenario given as JSON."""
+    data = json.loads(scenario_data)
+    return _REGIME_COST.get(data["regime"], 1.0), len(data["providers"]["primes_per_area"])
+
+
+def expected_cost(task: Task) -> float:
+    """Estimate a task's run time, in arbitrary units, from its claimants and regime.
+
+    Areas hold about the same number of claimants, so a shard's claimants are
+    ``n_claimants * len(areas) / n_areas``.
+    """
+    per_claimant, n_areas = _scenario_cost(task.scenario_data)
+    return per_claimant * task.n_claimants * len(task.areas) / max(1, n_areas)
+
+
+def longest_first(tasks: Sequence[Task]) -> list[Task]:
+    """Order tasks by decreasing expected cost (ties keep their planned order).
+
+    Handing the longest tasks out first (LPT scheduling) leaves only short tasks for
+    the end of a batch, so workers finish at nearly the same time. The order in which
+    tasks run changes no output: each task writes only its own partitions.
+    """
+    return sorted(tasks, key=expected_cost, reverse=True)
+
+
 def _parquet_bytes(df: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.write_parquet(buf, compression="zstd", statistics=False)
@@ -322,30 +359,45 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
 
     # spawn, never fork: polars' thread pool is not fork-safe (PERFORMANCE.md)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, t): t for t in tasks}
+        futures = {pool.submit(run_task, t): t for t in longest_first(tasks)}
         for fut in as_completed(futures):
             failure = fut.exception()
             yield futures[fut], (None if failure else fut.result()), failure
+
+
+def start_local_cluster(n_workers: int) -> Any:
+    """Start a Dask LocalCluster of ``n_workers`` single-threaded worker processes.
+
+    One thread per worker: the simulation is pure Python and holds the GIL, so a
+    second thread in a worker would only take turns with the first.
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Running, with all its workers up; close it with ``.close()``.
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
 
 
 def run_dask(
     tasks: Sequence[Task], scheduler: str | None, n_local: int | None
 ) -> Iterator[Outcome]:
     """Run tasks on a Dask cluster: an existing one at ``scheduler`` or a LocalCluster."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=n_local or 1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
+    cluster = start_local_cluster(n_local or 1) if scheduler is None else None
     client = Client(cluster if cluster is not None else scheduler)
     try:
-        futures = {client.submit(run_task, t, pure=False): t for t in tasks}
+        # submitted longest first; Dask runs a client's tasks in submission order
+        futures = {client.submit(run_task, t, pure=False): t for t in longest_first(tasks)}
         for fut in as_completed(list(futures)):
             task = futures[fut]
             if fut.status == "error":

@@ -14,7 +14,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sim.batch import OutputConflict, load_batch, plan_tasks, run_batch
+from sim.batch import (
+    OutputConflict,
+    expected_cost,
+    load_batch,
+    longest_first,
+    plan_tasks,
+    run_batch,
+)
 from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +67,21 @@ def test_plan_is_fixed_and_shards_cover_all_areas(tmp_path: Path) -> None:
         areas = sorted(a for t in tasks if t.scenario == name and t.replicate == 0 for a in t.areas)
         assert areas == list(range(18))
     assert [t.part for t in tasks] == [t.part for t in plan_tasks(batch, range(2))]
+
+
+def test_longest_tasks_are_handed_out_first(tmp_path: Path) -> None:
+    batch = load_batch(write_batch(tmp_path, claimants=3000, claimants_per_task=1000))
+    tasks = plan_tasks(batch, range(2))
+    ordered = longest_first(tasks)
+    assert sorted(t.part for t in ordered) == sorted(t.part for t in tasks)
+    costs = [expected_cost(t) for t in ordered]
+    assert costs == sorted(costs, reverse=True)
+    # a Work Programme shard costs more than the same shard under the JCP offer
+    wp, jcp = (next(t for t in tasks if t.scenario == s) for s in ("work_programme", "jcp_offer"))
+    assert wp.areas == jcp.areas and expected_cost(wp) > expected_cost(jcp)
+    # ties keep the planned order
+    same = [t for t in ordered if expected_cost(t) == costs[0]]
+    assert same == [t for t in tasks if expected_cost(t) == costs[0]]
 
 
 @pytest.fixture(scope="module")
