@@ -16,11 +16,28 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata  # type: ignore[import-untyped]
 
-__all__ = ["CaseloadView", "allocate", "interval_tiers", "quantise_intervals"]
+__all__ = ["CaseloadView", "allocate", "average_ranks", "interval_tiers", "quantise_intervals"]
 
 F = npt.NDArray[np.float64]
+
+
+def average_ranks(x: F) -> F:
+    """Return 1-based ranks of ``x``, ties sharing the mean of their ranks.
+
+    The same as ``scipy.stats.rankdata(x, method="average")`` (tested), without importing
+    scipy.stats (about 1.4 s in every worker process).
+    """
+    n = len(x)
+    order = np.argsort(x, kind="stable")
+    sorted_x = x[order]
+    new = np.concatenate([[True], sorted_x[1:] != sorted_x[:-1]])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], n)
+    mean_rank = (starts + 1 + ends) / 2.0  # ranks starts+1 .. ends
+    ranks = np.empty(n)
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ def _needs_based(view: CaseloadView, capacity: float, x_min: float, x_max: float
     if n == 0:
         return np.zeros(0)
     # need = percentile rank of the signal (ties share a rank): the furthest get the most
-    rank = np.asarray(rankdata(view.signal, method="average"), dtype=np.float64)
+    rank = average_ranks(view.signal)
     need = rank / rank.max()
     spare = capacity - n * x_min
     if spare <= 0:

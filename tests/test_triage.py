@@ -14,6 +14,7 @@ from sim.rng import Streams
 from sim.triage import (
     CaseloadView,
     allocate,
+    average_ranks,
     expected_payment_per_hour,
     interval_tiers,
     quantise_intervals,
@@ -457,3 +458,14 @@ def test_quantise_preserves_capacity_and_is_most_intensive(
     has_next = idx > 0
     more = 7.0 * im / tiers[np.maximum(idx - 1, 0)]
     assert np.all(more[has_next] > minutes[has_next] * (1 - 1e-9))
+
+
+@given(
+    st.lists(st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 1)), min_size=1, max_size=60)
+)
+def test_average_ranks_are_scipys(values: list[float]) -> None:
+    """The numpy ranks the needs-based policy uses equal scipy's, ties included."""
+    from scipy.stats import rankdata  # type: ignore[import-untyped]
+
+    x = np.asarray(values)
+    assert np.array_equal(average_ranks(x), rankdata(x, method="average"))
