@@ -460,6 +460,7 @@ def test_quantise_preserves_capacity_and_is_most_intensive(
     assert np.all(more[has_next] > minutes[has_next] * (1 - 1e-9))
 
 
+@settings(deadline=None)
 @given(
     st.lists(st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 1)), min_size=1, max_size=60)
 )
