@@ -365,26 +365,41 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
             yield futures[fut], (None if failure else fut.result()), failure
 
 
+QUIET_DASK_CONFIG: dict[str, object] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""Dask settings for CPU-bound tasks of about a second: no statistical profiler sampling the
+workers' threads, no work stealing (the scheduler queues tasks and hands them out as workers
+free up), slower housekeeping ticks. On this 2-core machine they cut the 4 x 20,000 batch from
+about 25 s to 20 s (interleaved pairs). Set them in the cluster's own config for ``--scheduler``."""
+
+
 def start_local_cluster(n_workers: int) -> Any:
     """Start a Dask LocalCluster of ``n_workers`` single-threaded worker processes.
 
     One thread per worker: the simulation is pure Python and holds the GIL, so a
-    second thread in a worker would only take turns with the first.
+    second thread in a worker would only take turns with the first. The cluster runs
+    with :data:`QUIET_DASK_CONFIG`.
 
     Returns
     -------
     distributed.LocalCluster
         Running, with all its workers up; close it with ``.close()``.
     """
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
+    with dask.config.set(QUIET_DASK_CONFIG):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
 
 
 def run_dask(
