@@ -126,6 +126,23 @@ def bare(
     return override(sc, all_changes) if all_changes else sc
 
 
+def one_failure(wp: Scenario, **overrides: object) -> Scenario:
+    """JCP only; the first interview is almost surely missed and then none ever is; every
+    referral ends in a sanction that is never overturned."""
+    settings = {
+        "employment__entry_rate_per_day": TINY_RATE,
+        "attendance__p_attend": 0.01,
+        "attendance__logit_per_prior_fta": 50.0,
+        "sanctions__enabled": True,
+        "sanctions__p_refer": 1.0,
+        "sanctions__p_adverse": 1.0,
+        "sanctions__p_good_reason_rejected": 1.0,
+        "sanctions__p_overturn_wrong": 0.0,
+        "sanctions__p_overturn_right": 0.0,
+    }
+    return bare(wp, **{**settings, **overrides})
+
+
 def with_policy(scenario: Scenario, policy: str, **dotted: object) -> Scenario:
     """``scenario`` with the providers' triage policy set (and more dotted overrides)."""
     return override(scenario, {"providers.provider.policy": policy, **dotted})

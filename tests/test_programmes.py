@@ -15,7 +15,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from conftest import TINY_RATE, assert_close, bare, times_of
+from conftest import TINY_RATE, assert_close, bare, one_failure, times_of
 
 import sim
 from sim.contract import DAYS_PER_MONTH
@@ -226,28 +226,11 @@ def test_specialists_pay_their_prime_a_management_fee(wp):
 # --------------------------------------------------------------------------- sanctions
 
 
-def _one_failure(wp, **overrides):
-    """JCP only; the first interview is almost surely missed and then none ever is; every
-    referral ends in a sanction that is never overturned."""
-    settings = {
-        "employment__entry_rate_per_day": TINY_RATE,
-        "attendance__p_attend": 0.01,
-        "attendance__logit_per_prior_fta": 50.0,
-        "sanctions__enabled": True,
-        "sanctions__p_refer": 1.0,
-        "sanctions__p_adverse": 1.0,
-        "sanctions__p_good_reason_rejected": 1.0,
-        "sanctions__p_overturn_wrong": 0.0,
-        "sanctions__p_overturn_right": 0.0,
-        "sanctions__decision_days": 14.0,
-    }
-    return bare(wp, **{**settings, **overrides})
-
-
 def test_the_ladder_is_the_one_in_force_on_the_day_of_the_failure(wp):
     """JSA before October 2012: 2 weeks; from it: 4 weeks (SA03, SA02)."""
-    sc = _one_failure(
+    sc = one_failure(
         wp,
+        sanctions__decision_days=14.0,
         run__start_month="2012-04",
         sanctions__regime_changes=[
             {"from_month": "2012-10", "ladder_jsa": "jsa_2012_lower", "ladder_esa": "esa_2012"}
@@ -265,8 +248,9 @@ def test_the_ladder_is_the_one_in_force_on_the_day_of_the_failure(wp):
 
 
 def test_hardship_pays_its_share_of_the_sanction_after_the_wait(wp):
-    sc = _one_failure(
+    sc = one_failure(
         wp,
+        sanctions__decision_days=14.0,
         sanctions__hardship={"p_claim": 1.0, "after_days": 3.0, "fraction_of_sanction": 0.6},
     )
     res = sim.run(sc, n_claimants=12, seed=5)
@@ -279,8 +263,9 @@ def test_hardship_pays_its_share_of_the_sanction_after_the_wait(wp):
 
 
 def test_failures_at_voluntary_interviews_are_not_referred(wp):
-    sc = _one_failure(
+    sc = one_failure(
         wp,
+        sanctions__decision_days=14.0,
         attendance__p_attend=0.3,
         attendance__logit_per_prior_fta=0.0,
         jcp__n_mandatory_interviews=3,
@@ -299,6 +284,16 @@ def test_failures_at_voluntary_interviews_are_not_referred(wp):
 # --------------------------------------------------------------------------- interview phases
 
 
+def _pathways_calendar(r: float, horizon: float) -> list[float]:
+    """Six interviews from day r + 56 every 28 days, then every 182 days to the horizon."""
+    out = [r + 56.0 + 28.0 * j for j in range(6)]
+    t = out[-1] + 182.0
+    while t < horizon:
+        out.append(t)
+        t += 182.0
+    return out
+
+
 def test_jcp_interview_phases_follow_the_schedule(wp):
     """Pathways' JCP offer: six WFIs from week 8 at four-week intervals, then every 26 weeks."""
     sc = bare(
@@ -311,14 +306,9 @@ def test_jcp_interview_phases_follow_the_schedule(wp):
     )
     res = sim.run(sc, n_claimants=5, seed=2, event_log=True)
     for row in res.ledger.iter_rows(named=True):
-        r, hz = row["referred_at"], row["horizon_at"]
-        first = [r + 56.0 + 28.0 * j for j in range(6)]
-        later, t = [], first[-1] + 182.0
-        while t < hz:
-            later.append(t)
-            t += 182.0
         got = times_of(res.events, row["claimant_id"], "interview")
-        np.testing.assert_allclose(got, first + later, atol=1e-9)
+        expected = _pathways_calendar(row["referred_at"], row["horizon_at"])
+        np.testing.assert_allclose(got, expected, atol=1e-9)
 
 
 # --------------------------------------------------------------------------- interventions
@@ -451,12 +441,8 @@ def test_the_jcp_calendar_resumes_after_an_intervention_that_replaced_it(wp):
     )
     res = sim.run(sc, n_claimants=4, seed=2, event_log=True)
     for row in res.ledger.iter_rows(named=True):
-        r, hz = row["referred_at"], row["horizon_at"]
+        r = row["referred_at"]
         daily = [r + 1.0 * j for j in range(1, 30)]
-        first = [r + 56.0 + 28.0 * j for j in range(6)]
-        later, t = [], first[-1] + 182.0
-        while t < hz:
-            later.append(t)
-            t += 182.0
         got = times_of(res.events, row["claimant_id"], "interview")
-        np.testing.assert_allclose(got, daily + first + later, atol=1e-9)
+        expected = daily + _pathways_calendar(r, row["horizon_at"])
+        np.testing.assert_allclose(got, expected, atol=1e-9)

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from conftest import TINY_RATE, assert_close, bare, sequence_of, times_of
+from conftest import TINY_RATE, assert_close, bare, one_failure, sequence_of, times_of
 
 import sim
 
@@ -311,23 +311,6 @@ def test_outcomes_over_several_jobs_follow_the_rule(wp, regime):
 # --------------------------------------------------------------------------- (c) sanctions
 
 
-def _one_failure(wp, **overrides):
-    """JCP only; the first interview is almost surely missed and then none ever is; every
-    referral ends in a sanction that is never overturned."""
-    settings = {
-        "employment__entry_rate_per_day": TINY_RATE,
-        "attendance__p_attend": 0.01,
-        "attendance__logit_per_prior_fta": 50.0,
-        "sanctions__enabled": True,
-        "sanctions__p_refer": 1.0,
-        "sanctions__p_adverse": 1.0,
-        "sanctions__p_good_reason_rejected": 1.0,
-        "sanctions__p_overturn_wrong": 0.0,
-        "sanctions__p_overturn_right": 0.0,
-    }
-    return bare(wp, **{**settings, **overrides})
-
-
 def _with_wrong(expected: list, n_wrong: int) -> list:
     """A wrong decision carries value 1 and is logged again as wrong_sanction_decision."""
     if not n_wrong:
@@ -369,7 +352,7 @@ def test_jsa_sanction_timeline(wp):
     """fta -> referral (same day) -> sanction_start after decision_days -> end after the
     first rung of the JSA ladder (2 weeks)."""
     res = sim.run(
-        _one_failure(wp, sanctions__decision_days=14.0), n_claimants=12, seed=5, event_log=True
+        one_failure(wp, sanctions__decision_days=14.0), n_claimants=12, seed=5, event_log=True
     )
 
     def after(f: float) -> list:
@@ -387,7 +370,7 @@ def test_jsa_sanction_timeline(wp):
 def test_esa_open_ended_sanction_timeline(wp):
     """ESA 2012 ladder: the sanction runs from the decision until the claimant next attends
     (the interview 14 days after the failure) plus one week, at 71.6% of benefit."""
-    sc = _one_failure(
+    sc = one_failure(
         wp,
         group="esa_new",
         sanctions__decision_days=10.0,
@@ -411,7 +394,7 @@ def _overturned_esa(wp):
     """One ESA failure, decided after 10 days, always overturned 42 days after the decision;
     the pre-2012 ESA ladder is open-ended with no fixed part, so the claimant's next attended
     interview (14 days after the failure) ends the sanction."""
-    return _one_failure(
+    return one_failure(
         wp,
         group="esa_new",
         sanctions__decision_days=10.0,
