@@ -128,15 +128,6 @@ def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
         "cost_interviews_gbp",
         "cost_interventions_gbp",
     ]
-    cuts = (
-        providers.sort("provider", "month")
-        .select(
-            cut=(pl.col("n_advisers").diff().over("provider") < 0)
-            & ~pl.col("exited")
-            & (pl.col("month") > 0)
-        )["cut"]
-        .sum()
-    )
     tot = providers.select(
         provider_income_attachment_gbp=pl.col("income_attachment_gbp").sum(),
         provider_income_outcome_gbp=pl.col("income_outcome_gbp").sum(),
@@ -146,9 +137,9 @@ def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
         provider_min_cash_balance_gbp=pl.col("cash_balance_gbp").min(),
         provider_income_management_fee_gbp=pl.col("income_management_fee_gbp").sum(),
         provider_cost_interventions_gbp=pl.col("cost_interventions_gbp").sum(),
+        provider_adviser_cuts=pl.col("strain_cut").sum().cast(pl.Float64),
         provider_exits=pl.col("exited").any().over("provider").filter(pl.col("month") == 0).sum(),
     ).with_columns(
-        provider_adviser_cuts=pl.lit(cuts, dtype=pl.Float64),
         prime_years_below_mpl_share=pl.lit(_below_mpl(providers, mpl), dtype=pl.Float64),
     )
     return tot.unpivot(variable_name="metric", value_name="value").with_columns(

@@ -175,6 +175,8 @@ class Provider:
         self.n_reviews = 0
         self.n_interrupts = 0
         self.n_cuts = 0
+        self.cut_months: list[int] = []
+        """Months from which a cut under financial strain took effect."""
         self.first_day = 0.0
         self.last_day = 0.0
 
@@ -411,5 +413,6 @@ class Provider:
                 "n_job_outcomes": self.n_outcomes,
                 "market_share": self.market_share,
                 "exited": np.arange(n) > (n if self.exit_month is None else self.exit_month),
+                "strain_cut": np.isin(np.arange(n), self.cut_months),
             }
         )

@@ -105,7 +105,13 @@ def test_market_share_moves_towards_the_better_prime(wp):
             "contract.minimum_performance_levels": [0.05, 0.2],
         },
     )
-    prov = sim.run(sc, n_claimants=6000, seed=11).providers
+    res = sim.run(sc, n_claimants=6000, seed=11)
+    prov = res.providers
+    # headcount follows share between the pair; that is not a cut under financial strain
+    assert _value(res.summary, "provider_adviser_cuts") == 0
+    assert (
+        prov.group_by("area", "month").agg(pl.col("n_advisers").sum())["n_advisers"].n_unique() <= 2
+    )
     for area in (0, 1):
         rows = prov.filter(pl.col("area") == area)
         perf = (
