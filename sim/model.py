@@ -452,6 +452,11 @@ def _run_area(
         for i in members.tolist():
             env.process(Journey(ctx, i, None, 0).run(env))
     env.run()
+    if area is not None:  # finished journeys are recorded; let them go
+        area.book.journeys = [None] * len(area.book.members)
+        area.book.procs = [None] * len(area.book.members)
+        for prov in area.providers:
+            prov.procs = area.book.procs
     return int(next(env._eid))  # events scheduled in this Environment
 
 
