@@ -51,11 +51,16 @@ def _native_extensions() -> list[object]:
     config = ROOT / "build" / "mypyc.ini"
     config.parent.mkdir(exist_ok=True)
     config.write_text("[mypy]\nignore_missing_imports = True\nfollow_imports = silent\n")
-    extensions = mypycify(
-        ["sim/journey_native.py", "--config-file", str(config)],
-        opt_level="3",
-        debug_level="0",
-    )
+    try:
+        extensions = mypycify(
+            ["sim/journey_native.py", "--config-file", str(config), "--cache-dir", os.devnull],
+            opt_level="3",
+            debug_level="0",
+        )
+    except (Exception, SystemExit) as err:  # mypyc reports type errors by exiting
+        print(f"pbrsim: not compiling the journey ({err}); pure Python", file=sys.stderr)
+        COPY.unlink(missing_ok=True)
+        return []
     for ext in extensions:
         ext.optional = True  # a failed compile leaves the pure-Python journey in use
     return list(extensions)
