@@ -300,16 +300,22 @@ def _pathways_calendar(r: float, horizon: float) -> list[float]:
     return out
 
 
-def test_jcp_interview_phases_follow_the_schedule(wp):
-    """Pathways' JCP offer: six WFIs from week 8 at four-week intervals, then every 26 weeks."""
-    sc = bare(
+def _pathways_jcp(wp, **overrides: object):
+    """Bare JCP offer with Pathways' phases: six interviews from day 56 every 28, then 182."""
+    return bare(
         wp,
         employment__entry_rate_per_day=TINY_RATE,
         jcp__first_interview_days=56.0,
         jcp__interview_interval_days=28.0,
         jcp__n_interviews=6,
         jcp__interval_after_days=182.0,
+        **overrides,
     )
+
+
+def test_jcp_interview_phases_follow_the_schedule(wp):
+    """Pathways' JCP offer: six WFIs from week 8 at four-week intervals, then every 26 weeks."""
+    sc = _pathways_jcp(wp)
     res = sim.run(sc, n_claimants=5, seed=2, event_log=True)
     for row in res.ledger.iter_rows(named=True):
         got = times_of(res.events, row["claimant_id"], "interview")
@@ -429,13 +435,8 @@ def test_trial_arms_are_randomised_and_paired(wp):
 def test_the_jcp_calendar_resumes_after_an_intervention_that_replaced_it(wp):
     """Daily signing for 30 days from referral, then the Pathways-style offer goes on where its
     calendar has got to: no restart of the six interviews."""
-    sc = bare(
+    sc = _pathways_jcp(
         wp,
-        employment__entry_rate_per_day=TINY_RATE,
-        jcp__first_interview_days=56.0,
-        jcp__interview_interval_days=28.0,
-        jcp__n_interviews=6,
-        jcp__interval_after_days=182.0,
         interventions=[
             {
                 "name": "daily",
