@@ -18,6 +18,7 @@ from typing import cast
 import altair as alt
 import polars as pl
 
+from calibration.report import FIT_COLUMNS
 from reports import theme
 
 __all__ = [
@@ -456,16 +457,7 @@ def calibration_fit(df: pl.DataFrame) -> alt.FacetChart:
     altair.FacetChart
         A dumbbell per target: published and simulated points with their ranges.
     """
-    cols = [
-        "target_id",
-        "label",
-        "published",
-        "published_low",
-        "published_high",
-        "simulated",
-        "simulated_low",
-        "simulated_high",
-    ]
+    cols = list(FIT_COLUMNS)
     _check(df, cols, "calibration_fit")
     long = pl.concat(
         [

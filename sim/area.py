@@ -178,7 +178,6 @@ class Area:
             ):
                 cut = max(1, math.floor(p.n_advisers * cfg.cut_fraction))
                 p.set_advisers(p.n_advisers - cut, month + 1)
-                p.n_cuts += 1
                 p.cut_months.append(month + 1)
 
     def run_months(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:

@@ -562,25 +562,26 @@ class Scenario(_Model):
                 f"contract.groups has no prices for population group(s) {missing}; "
                 f"priced groups: {sorted(self.contract.groups)}"
             )
-        _check_names(set(self.arms), "arm")
+        # each message starts with the key it is about (sim.scenario points the error there)
+        _check_names(set(self.arms), "arms: arm")
         if self.arms:
             total = sum(a.share for a in self.arms.values())
             if abs(total - 1.0) > 1e-6:
-                raise ValueError(f"arm shares must sum to 1, got {total:.6g}")
+                raise ValueError(f"arms: the shares must sum to 1, got {total:.6g}")
         names = [iv.name for iv in self.interventions]
         if len(set(names)) != len(names):
-            raise ValueError(f"intervention names must be distinct, got {names}")
+            raise ValueError(f"interventions: names must be distinct, got {names}")
         for iv in self.interventions:
             unknown = sorted(set(iv.groups or []) - set(self.population.groups))
             if unknown:
                 raise ValueError(
-                    f"intervention {iv.name!r} names unknown group(s) {unknown}; "
+                    f"interventions: {iv.name!r} names unknown group(s) {unknown}; "
                     f"groups: {sorted(self.population.groups)}"
                 )
             unknown = sorted(set(iv.arms or []) - set(self.arms))
             if unknown:
                 raise ValueError(
-                    f"intervention {iv.name!r} names unknown arm(s) {unknown}; "
+                    f"interventions: {iv.name!r} names unknown arm(s) {unknown}; "
                     f"arms: {sorted(self.arms)}"
                 )
         sub = self.providers.subcontracting

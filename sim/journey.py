@@ -64,6 +64,9 @@ NEVER = 1 << 62
     SWITCH,
 ) = range(12)
 
+NO_SAVED_SCHEDULE: tuple[float, float, float, float, float] = (0.0, 1.0, 0.0, INF, 0.0)
+"""(anchor, interval, minutes, switch_at, switch_interval) before any intervention replaced it."""
+
 # benefit and work status
 ON_BENEFIT, IN_WORK, OFF_BENEFIT = 0, 1, 2
 
@@ -149,12 +152,12 @@ class Journey:
         "iv_queue",
         "iv_saved",
         "job_end_at",
-        "k_mult",
+        "k_entry",
+        "k_loss",
         "lam_ref",
         "last_contact",
         "local",
         "logit_attend",
-        "loss_mult",
         "m_during",
         "m_entry",
         "mand_k_end",
@@ -197,6 +200,8 @@ class Journey:
     )
 
     m_entry: float
+    k_entry: float
+    k_loss: float
     rate_off: float
     t_off_ref: float
     e_entry: float
@@ -254,12 +259,14 @@ class Journey:
         self.switch_interval = 0.0
         self.hard_from = INF
         self.hardship_paid = 0.0
-        self.k_mult = self.loss_mult = self.m_during = 1.0
+        self.k_entry = ctx.k_entry[i]
+        self.k_loss = ctx.k_loss[i]
+        self.m_during = 1.0
         self.iv_queue: list[tuple[float, int]] = []
         self.iv_active = -1
         self.iv_end_at = INF
         self.iv_override = False
-        self.iv_saved: tuple[float, float, float, float, float] = (0.0, 1.0, 0.0, INF, 0.0)
+        self.iv_saved = NO_SAVED_SCHEDULE
         self.iv_cost = 0.0
         self.n_interventions = 0
         self._draw_next_fta()
@@ -406,12 +413,7 @@ class Journey:
         ctx = self.ctx
         if self.status == IN_WORK:
             return 0.0
-        m = (
-            ctx.k_entry[self.i]
-            * self.k_mult
-            * self.m_during
-            * (1.0 + ctx.effect_per_hour * self._intensity())
-        )
+        m = self.k_entry * self.m_during * (1.0 + ctx.effect_per_hour * self._intensity())
         if self.status == OFF_BENEFIT:
             return m * ctx.entry_mult_off_benefit
         if self.sanctioned:
@@ -738,7 +740,7 @@ class Journey:
             self.first_job_at = now
         e_loss = exponential_from_base(ctx.base_loss, i, self.n_jobs)
         self.n_jobs += 1
-        k_loss = ctx.k_loss[i] * self.loss_mult
+        k_loss = self.k_loss
         self.job_end_at = now + ctx.loss.solve(e_loss / k_loss) if k_loss > 0 else INF
         self._log(now, EV_JOB_START)
         # the entry clock has fired and the off-flow clock dies with the spell
@@ -869,8 +871,8 @@ class Journey:
         if not completed:
             self.iv_override = False
             return
-        self.k_mult *= math.exp(-spec.distance_change)
-        self.loss_mult *= math.exp(self.ctx.loss_distance_coef * spec.distance_change)
+        self.k_entry *= math.exp(-spec.distance_change)
+        self.k_loss *= math.exp(self.ctx.loss_distance_coef * spec.distance_change)
         self._log(now, EV_IV_END, float(spec.distance_change))
         if self.iv_override:
             if self.on_prog and self.provider is not None:

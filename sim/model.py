@@ -94,8 +94,6 @@ class RunContext:
     entry_mult_off_benefit: float
     entry_mult_sanctioned: float
     off_mult_sanctioned: float
-    jcp_interval: float
-    jcp_minutes: float
     logit_per_prior_fta: float
     sanctions_enabled: bool
     p_refer: float
@@ -226,8 +224,6 @@ def _context(
         entry_mult_off_benefit=emp.entry_multiplier_off_benefit,
         entry_mult_sanctioned=emp.entry_multiplier_sanctioned,
         off_mult_sanctioned=sc.offflow.multiplier_sanctioned,
-        jcp_interval=sc.jcp.interview_interval_days,
-        jcp_minutes=sc.jcp.interview_minutes,
         logit_per_prior_fta=att.logit_per_prior_fta,
         sanctions_enabled=sanc.enabled,
         p_refer=sanc.p_refer,
@@ -346,6 +342,7 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
     value = _outcome_value_gbp(sc, pop)
     qual = np.array([sc.contract.groups[n].qualifying_days for n in pop.group_names])[pop.group]
     prog_end = np.asarray(ctx.programme_end_at)
+    n_months = int(max(ctx.horizon_at) / DAYS_PER_MONTH) + 2
     to_spec = _to_specialist(sc, pop, streams)
     sub = sc.providers.subcontracting
     counts = pop.n_providers_by_area
@@ -376,7 +373,7 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
                 continue
             mine = planned & ~book.to_specialist if sub is not None else planned
             cfg = sc.providers.provider
-            prov = _provider(sc, p, area, cfg, book, mine if mine.any() else planned, ctx)
+            prov = _provider(sc, p, area, cfg, book, mine if mine.any() else planned, ctx, n_months)
             prov.plan_advisers(programme_days)
             spec = planned & book.to_specialist
             if sub is not None and spec.any():
@@ -388,6 +385,7 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
                     book,
                     spec,
                     ctx,
+                    n_months,
                     prime=prov,
                     management_fee_share=sub.management_fee_share,
                 )
@@ -405,9 +403,9 @@ def _provider(
     book: AreaBook,
     planned: npt.NDArray[np.bool_],
     ctx: RunContext,
+    n_months: int,
     **kwargs: Any,
 ) -> Provider:
-    n_months = int(max(ctx.horizon_at) / DAYS_PER_MONTH) + 2
     return Provider(
         index,
         area,
@@ -426,6 +424,7 @@ def _provider(
 def _run_area(
     ctx: RunContext, sc: Scenario, members: npt.NDArray[np.int64], area: Area | None
 ) -> int:
+    follow_up_days = 7.0 * sc.run.follow_up_weeks
     env = simpy.Environment()
     Journey = journey_class()
     if area is not None:
@@ -440,7 +439,7 @@ def _run_area(
             for prov in (prime, prime.specialist):
                 if prov is not None:
                     env.process(prov.run_reviews(env, until))
-        horizon = float(np.max(np.asarray(ctx.horizon_at)[book.members]))
+        horizon = float(np.max(book.programme_end_at)) + follow_up_days
         if sc.contract.market_share_shift > 0 or sc.contract.minimum_performance_levels:
             env.process(area.run_years(env, horizon))
         cfgs = [sc.providers.provider]

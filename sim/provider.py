@@ -174,7 +174,6 @@ class Provider:
         self._t_count = 0.0
         self.n_reviews = 0
         self.n_interrupts = 0
-        self.n_cuts = 0
         self.cut_months: list[int] = []
         """Months from which a cut under financial strain took effect."""
         self.first_day = 0.0

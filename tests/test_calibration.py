@@ -34,6 +34,7 @@ from calibration.mapping import (
     sustained_share,
 )
 from calibration.objective import Objective
+from calibration.report import FIT_COLUMNS
 from calibration.spec import AbcSettings, ObjectiveSettings, Parameter, expand_key, load_spec
 from calibration.targets import MEASURE_RULES, load_targets
 from sim.contract import DAYS_PER_MONTH
@@ -505,16 +506,7 @@ def test_optimiser_recovers_known_parameters(recovery: dict[str, Any]) -> None:
         assert row["estimate_low"] <= truth <= row["estimate_high"], row
         assert row["estimate_low"] < row["estimate"] < row["estimate_high"]
         assert row["estimate"] == pytest.approx(truth, rel=0.05)
-    assert set(res.fit.columns[:8]) == {
-        "target_id",
-        "label",
-        "published",
-        "published_low",
-        "published_high",
-        "simulated",
-        "simulated_low",
-        "simulated_high",
-    }
+    assert set(res.fit.columns[:8]) == set(FIT_COLUMNS)
 
 
 def test_outputs_and_calibrated_scenarios(recovery: dict[str, Any]) -> None:

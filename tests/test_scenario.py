@@ -199,6 +199,41 @@ BAD_ORDER = (
 )
 BAD_TYPE = "[employment]\nentry_duration_bands = [" + BANDS.replace("0.9", "'high'") + "]\n"
 CASES: dict[str, Case] = {
+    "trial arm shares not summing to 1": Case(
+        {"child.toml": CHILD + "[arms.a]\nshare = 0.5\n[arms.b]\nshare = 0.4\n"},
+        "arms",
+        "child.toml",
+        "'share': 0.4",
+        "the shares must sum to 1, got 0.9",
+    ),
+    "intervention for an unknown group": Case(
+        {"child.toml": CHILD + '[[interventions]]\nname = "cmp"\ngroups = ["jsa_99"]\n'},
+        "interventions",
+        "child.toml",
+        "'jsa_99'",
+        "'cmp' names unknown group(s) ['jsa_99']",
+    ),
+    "sanction regime change to an unknown ladder": Case(
+        {
+            "child.toml": CHILD
+            + "[[sanctions.regime_changes]]\n"
+            + 'from_month = "2012-10"\nladder_jsa = "nope"\nladder_esa = "esa_2012"\n'
+        },
+        "sanctions.regime_changes",
+        "child.toml",
+        "'nope'",
+        "regime_changes[0].ladder_jsa = 'nope' is not a defined ladder",
+    ),
+    "provider exits before it is strained": Case(
+        {
+            "child.toml": CHILD
+            + "[providers.provider]\nstrain_cash_weeks = 4\nexit_cash_weeks = 10\n"
+        },
+        "providers.provider.exit_cash_weeks",
+        "child.toml",
+        "10",
+        "must be below strain_cash_weeks",
+    ),
     "unknown top-level key": Case(
         {"child.toml": CHILD + "bogus_key = 3\n"},
         "bogus_key",
