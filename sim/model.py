@@ -46,7 +46,8 @@ def journey_class() -> type[PureJourney]:
     ``setup.py`` compiles a copy of ``sim/journey.py`` with mypyc as
     ``sim.journey_native``, stamped with the source's SHA-256. The compiled class is
     used only if the stamp matches the source beside it and ``PBRSIM_PURE_PYTHON`` is
-    unset; the two give bit-identical results, the compiled one about twice as fast.
+    unset; the two give bit-identical results, the compiled one 1.3-1.4x as fast (interleaved
+    100,000-claimant runs on 2 cores).
     """
     if os.environ.get("PBRSIM_PURE_PYTHON"):
         return PureJourney
