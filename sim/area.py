@@ -19,7 +19,7 @@ with the largest share.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ import simpy
 
 from sim.config import Contract
 from sim.contract import DAYS_PER_MONTH
-from sim.provider import AreaBook, Provider
+from sim.provider import AreaBook, Provider, periodic
 
 __all__ = ["Area"]
 
@@ -153,11 +153,7 @@ class Area:
 
     def run_years(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
         """SimPy process: a year end every twelve months until day ``until``."""
-        year = 0
-        while (year + 1) * YEAR_DAYS < until:
-            yield env.timeout((year + 1) * YEAR_DAYS - env.now)
-            self.year_end(env.now, year)
-            year += 1
+        return self._run_periods(env, until, YEAR_DAYS, self.year_end)
 
     # ------------------------------------------------------------------ finances
     def month_end(self, now: float, month: int) -> None:
@@ -182,11 +178,27 @@ class Area:
 
     def run_months(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
         """SimPy process: a month end every month until day ``until``."""
-        month = 0
-        while (month + 1) * DAYS_PER_MONTH < until:
-            yield env.timeout((month + 1) * DAYS_PER_MONTH - env.now)
-            self.month_end(env.now, month)
-            month += 1
+        return self._run_periods(env, until, DAYS_PER_MONTH, self.month_end)
+
+    def _run_periods(
+        self,
+        env: simpy.Environment,
+        until: float,
+        period_days: float,
+        at_end: Callable[[float, int], None],
+    ) -> Generator[Any, Any, None]:
+        """Call ``at_end(now, k)`` at the end of each period ``k`` before day ``until``."""
+        k = 0
+
+        def next_delay() -> float | None:
+            return (k + 1) * period_days - env.now if (k + 1) * period_days < until else None
+
+        def action(now: float) -> None:
+            nonlocal k
+            at_end(now, k)
+            k += 1
+
+        return periodic(env, self.book, next_delay, action)
 
     def _exit(self, p: Provider, now: float, month: int) -> bool:
         """Take ``p`` out of the market and move its members; False if no one can take over."""
@@ -215,7 +227,7 @@ class Area:
             if p.active[local]:
                 p.leave(local, now)
                 target.join(local, now)
-                book.procs[local].interrupt()
+                book.to_reschedule.append(journey)
         if p.specialist is not None and p.specialist.live:
             self._exit(p.specialist, now, month)
         return True

@@ -2,9 +2,11 @@
 
 The process wakes only where its state can change: attachment, a failure to
 attend (or, awaiting compliance, any interview), a sanction decision or the
-end of a spell, job entry, job loss, leaving benefit, programme end, a change
-of interview interval by its provider (an interrupt), and the end of
-follow-up. Everything between wake-ups is settled arithmetically:
+end of a spell, job entry, job loss, leaving benefit, programme end, and the
+end of follow-up. A change of interview interval or provider is applied when the
+provider makes it (:meth:`Journey.reschedule`, no SimPy interrupt), moving the
+process's wake-up earlier only if it must. Everything between wake-ups is settled
+arithmetically:
 
 * interviews that are attended are counted in bulk at the next wake-up: attendance
   is Bernoulli with a probability that changes only at a failure, so one keyed
@@ -132,6 +134,7 @@ class Journey:
         "days_sanctioned",
         "e_entry",
         "e_off",
+        "env",
         "first_job_at",
         "fta_k",
         "hard_from",
@@ -181,6 +184,7 @@ class Journey:
         "paid_outcome",
         "paid_sustain",
         "pending",
+        "proc",
         "programme_end_at",
         "progress",
         "provider",
@@ -197,6 +201,8 @@ class Journey:
         "t_last",
         "t_off",
         "t_off_ref",
+        "wake_at",
+        "wake_kind",
     )
 
     m_entry: float
@@ -215,6 +221,9 @@ class Journey:
     iv_minutes: float
     iv_provider: bool
     fta_k: int
+    env: simpy.Environment
+    wake_at: float
+    wake_kind: int
 
     def __init__(self, ctx: RunContext, i: int, area: Area | None, local: int) -> None:
         self.ctx = ctx
@@ -269,6 +278,10 @@ class Journey:
         self.iv_saved = NO_SAVED_SCHEDULE
         self.iv_cost = 0.0
         self.n_interventions = 0
+        self.proc: Any = None
+        """The SimPy process running :meth:`run` (set by whoever starts it)."""
+        self.wake_at = INF
+        self.wake_kind = HORIZON
         self._draw_next_fta()
 
     # ================================================================ process
@@ -276,6 +289,7 @@ class Journey:
         """SimPy process: the claimant's whole journey from referral to end of follow-up."""
         ctx, i = self.ctx, self.i
         t = ctx.referred_at[i]
+        self.env = env
         self.t_last = t
         self._log(t, EV_REFERRAL)
         self._start_spell(t)
@@ -292,19 +306,36 @@ class Journey:
                 self._finish(t_next)
                 return
             self.n_events += 1
-            try:
-                yield env.timeout(t_next - now)
-                now = t_next
-            except simpy.Interrupt:
-                now = env.now
-                self._catch_up(now)
-                self._on_interval_change(now)
-                continue
+            self.wake_at, self.wake_kind = t_next, kind
+            yield env.timeout(t_next - now)
+            now, kind = self.wake_at, self.wake_kind  # a reschedule may have changed them
             self._catch_up(now)
             if kind == HORIZON:
                 self._finish(now)
                 return
             self._dispatch(kind, now)
+
+    def reschedule(self) -> None:
+        """Apply a change of interview interval or provider made today by the provider.
+
+        Called synchronously by the provider instead of a SimPy interrupt (which costs
+        an extra event and an exception): the state is brought up to today, the change
+        applied, and the process moved from the timeout it sleeps on to one for its
+        new next wake-up. The old timeout stays in the queue with no callback. Events
+        are created in the same order as an interrupt's handler would create them, so
+        results are unchanged.
+        """
+        env, proc = self.env, self.proc
+        now = env.now
+        self._catch_up(now)
+        self._on_interval_change(now)
+        t_next, kind = self._next_wake()
+        proc._target.callbacks.remove(proc._resume)
+        wake = env.timeout(t_next - now)
+        wake.callbacks.append(proc._resume)
+        proc._target = wake
+        self.n_events += 1
+        self.wake_at, self.wake_kind = t_next, kind
 
     def _dispatch(self, kind: int, now: float) -> None:
         if kind == INTERVIEW:
@@ -913,6 +944,7 @@ class Journey:
         if self.sanctioned:
             self._repay_overturned(now)
         self._log(now, EV_END)
+        self.proc = None
         ctx, i = self.ctx, self.i
         payments = self.paid_attach + self.paid_outcome + self.paid_sustain
         outcome = self.progress.outcome_at

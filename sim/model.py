@@ -436,7 +436,7 @@ def _run_area(
             for local in np.flatnonzero(book.initial_prime == k).tolist():
                 journey = Journey(ctx, int(book.members[local]), area, local)
                 book.journeys[local] = journey
-                book.procs[local] = env.process(journey.run(env))
+                journey.proc = env.process(journey.run(env))
             for prov in (prime, prime.specialist):
                 if prov is not None:
                     env.process(prov.run_reviews(env, until))
@@ -454,9 +454,6 @@ def _run_area(
     env.run()
     if area is not None:  # finished journeys are recorded; let them go
         area.book.journeys = [None] * len(area.book.members)
-        area.book.procs = [None] * len(area.book.members)
-        for prov in area.providers:
-            prov.procs = area.book.procs
     return int(next(env._eid))  # events scheduled in this Environment
 
 

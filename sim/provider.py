@@ -7,8 +7,8 @@ arrays (:class:`AreaBook`); each provider keeps its own ``active`` mask. Every
 ``review_interval_days`` the provider looks at its active caseload through what
 it can see (signal, prices, time left), asks its triage policy for adviser
 minutes per week within its capacity, turns those into interview intervals in
-whole weeks, and interrupts only the claimants whose interval changed; each
-claimant applies the change in its own process.
+whole weeks, and tells only the claimants whose interval changed
+(:meth:`sim.journey.Journey.reschedule`).
 
 A specialist subcontractor is a provider with a ``prime``: it is paid what the
 purchaser pays for its claimants less the prime's management fee.
@@ -17,7 +17,7 @@ purchaser pays for its claimants less the prime's management fee.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,15 +72,46 @@ class AreaBook:
     initial_prime: npt.NDArray[np.int64]
     interval_days: F = field(init=False)
     work_days: F = field(init=False)
-    procs: list[Any] = field(init=False)
     journeys: list[Any] = field(init=False)
+    to_reschedule: list[Any] = field(init=False)
+    """Journeys whose interval or provider changed today, to be told by :func:`periodic`."""
 
     def __post_init__(self) -> None:
         n = len(self.members)
         self.interval_days = np.zeros(n)
         self.work_days = np.zeros(n)
-        self.procs = [None] * n
         self.journeys = [None] * n
+        self.to_reschedule = []
+
+
+def periodic(
+    env: simpy.Environment,
+    book: AreaBook,
+    next_delay: Callable[[], float | None],
+    action: Callable[[float], None],
+) -> Generator[Any, Any, None]:
+    """SimPy process: call ``action(now)`` after each delay ``next_delay()`` gives, until None.
+
+    Journeys the action queues in ``book.to_reschedule`` are rescheduled after the
+    process has set its next wake-up, so events are created in the order a SimPy
+    interrupt would have created them (the interrupt's handler ran after the
+    interrupting process yielded) and results do not depend on the mechanism.
+    """
+    delay = next_delay()
+    if delay is None:
+        return
+    wake = env.timeout(delay)
+    while True:
+        yield wake
+        action(env.now)
+        delay = next_delay()
+        if delay is not None:
+            wake = env.timeout(delay)
+        pending, book.to_reschedule = book.to_reschedule, []
+        for journey in pending:
+            journey.reschedule()
+        if delay is None:
+            return
 
 
 class Provider:
@@ -147,7 +178,6 @@ class Provider:
         self.qualifying_days = book.qualifying_days
         self.work_days = book.work_days
         self.interval_days = book.interval_days
-        self.procs = book.procs
         self.active = np.zeros(len(book.members), dtype=bool)
         self.entry_rate_per_day = entry_rate_per_day
         self.effect = effect_per_adviser_hour_per_week
@@ -173,7 +203,7 @@ class Provider:
         self.caseload_area = 0.0
         self._t_count = 0.0
         self.n_reviews = 0
-        self.n_interrupts = 0
+        self.n_interval_changes = 0
         self.cut_months: list[int] = []
         """Months from which a cut under financial strain took effect."""
         self.first_day = 0.0
@@ -282,7 +312,7 @@ class Provider:
 
     # ------------------------------------------------------------------ triage
     def review(self, now: float) -> None:
-        """Re-triage the active caseload and interrupt members whose interval changed."""
+        """Re-triage the active caseload and reschedule members whose interval changed."""
         if not self.live:
             return
         self.n_reviews += 1
@@ -312,9 +342,9 @@ class Provider:
         )
         changed = idx[new != self.interval_days[idx]]
         self.interval_days[idx] = new
-        for local in changed.tolist():
-            self.n_interrupts += 1
-            self.procs[local].interrupt()
+        journeys = self.book.journeys
+        self.n_interval_changes += len(changed)
+        self.book.to_reschedule.extend(journeys[local] for local in changed.tolist())
 
     def _public_service_weight(self, view: CaseloadView) -> float:
         v = self.config.public_service_value_gbp
@@ -326,9 +356,11 @@ class Provider:
     def run_reviews(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
         """SimPy process: review every ``review_interval_days`` until day ``until``."""
         step = self.config.review_interval_days
-        while env.now + step < until and self.live:
-            yield env.timeout(step)
-            self.review(env.now)
+
+        def next_delay() -> float | None:
+            return step if env.now + step < until and self.live else None
+
+        return periodic(env, self.book, next_delay, self.review)
 
     # ------------------------------------------------------------------ money over time
     @property
