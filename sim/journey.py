@@ -41,7 +41,7 @@ from sim.sanctions import ladder_level, spell_days
 
 if TYPE_CHECKING:
     from sim.area import Area
-    from sim.model import RunContext
+    from sim.context import RunContext
     from sim.provider import Provider
 
 __all__ = ["Journey"]

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
-import inspect
+import importlib
 import math
 import os
 import time
@@ -19,7 +18,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,123 +26,69 @@ import polars as pl
 import simpy
 
 from sim.area import Area
-from sim.config import AGE_BANDS, ContractGroup, Intervention, Ladder, Scenario, month_index
+from sim.config import AGE_BANDS, Ladder, Scenario, month_index
+from sim.context import RunContext
 from sim.contract import DAYS_PER_MONTH
 from sim.hazards import EntryHazard, StepHazard
-from sim.journey import Journey as PureJourney
+from sim.journey import Journey
+from sim.native_build import NATIVE_MODULES, PREFIX, source_digest
 from sim.population import Population, build_population
 from sim.provider import AreaBook, Provider
 from sim.records import EVENT_CODES, EventLog, JourneyRecords
 from sim.rng import Streams
 
-__all__ = ["RunContext", "RunOutput", "journey_class", "simulate"]
+__all__ = ["PURE", "Engine", "RunContext", "RunOutput", "engine", "simulate"]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The classes a run is built from: compiled with mypyc, or pure Python."""
+
+    name: str
+    """``"compiled"`` or ``"pure"``."""
+    journey: type[Journey]
+    context: type[RunContext]
+    entry_hazard: type[EntryHazard]
+    step_hazard: type[StepHazard]
+
+
+PURE = Engine("pure", Journey, RunContext, EntryHazard, StepHazard)
 
 
 @functools.cache
-def journey_class() -> type[PureJourney]:
-    """Return the compiled journey if it was built from this ``sim/journey.py``, else the pure one.
+def engine() -> Engine:
+    """Return the compiled engine if it was built from the sources beside it, else pure Python.
 
-    ``setup.py`` compiles a copy of ``sim/journey.py`` with mypyc as
-    ``sim.journey_native``, stamped with the source's SHA-256. The compiled class is
-    used only if the stamp matches the source beside it and ``PBRSIM_PURE_PYTHON`` is
-    unset; the two give bit-identical results, the compiled one 1.3-1.4x as fast (interleaved
-    100,000-claimant runs on 2 cores).
+    ``setup.py`` compiles copies of the modules in
+    :data:`sim.native_build.NATIVE_MODULES` (the journey and what it calls per event)
+    with mypyc, stamped with the SHA-256 of their sources. The compiled classes are
+    used only if the stamp matches the sources here and ``PBRSIM_PURE_PYTHON`` is
+    unset. Both engines give bit-identical results (``tests/test_native.py``).
     """
     if os.environ.get("PBRSIM_PURE_PYTHON"):
-        return PureJourney
+        return PURE
     try:
-        from sim import journey_native  # type: ignore[attr-defined, unused-ignore]
+        modules = {name: importlib.import_module(f"sim.{PREFIX}{name}") for name in NATIVE_MODULES}
     except ImportError:
-        return PureJourney
-    if not str(journey_native.__file__).endswith((".so", ".pyd")):
-        return PureJourney
-    source = Path(inspect.getfile(PureJourney)).read_bytes()
-    if getattr(journey_native, "SOURCE_SHA256", None) != hashlib.sha256(source).hexdigest():
+        return PURE
+    if not all(str(m.__file__).endswith((".so", ".pyd")) for m in modules.values()):
+        return PURE
+    digest = source_digest(Path(__file__).resolve().parent)
+    if any(getattr(m, "SOURCE_SHA256", None) != digest for m in modules.values()):
         warnings.warn(
-            "sim/journey.py has changed since the compiled journey was built; using the "
-            "pure-Python journey (reinstall with `pip install -e .` to rebuild it)",
+            "the simulation's hot-path sources have changed since they were compiled; "
+            "using pure Python (reinstall with `pip install -e .` to rebuild)",
             stacklevel=2,
         )
-        return PureJourney
-    native: Any = journey_native
-    return cast("type[PureJourney]", native.Journey)
-
-
-@dataclass
-class RunContext:
-    """Everything a journey reads: per-run constants and per-claimant columns (lists)."""
-
-    referred_at: list[float]
-    attach_at: list[float]
-    attaches: list[bool]
-    programme_end_at: list[float]
-    horizon_at: list[float]
-    claim_start_at: list[float]
-    logit_attend: list[float]
-    rate_per_day: list[float]
-    k_entry: list[float]
-    k_loss: list[float]
-    p_ill: list[float]
-    esa: list[bool]
-    groups: list[ContractGroup]
-    contract: Any
-    start_month: str
-    entry: EntryHazard
-    loss: StepHazard
-    k_off: float
-    effect_per_hour: float
-    entry_mult_off_benefit: float
-    entry_mult_sanctioned: float
-    off_mult_sanctioned: float
-    logit_per_prior_fta: float
-    sanctions_enabled: bool
-    p_refer: float
-    p_adverse: float
-    p_good_reason_rejected: float
-    decision_days: float
-    p_overturn_wrong: float
-    p_overturn_right: float
-    overturn_days: float
-    escalation_window_days: float
-    no_escalation_days: float
-    ladder_jsa: Ladder
-    ladder_esa: Ladder
-    base_entry: int
-    base_off: int
-    base_loss: int
-    base_attend: int
-    base_refer: int
-    base_reason: int
-    base_decision: int
-    base_overturn: int
-    records: JourneyRecords
-    events: EventLog | None
-    monthly: list[list[int]]
-    """Event counts by code and calendar month (see sim.records.monthly_frame)."""
-    arm: list[int]
-    jcp_by_arm: list[tuple[float, float, float, int | None, float, int | None]]
-    """Per arm: first interview days, interval, minutes, n_interviews, interval after,
-    n mandatory."""
-    interventions: list[Intervention]
-    iv_take: list[tuple[int, ...]]
-    """Per claimant: the interventions (indices) they are eligible for and take up."""
-    loss_distance_coef: float
-    regimes: list[tuple[float, Ladder, Ladder, Ladder]]
-    """(from day, JSA ladder, ESA ladder, JSA higher-level ladder), in time order."""
-    p_higher_level: float
-    base_higher: int
-    p_hardship: float
-    hardship_after_days: float
-    hardship_fraction: float
-    base_hardship: int
-
-    def ladder_for(self, esa: bool, higher: bool, failed_at: float) -> Ladder:
-        """Return the ladder in force for a failure on day ``failed_at``."""
-        regime = self.regimes[0]
-        for r in self.regimes:
-            if r[0] <= failed_at:
-                regime = r
-        return regime[2] if esa else (regime[3] if higher else regime[1])
+        return PURE
+    native: Any = modules
+    return Engine(
+        "compiled",
+        native["journey"].Journey,
+        native["context"].RunContext,
+        native["hazards"].EntryHazard,
+        native["hazards"].StepHazard,
+    )
 
 
 @dataclass
@@ -193,7 +138,8 @@ def _context(
     contract_groups = [sc.contract.groups[g] for g in names]
     n_months = int(float(horizon.max()) / DAYS_PER_MONTH) + 2
     lm = sc.labour_market.index_by_month
-    return RunContext(
+    kit = engine()
+    return kit.context(
         referred_at=pop.referred_at.tolist(),
         attach_at=pop.attach_at.tolist(),
         attaches=pop.attaches.tolist(),
@@ -211,12 +157,12 @@ def _context(
         groups=[contract_groups[g] for g in pop.group.tolist()],
         contract=sc.contract,
         start_month=sc.run.start_month,
-        entry=EntryHazard(
+        entry=kit.entry_hazard(
             lm,
             [b.from_days for b in emp.entry_duration_bands],
             [b.multiplier for b in emp.entry_duration_bands],
         ),
-        loss=StepHazard(
+        loss=kit.step_hazard(
             [b.from_days for b in emp.job_loss_tenure_bands],
             [b.multiplier for b in emp.job_loss_tenure_bands],
         ),
@@ -427,14 +373,14 @@ def _run_area(
 ) -> int:
     follow_up_days = 7.0 * sc.run.follow_up_weeks
     env = simpy.Environment()
-    Journey = journey_class()
+    journey_cls = engine().journey
     if area is not None:
         book = area.book
         until = float(np.max(book.programme_end_at))
         for k, prime in area.by_position.items():
             # each prime's planned members, then its reviews (the order fixes ties)
             for local in np.flatnonzero(book.initial_prime == k).tolist():
-                journey = Journey(ctx, int(book.members[local]), area, local)
+                journey = journey_cls(ctx, int(book.members[local]), area, local)
                 book.journeys[local] = journey
                 journey.proc = env.process(journey.run(env))
             for prov in (prime, prime.specialist):
@@ -450,7 +396,7 @@ def _run_area(
             env.process(area.run_months(env, horizon))
     else:
         for i in members.tolist():
-            env.process(Journey(ctx, i, None, 0).run(env))
+            env.process(journey_cls(ctx, i, None, 0).run(env))
     env.run()
     if area is not None:  # finished journeys are recorded; let them go
         area.book.journeys = [None] * len(area.book.members)

@@ -1,34 +1,54 @@
-"""The compiled journey (mypyc, built by setup.py) and the pure-Python one agree bit for bit."""
+"""The compiled engine (mypyc, built by setup.py) and the pure-Python one agree bit for bit."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
 import sim.model as model
-from sim.journey import Journey as PureJourney
-from sim.model import simulate
+from sim.model import PURE, simulate
+from sim.native_build import NATIVE_MODULES, native_copy_text, source_digest
 from sim.scenario import override
 
+SIM = Path(model.__file__).resolve().parent
 
-def _native_or_skip() -> type:
-    cls = model.journey_class.__wrapped__()  # type: ignore[attr-defined]
-    if cls is PureJourney:
-        pytest.skip("the compiled journey is not built here (pip install -e . builds it)")
-    return cls
+
+def _native_or_skip() -> model.Engine:
+    kit = model.engine.__wrapped__()  # type: ignore[attr-defined]
+    if kit is PURE:
+        pytest.skip("the compiled engine is not built here (pip install -e . builds it)")
+    return kit
 
 
 def _digest(sc, n: int, native: bool, monkeypatch) -> str:
-    cls = model.journey_class.__wrapped__() if native else PureJourney  # type: ignore[attr-defined]
-    monkeypatch.setattr(model, "journey_class", lambda: cls)
+    kit = model.engine.__wrapped__() if native else PURE  # type: ignore[attr-defined]
+    monkeypatch.setattr(model, "engine", lambda: kit)
     out = simulate(sc, n, seed=3)
     return hashlib.sha256(out.records.data.tobytes()).hexdigest()
 
 
 def test_pure_python_is_chosen_when_asked(monkeypatch):
     monkeypatch.setenv("PBRSIM_PURE_PYTHON", "1")
-    assert model.journey_class.__wrapped__() is PureJourney  # type: ignore[attr-defined]
+    assert model.engine.__wrapped__() is PURE  # type: ignore[attr-defined]
+
+
+def test_compiled_engine_uses_compiled_classes():
+    kit = _native_or_skip()
+    assert kit.name == "compiled"
+    for cls in (kit.journey, kit.context, kit.entry_hazard, kit.step_hazard):
+        assert cls.__module__.startswith("sim._native_")
+
+
+def test_copies_point_at_each_other_and_carry_the_stamp():
+    text = (SIM / "journey.py").read_text()
+    copy = native_copy_text(text, "abc")
+    assert "from sim._native_contract import" in copy
+    assert "from sim.contract import" not in copy
+    assert copy.rstrip().splitlines()[-2] == 'SOURCE_SHA256 = "abc"'
+    assert len(source_digest(SIM)) == 64
+    assert set(NATIVE_MODULES) >= {"journey", "context", "hazards", "rng"}
 
 
 @pytest.mark.parametrize("variant", ["as_shipped", "every_mechanism"])

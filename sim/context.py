@@ -1,0 +1,93 @@
+"""What a claimant's journey reads: per-run constants and per-claimant columns.
+
+Kept in its own module so that it is compiled with the journey (see ``setup.py``):
+compiled code then reads its fields directly instead of through attribute lookups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sim.config import ContractGroup, Intervention, Ladder
+from sim.hazards import EntryHazard, StepHazard
+from sim.records import EventLog, JourneyRecords
+
+__all__ = ["RunContext"]
+
+
+@dataclass
+class RunContext:
+    """Everything a journey reads: per-run constants and per-claimant columns (lists)."""
+
+    referred_at: list[float]
+    attach_at: list[float]
+    attaches: list[bool]
+    programme_end_at: list[float]
+    horizon_at: list[float]
+    claim_start_at: list[float]
+    logit_attend: list[float]
+    rate_per_day: list[float]
+    k_entry: list[float]
+    k_loss: list[float]
+    p_ill: list[float]
+    esa: list[bool]
+    groups: list[ContractGroup]
+    contract: Any
+    start_month: str
+    entry: EntryHazard
+    loss: StepHazard
+    k_off: float
+    effect_per_hour: float
+    entry_mult_off_benefit: float
+    entry_mult_sanctioned: float
+    off_mult_sanctioned: float
+    logit_per_prior_fta: float
+    sanctions_enabled: bool
+    p_refer: float
+    p_adverse: float
+    p_good_reason_rejected: float
+    decision_days: float
+    p_overturn_wrong: float
+    p_overturn_right: float
+    overturn_days: float
+    escalation_window_days: float
+    no_escalation_days: float
+    ladder_jsa: Ladder
+    ladder_esa: Ladder
+    base_entry: int
+    base_off: int
+    base_loss: int
+    base_attend: int
+    base_refer: int
+    base_reason: int
+    base_decision: int
+    base_overturn: int
+    records: JourneyRecords
+    events: EventLog | None
+    monthly: list[list[int]]
+    """Event counts by code and calendar month (see sim.records.monthly_frame)."""
+    arm: list[int]
+    jcp_by_arm: list[tuple[float, float, float, int | None, float, int | None]]
+    """Per arm: first interview days, interval, minutes, n_interviews, interval after,
+    n mandatory."""
+    interventions: list[Intervention]
+    iv_take: list[tuple[int, ...]]
+    """Per claimant: the interventions (indices) they are eligible for and take up."""
+    loss_distance_coef: float
+    regimes: list[tuple[float, Ladder, Ladder, Ladder]]
+    """(from day, JSA ladder, ESA ladder, JSA higher-level ladder), in time order."""
+    p_higher_level: float
+    base_higher: int
+    p_hardship: float
+    hardship_after_days: float
+    hardship_fraction: float
+    base_hardship: int
+
+    def ladder_for(self, esa: bool, higher: bool, failed_at: float) -> Ladder:
+        """Return the ladder in force for a failure on day ``failed_at``."""
+        regime = self.regimes[0]
+        for r in self.regimes:
+            if r[0] <= failed_at:
+                regime = r
+        return regime[2] if esa else (regime[3] if higher else regime[1])
