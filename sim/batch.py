@@ -345,24 +345,71 @@ def write_task(out: Path, task: Task, output: TaskOutput) -> None:
 Outcome = tuple[Task, TaskOutput | None, BaseException | None]
 
 
+def _run_here(task: Task) -> Outcome:
+    try:
+        return task, run_task(task), None
+    except Exception as err:  # a failed task is reported, the batch goes on
+        return task, None, err
+
+
 def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
-    """Run tasks in this process (``workers == 1``) or a pool of spawned processes."""
+    """Run tasks in this process and ``workers - 1`` spawned worker processes.
+
+    This process is one of the workers: it starts on the longest task at once, while
+    the spawned workers start up and import the simulation (about a second each),
+    so no core waits for them. All workers take the next task, longest first, from
+    one shared queue as they free up, and the spawned ones are never handed more
+    than they are running, so the batch ends evenly. Outputs do not depend on
+    which process ran a task.
+    """
     if workers <= 1:
         for task in tasks:
-            try:
-                yield task, run_task(task), None
-            except Exception as err:  # a failed task is reported, the batch goes on
-                yield task, None, err
+            yield _run_here(task)
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import queue
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
 
+    todo = deque(longest_first(tasks))
+    finished: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
     # spawn, never fork: polars' thread pool is not fork-safe (PERFORMANCE.md)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, t): t for t in longest_first(tasks)}
-        for fut in as_completed(futures):
-            failure = fut.exception()
-            yield futures[fut], (None if failure else fut.result()), failure
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context("spawn")) as pool:
+
+        def feed_pool() -> None:
+            try:
+                task = todo.popleft()
+            except IndexError:
+                return
+            try:
+                future = pool.submit(run_task, task)
+            except Exception:  # a broken pool: this process runs what is left
+                todo.appendleft(task)
+                return
+            future.add_done_callback(lambda f: collect(task, f))
+
+        def collect(task: Task, future: Future[TaskOutput]) -> None:
+            failure = future.exception()
+            finished.put((task, None if failure else future.result(), failure))
+            feed_pool()
+
+        for _ in range(workers - 1):
+            feed_pool()
+        n_left = len(tasks)
+        while n_left:
+            while not finished.empty():
+                n_left -= 1
+                yield finished.get()
+            if not n_left:
+                break
+            try:
+                task = todo.popleft()
+            except IndexError:
+                n_left -= 1
+                yield finished.get()  # only the pool's tasks are left: wait for one
+                continue
+            n_left -= 1
+            yield _run_here(task)
 
 
 QUIET_DASK_CONFIG: dict[str, object] = {

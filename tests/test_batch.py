@@ -118,6 +118,24 @@ def test_two_local_workers_are_bit_identical(serial_run: Path, tmp_path: Path) -
     assert digest(tmp_path / "out", "*.csv") == digest(serial_run, "*.csv")
 
 
+def test_local_pool_returns_every_task_once_and_reports_failures(tmp_path: Path) -> None:
+    """This process and two spawned workers share the queue; a failed task does not stop it."""
+    import dataclasses
+
+    from sim.batch import run_local
+
+    tasks = plan_tasks(
+        load_batch(write_batch(tmp_path, claimants=300, claimants_per_task=100)), [0]
+    )
+    broken = dataclasses.replace(tasks[-1], n_claimants=0)  # simulate() refuses it
+    tasks = [*tasks[:-1], broken]
+    outcomes = list(run_local(tasks, workers=3))
+    assert sorted(t.part for t, _, _ in outcomes) == sorted(t.part for t in tasks)
+    failed = [t for t, out, err in outcomes if err is not None]
+    assert failed == [broken]
+    assert all(out is not None and out.n_rows > 0 for t, out, _ in outcomes if t != broken)
+
+
 def test_dask_local_cluster_is_bit_identical(serial_run: Path, tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     batch = load_batch(write_batch(tmp_path))

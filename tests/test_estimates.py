@@ -14,6 +14,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 import sim
@@ -465,3 +467,17 @@ def test_unpaired_runs_are_refused(batch: Path, tmp_path: Path) -> None:
     part.unlink()
     with pytest.raises(ValueError, match="not those of the baseline"):
         paired_impacts(out, BASE)
+
+
+@given(
+    df=st.floats(min_value=0.05, max_value=1e7, allow_nan=False),
+    level=st.floats(min_value=0.01, max_value=0.999),
+)
+def test_t_quantile_is_scipy_stats_t_ppf_bit_for_bit(df, level):
+    import numpy as np
+
+    from sim.estimates import _t_quantile
+
+    p = 0.5 + level / 2.0
+    ours = _t_quantile(p, np.array([df]))
+    assert np.array_equal(ours, np.asarray([stats.t.ppf(p, df)]))
