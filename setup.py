@@ -69,6 +69,8 @@ def _native_extensions() -> list[object]:
         return []
     for ext in extensions:
         ext.optional = True  # a failed compile leaves pure Python in use
+        if sys.platform != "win32":  # sim.rng's native draws rely on wrapping signed arithmetic
+            ext.extra_compile_args = [*(ext.extra_compile_args or []), "-fwrapv"]
     return list(extensions)
 
 

@@ -35,7 +35,7 @@ from sim.native_build import NATIVE_MODULES, PREFIX, source_digest
 from sim.population import Population, build_population
 from sim.provider import AreaBook, Provider
 from sim.records import EVENT_CODES, EventLog, JourneyRecords
-from sim.rng import Streams
+from sim.rng import Streams, signed64
 
 __all__ = ["PURE", "Engine", "RunContext", "RunOutput", "engine", "simulate"]
 
@@ -70,6 +70,9 @@ def engine() -> Engine:
     try:
         modules = {name: importlib.import_module(f"sim.{PREFIX}{name}") for name in NATIVE_MODULES}
     except ImportError:
+        return PURE
+    except Exception as err:  # a stale or broken build must not stop a run
+        warnings.warn(f"the compiled engine did not load ({err}); using pure Python", stacklevel=2)
         return PURE
     if not all(str(m.__file__).endswith((".so", ".pyd")) for m in modules.values()):
         return PURE
@@ -184,14 +187,14 @@ def _context(
         no_escalation_days=7.0 * sanc.no_escalation_within_weeks,
         ladder_jsa=sanc.ladders[sanc.ladder_jsa],
         ladder_esa=sanc.ladders[sanc.ladder_esa],
-        base_entry=streams.base("employment.entry"),
-        base_off=streams.base("offflow"),
-        base_loss=streams.base("employment.loss"),
-        base_attend=streams.base("attendance"),
-        base_refer=streams.base("sanctions.refer"),
-        base_reason=streams.base("sanctions.reason"),
-        base_decision=streams.base("sanctions.decision"),
-        base_overturn=streams.base("sanctions.overturn"),
+        base_entry=signed64(streams.base("employment.entry")),
+        base_off=signed64(streams.base("offflow")),
+        base_loss=signed64(streams.base("employment.loss")),
+        base_attend=signed64(streams.base("attendance")),
+        base_refer=signed64(streams.base("sanctions.refer")),
+        base_reason=signed64(streams.base("sanctions.reason")),
+        base_decision=signed64(streams.base("sanctions.decision")),
+        base_overturn=signed64(streams.base("sanctions.overturn")),
         records=JourneyRecords(pop.n),
         events=events,
         monthly=[[0] * n_months for _ in EVENT_CODES],
@@ -202,11 +205,11 @@ def _context(
         loss_distance_coef=emp.job_loss_distance_coef,
         regimes=_regimes(sc),
         p_higher_level=sanc.p_higher_level,
-        base_higher=streams.base("sanctions.higher_level"),
+        base_higher=signed64(streams.base("sanctions.higher_level")),
         p_hardship=sanc.hardship.p_claim,
         hardship_after_days=sanc.hardship.after_days,
         hardship_fraction=sanc.hardship.fraction_of_sanction,
-        base_hardship=streams.base("sanctions.hardship"),
+        base_hardship=signed64(streams.base("sanctions.hardship")),
     )
 
 

@@ -11,9 +11,11 @@ numbers across scenarios: replicate ``r`` of every scenario sees the same draw
 for claimant ``i``'s ``k``-th job-entry clock.
 
 The mixing function is SplitMix64's finaliser (Steele, Lea & Flood 2014),
-applied twice. It is implemented twice, once on Python ints for scalar draws in
-the event loop and once on numpy ``uint64`` arrays for vectorised draws when a
-population is built; the two are bit-identical (tested).
+applied twice. It is implemented three times, all bit-identical (tested): on
+Python ints for scalar draws in the event loop, on native 64-bit integers for the
+same draws when this module is compiled with mypyc (``setup.py``; big-int
+arithmetic was a tenth of the compiled engine's time), and on numpy ``uint64``
+arrays for vectorised draws when a population is built.
 
 Stream names are the config paths they drive, e.g. ``"employment.entry"`` or
 ``"interviews.attendance"``; a name is turned into 64 bits with BLAKE2b, which
@@ -24,12 +26,15 @@ from __future__ import annotations
 
 import hashlib
 import math
+import types
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from mypy_extensions import i64  # int at run time; a native 64-bit integer when compiled
 
-__all__ = ["Streams", "stream_hash"]
+__all__ = ["Streams", "exponential_from_base", "signed64", "stream_hash", "uniform_from_base"]
 
 _MASK = 0xFFFFFFFFFFFFFFFF
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -37,6 +42,31 @@ _M1 = 0xBF58476D1CE4E5B9
 _M2 = 0x94D049BB133111EB
 _OCC = 0xD1B54A32D192ED03
 _TWO_M53 = 2.0**-53
+
+# the same constants as signed 64-bit integers (two's complement), for native arithmetic
+_GOLDEN_S: Final[i64] = -7046029254386353131
+_M1_S: Final[i64] = -4658895280553007687
+_M2_S: Final[i64] = -7723592293110705685
+_OCC_S: Final[i64] = -3335678366873096957
+
+
+def _is_compiled() -> bool:
+    """True when this module runs compiled by mypyc (its functions are then builtins)."""
+    return not isinstance(_is_compiled, types.FunctionType)
+
+
+COMPILED: Final = _is_compiled()
+"""Whether the scalar draws use native 64-bit arithmetic (this module compiled by mypyc)."""
+
+
+def signed64(key: int) -> int:
+    """Return an unsigned 64-bit key as the signed integer with the same bits.
+
+    The event loop's draws take their stream base in this form, which native 64-bit
+    arithmetic can hold; the Python-int draws give the same value for either form.
+    """
+    return key - (1 << 64) if key >= (1 << 63) else key
+
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -193,11 +223,32 @@ class Streams:
 def uniform_from_base(base: int, claimant: int, occurrence: int) -> float:
     """Return the uniform draw for (stream base, claimant, occurrence).
 
-    This is the scalar hot-path form: hoist ``Streams.base(name)`` out of the
-    event loop once per run and call this per draw (about a microsecond).
+    This is the scalar hot-path form: hoist ``signed64(Streams.base(name))`` out of
+    the event loop once per run and call this per draw. Compiled, it runs on native
+    64-bit integers and needs ``base`` in signed form (:func:`signed64`); otherwise
+    it takes either form.
     """
+    if COMPILED:
+        return _uniform_native(base, claimant, occurrence)
     z = (base + claimant * _GOLDEN + occurrence * _OCC) & _MASK
     return (_mix(_mix(z)) >> 11) * _TWO_M53
+
+
+def _mix_native(z: i64) -> i64:
+    """:func:`_mix` on wrapping signed 64-bit integers (compiled only; needs ``-fwrapv``).
+
+    A logical right shift of the unsigned value is an arithmetic shift with the
+    copied sign bits masked off.
+    """
+    z = (z ^ ((z >> 30) & 0x3FFFFFFFF)) * _M1_S
+    z = (z ^ ((z >> 27) & 0x1FFFFFFFFF)) * _M2_S
+    return z ^ ((z >> 31) & 0x1FFFFFFFF)
+
+
+def _uniform_native(base: i64, claimant: i64, occurrence: i64) -> float:
+    """:func:`uniform_from_base` on native 64-bit integers (compiled only)."""
+    z = _mix_native(_mix_native(base + claimant * _GOLDEN_S + occurrence * _OCC_S))
+    return float((z >> 11) & 0x1FFFFFFFFFFFFF) * _TWO_M53
 
 
 def exponential_from_base(base: int, claimant: int, occurrence: int) -> float:

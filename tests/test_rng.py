@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.rng import Streams, exponential_from_base, stream_hash, uniform_from_base
+from sim.rng import Streams, exponential_from_base, signed64, stream_hash, uniform_from_base
 
 SIM_DIR = Path(__file__).resolve().parents[1] / "sim"
 N = 100_000
@@ -71,6 +71,51 @@ def test_exponentials_bit_identical_to_scalar(seed: int, replicate: int, ids: li
     base = s.base("employment.entry")
     vec = s.exponentials("employment.entry", ids, 7)
     assert [exponential_from_base(base, i, 7) for i in ids] == vec.tolist()
+
+
+def _compiled_rng_or_skip():  # type: ignore[no-untyped-def]
+    from sim.model import PURE, engine
+
+    if engine() is PURE:
+        pytest.skip("the compiled engine is not built here (pip install -e . builds it)")
+    import sim._native_rng as native  # type: ignore[import-not-found]
+
+    assert native.COMPILED
+    return native
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    seed=seeds,
+    name=names,
+    ids=st.lists(st.integers(0, 2**62), min_size=1, max_size=20),
+    occ=st.integers(0, 2**40),
+)
+def test_compiled_native_draws_bit_identical_to_python_ints(
+    seed: int, name: str, ids: list[int], occ: int
+) -> None:
+    """The compiled rng's wrapping 64-bit arithmetic gives the Python-int draws exactly."""
+    native = _compiled_rng_or_skip()
+    base = Streams(seed, 5).base(name)
+    for i in ids:
+        assert native.uniform_from_base(signed64(base), i, occ) == uniform_from_base(base, i, occ)
+        assert native.exponential_from_base(signed64(base), i, occ) == exponential_from_base(
+            base, i, occ
+        )
+
+
+def test_signed64_keeps_the_bits_and_python_draws_take_either_form() -> None:
+    from sim.rng import COMPILED
+
+    assert not COMPILED  # this is the pure module
+    assert signed64(2**64 - 1) == -1
+    assert signed64(2**63) == -(2**63)
+    assert signed64(2**63 - 1) == 2**63 - 1
+    assert signed64(5) == 5
+    base = Streams(9, 1).base("attendance")
+    assert base >= 0
+    for i, k in ((0, 0), (17, 3), (2**40, 2**20)):
+        assert uniform_from_base(signed64(base), i, k) == uniform_from_base(base, i, k)
 
 
 def test_large_ids_bit_identical() -> None:
