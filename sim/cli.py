@@ -170,7 +170,9 @@ def run(
     )
 
 
-WorkersOption = Annotated[int, typer.Option(help="Local worker processes.")]
+WorkersOption = Annotated[
+    int, typer.Option(help="Local worker processes (this process is one of them).")
+]
 SchedulerOption = Annotated[
     str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
 ]
