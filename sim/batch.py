@@ -33,7 +33,7 @@ import shutil
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -107,6 +107,10 @@ class BatchSpec(_Model):
         return self
 
 
+OVERRIDABLE = ("replications", "claimants", "seed")
+"""Batch keys a run may override from the command line (``pbrsim batch --claimants N``)."""
+
+
 @dataclass(frozen=True)
 class Batch:
     """A batch file with its scenarios loaded."""
@@ -115,6 +119,8 @@ class Batch:
     spec: BatchSpec
     scenarios: dict[str, Scenario]
     baseline: str
+    overrides: dict[str, int] = field(default_factory=dict)
+    """Keys of the file replaced for this run (they are part of the spec and its hash)."""
 
     @property
     def hash(self) -> str:
@@ -127,7 +133,7 @@ class Batch:
 
 
 def _problems_from_validation(
-    path: Path, err: ValidationError, raw: dict[str, Any]
+    path: Path, err: ValidationError, overrides: dict[str, int]
 ) -> list[Problem]:
     problems = []
     for e in err.errors():
@@ -135,20 +141,34 @@ def _problems_from_validation(
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = f"unknown key; valid keys here: {', '.join(BatchSpec.model_fields)}"
-        problems.append(Problem(str(path), key, e.get("input"), msg))
+        where = f"{path} (--{key} on the command line)" if key in overrides else str(path)
+        problems.append(Problem(where, key, e.get("input"), msg))
     return problems
 
 
-def load_batch(path: str | Path) -> Batch:
+def load_batch(path: str | Path, overrides: dict[str, int] | None = None) -> Batch:
     """Read and validate a batch file and the scenarios it names.
+
+    Parameters
+    ----------
+    path : str or Path
+    overrides : dict, optional
+        Values replacing the file's ``replications``, ``claimants`` or ``seed`` for
+        this run, validated like the file's own.
 
     Raises
     ------
     sim.scenario.ScenarioError
         With every problem found: a missing or malformed batch file, a bad key or
-        value, a scenario file that is missing or invalid, two scenarios with the
-        same name, or a baseline that is not one of them.
+        value (including an override), a scenario file that is missing or invalid,
+        two scenarios with the same name, or a baseline that is not one of them.
+    ValueError
+        If ``overrides`` names a key outside :data:`OVERRIDABLE`.
     """
+    overrides = dict(overrides or {})
+    bad = sorted(set(overrides) - set(OVERRIDABLE))
+    if bad:
+        raise ValueError(f"overrides {bad} not in {list(OVERRIDABLE)}")
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -159,9 +179,9 @@ def load_batch(path: str | Path) -> Batch:
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError([Problem(str(path), "", None, f"invalid TOML: {err}")]) from None
     try:
-        spec = BatchSpec.model_validate(raw, strict=True)
+        spec = BatchSpec.model_validate({**raw, **overrides}, strict=True)
     except ValidationError as err:
-        raise ScenarioError(_problems_from_validation(path, err, raw)) from None
+        raise ScenarioError(_problems_from_validation(path, err, overrides)) from None
     problems: list[Problem] = []
     scenarios: dict[str, Scenario] = {}
     for j, rel in enumerate(spec.scenarios):
@@ -188,7 +208,7 @@ def load_batch(path: str | Path) -> Batch:
         )
     if problems:
         raise ScenarioError(problems)
-    return Batch(path=path, spec=spec, scenarios=scenarios, baseline=baseline)
+    return Batch(path, spec, scenarios, baseline, overrides)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -499,6 +519,7 @@ def _manifest(
         "batch_file": str(batch.path),
         "batch_text": batch.path.read_text(),
         "batch_hash": batch.hash,
+        "overrides": batch.overrides,
         "baseline": batch.baseline,
         "seed": batch.spec.seed,
         "claimants": batch.spec.claimants,

@@ -202,6 +202,15 @@ def batch(
         bool, typer.Option(help="Skip finished tasks in --out, redo the rest.")
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace earlier results in --out.")] = False,
+    replications: Annotated[
+        int | None, typer.Option(help="Replications, instead of the batch file's.")
+    ] = None,
+    claimants: Annotated[
+        int | None, typer.Option(help="Claimants per run, instead of the batch file's.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Root seed, instead of the batch file's.")
+    ] = None,
 ) -> None:
     """Run scenarios x replications as tasks, then write paired impacts and a summary."""
     from sim.batch import OutputConflict, load_batch, run_batch
@@ -209,8 +218,9 @@ def batch(
     _check_executor(workers, scheduler, dask_local)
     if resume and overwrite:
         fail("--resume and --overwrite: give one or the other")
+    given = {"replications": replications, "claimants": claimants, "seed": seed}
     try:
-        spec = load_batch(batch_file)
+        spec = load_batch(batch_file, {k: v for k, v in given.items() if v is not None})
     except ScenarioError as err:
         fail(*(str(p) for p in err.problems))
     counts = {"done": 0, "failed": 0}

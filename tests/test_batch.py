@@ -352,3 +352,77 @@ def test_calibration_fit_is_copied_for_the_report(tmp_path: Path) -> None:
     path.write_text(path.read_text() + 'calibration_fit = "fit.csv"\n')
     run_batch(load_batch(path), tmp_path / "out", workers=1)
     assert (tmp_path / "out" / "calibration" / "fit.csv").read_bytes() == fit.read_bytes()
+
+
+def test_command_line_overrides_replace_file_values_and_enter_the_hash(tmp_path: Path) -> None:
+    path = write_batch(tmp_path)
+    plain = load_batch(path)
+    small = load_batch(path, {"replications": 1, "claimants": 300, "seed": 7})
+    assert (small.spec.replications, small.spec.claimants, small.spec.seed) == (1, 300, 7)
+    assert small.overrides == {"replications": 1, "claimants": 300, "seed": 7}
+    assert small.hash != plain.hash
+    assert load_batch(path, {"claimants": 1200}).hash == plain.hash  # same value, same run
+    with pytest.raises(ValueError, match="name"):
+        load_batch(path, {"name": 3})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--claimants", "0", "greater than or equal to 1"),
+        ("--replications", "0", "greater than or equal to 1"),
+        ("--seed", "-1", "greater than or equal to 0"),
+    ],
+)
+def test_cli_bad_override_exits_2_naming_the_flag(
+    tmp_path: Path, flag: str, value: str, message: str
+) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from sim.cli import app; app()",
+            "batch",
+            str(write_batch(tmp_path)),
+            "--out",
+            str(tmp_path / "o"),
+            flag,
+            value,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert f"({flag} on the command line)" in proc.stderr
+    assert message in proc.stderr and value in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_override_runs_the_smaller_batch_and_records_it(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from sim.cli import app; app()",
+            "batch",
+            str(write_batch(tmp_path)),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--replications",
+            "2",
+            "--claimants",
+            "300",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["overrides"] == {"replications": 2, "claimants": 300}
+    assert manifest["claimants"] == 300
+    ledger = pl.read_parquet(out / "ledger" / "**" / "*.parquet", hive_partitioning=True)
+    assert ledger.height == 2 * 2 * 300
