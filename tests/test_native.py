@@ -92,3 +92,22 @@ def test_compiled_and_pure_journeys_give_identical_records(wp, monkeypatch, vari
     native = _digest(sc, 1500, True, monkeypatch)
     pure = _digest(sc, 1500, False, monkeypatch)
     assert native == pure
+
+
+def test_a_stale_build_is_not_used(monkeypatch):
+    """Sources edited since the compile: pure Python, with a warning saying how to rebuild."""
+    _native_or_skip()
+    monkeypatch.delenv("PBRSIM_PURE_PYTHON", raising=False)
+    monkeypatch.setattr(model, "source_digest", lambda _dir: "0" * 64)
+    with pytest.warns(UserWarning, match="pip install -e"):
+        assert model.engine.__wrapped__() is PURE  # type: ignore[attr-defined]
+
+
+def test_a_build_that_fails_to_load_falls_back_to_pure_python(monkeypatch):
+    def broken(name: str) -> object:
+        raise RuntimeError(f"cannot load {name}")
+
+    monkeypatch.delenv("PBRSIM_PURE_PYTHON", raising=False)
+    monkeypatch.setattr(model.importlib, "import_module", broken)
+    with pytest.warns(UserWarning, match="did not load"):
+        assert model.engine.__wrapped__() is PURE  # type: ignore[attr-defined]
