@@ -7,8 +7,8 @@ the outputs of every run are bit-identical. Target (issue 4): >= 1.7x on a 2-cor
 What is timed:
 
 * ``1 worker``: ``run_batch(workers=1)``, tasks in this process.
-* ``2 local workers``: ``run_batch(workers=2)``, including starting the spawn pool and
-  the imports in its workers.
+* ``2 local workers``: ``run_batch(workers=2)``: this process and one spawned worker
+  process, including starting it and its imports (this process works meanwhile).
 * ``2-worker Dask, batch``: ``run_batch(scheduler=...)`` on a LocalCluster started just
   before, as for a user who points ``--scheduler`` at a running cluster. The workers
   are fresh, so this still includes their first import of the simulation code.
