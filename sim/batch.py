@@ -22,6 +22,7 @@ task killed half-way leaves no file that looks finished.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -415,21 +416,13 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
 
         for _ in range(workers - 1):
             feed_pool()
-        n_left = len(tasks)
-        while n_left:
-            while not finished.empty():
-                n_left -= 1
-                yield finished.get()
-            if not n_left:
-                break
-            try:
-                task = todo.popleft()
-            except IndexError:
-                n_left -= 1
-                yield finished.get()  # only the pool's tasks are left: wait for one
-                continue
-            n_left -= 1
-            yield _run_here(task)
+        for _ in range(len(tasks)):  # one outcome each
+            here: Task | None = None
+            if finished.empty():
+                with contextlib.suppress(IndexError):  # the pool's callbacks pop too
+                    here = todo.popleft()
+            # a finished task, one run here, or, with only the pool's left, the next to finish
+            yield finished.get() if here is None else _run_here(here)
 
 
 QUIET_DASK_CONFIG: dict[str, object] = {

@@ -3,10 +3,10 @@
 The process wakes only where its state can change: attachment, a failure to
 attend (or, awaiting compliance, any interview), a sanction decision or the
 end of a spell, job entry, job loss, leaving benefit, programme end, and the
-end of follow-up. A change of interview interval or provider is applied when the
-provider makes it (:meth:`Journey.reschedule`, no SimPy interrupt), moving the
-process's wake-up earlier only if it must. Everything between wake-ups is settled
-arithmetically:
+end of follow-up. A change of interview interval or provider is applied the day
+the provider makes it (:meth:`Journey.reschedule`, no SimPy interrupt), and the
+process is moved to a timeout for its new next wake-up. Everything between
+wake-ups is settled arithmetically:
 
 * interviews that are attended are counted in bulk at the next wake-up: attendance
   is Bernoulli with a probability that changes only at a failure, so one keyed
@@ -318,12 +318,13 @@ class Journey:
     def reschedule(self) -> None:
         """Apply a change of interview interval or provider made today by the provider.
 
-        Called synchronously by the provider instead of a SimPy interrupt (which costs
-        an extra event and an exception): the state is brought up to today, the change
+        Called by :func:`sim.provider.periodic` instead of a SimPy interrupt (which
+        costs an extra event and an exception), once the provider's or area's process
+        has set its own next wake-up: the state is brought up to today, the change
         applied, and the process moved from the timeout it sleeps on to one for its
         new next wake-up. The old timeout stays in the queue with no callback. Events
-        are created in the same order as an interrupt's handler would create them, so
-        results are unchanged.
+        are created in the same order as an interrupt's handler created them, so
+        results do not depend on the mechanism.
         """
         env, proc = self.env, self.proc
         now = env.now

@@ -141,6 +141,10 @@ def _context(
     contract_groups = [sc.contract.groups[g] for g in names]
     n_months = int(float(horizon.max()) / DAYS_PER_MONTH) + 2
     lm = sc.labour_market.index_by_month
+
+    def key(stream: str) -> int:  # a stream's base, in the form the event loop's draws take
+        return signed64(streams.base(stream))
+
     kit = engine()
     return kit.context(
         referred_at=pop.referred_at.tolist(),
@@ -187,14 +191,14 @@ def _context(
         no_escalation_days=7.0 * sanc.no_escalation_within_weeks,
         ladder_jsa=sanc.ladders[sanc.ladder_jsa],
         ladder_esa=sanc.ladders[sanc.ladder_esa],
-        base_entry=signed64(streams.base("employment.entry")),
-        base_off=signed64(streams.base("offflow")),
-        base_loss=signed64(streams.base("employment.loss")),
-        base_attend=signed64(streams.base("attendance")),
-        base_refer=signed64(streams.base("sanctions.refer")),
-        base_reason=signed64(streams.base("sanctions.reason")),
-        base_decision=signed64(streams.base("sanctions.decision")),
-        base_overturn=signed64(streams.base("sanctions.overturn")),
+        base_entry=key("employment.entry"),
+        base_off=key("offflow"),
+        base_loss=key("employment.loss"),
+        base_attend=key("attendance"),
+        base_refer=key("sanctions.refer"),
+        base_reason=key("sanctions.reason"),
+        base_decision=key("sanctions.decision"),
+        base_overturn=key("sanctions.overturn"),
         records=JourneyRecords(pop.n),
         events=events,
         monthly=[[0] * n_months for _ in EVENT_CODES],
@@ -205,11 +209,11 @@ def _context(
         loss_distance_coef=emp.job_loss_distance_coef,
         regimes=_regimes(sc),
         p_higher_level=sanc.p_higher_level,
-        base_higher=signed64(streams.base("sanctions.higher_level")),
+        base_higher=key("sanctions.higher_level"),
         p_hardship=sanc.hardship.p_claim,
         hardship_after_days=sanc.hardship.after_days,
         hardship_fraction=sanc.hardship.fraction_of_sanction,
-        base_hardship=signed64(streams.base("sanctions.hardship")),
+        base_hardship=key("sanctions.hardship"),
     )
 
 
@@ -292,7 +296,7 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
     value = _outcome_value_gbp(sc, pop)
     qual = np.array([sc.contract.groups[n].qualifying_days for n in pop.group_names])[pop.group]
     prog_end = np.asarray(ctx.programme_end_at)
-    n_months = int(max(ctx.horizon_at) / DAYS_PER_MONTH) + 2
+    n_months = len(ctx.monthly[0])  # months of the run's books
     to_spec = _to_specialist(sc, pop, streams)
     sub = sc.providers.subcontracting
     counts = pop.n_providers_by_area

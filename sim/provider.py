@@ -202,8 +202,6 @@ class Provider:
         self.n_active = 0
         self.caseload_area = 0.0
         self._t_count = 0.0
-        self.n_reviews = 0
-        self.n_interval_changes = 0
         self.cut_months: list[int] = []
         """Months from which a cut under financial strain took effect."""
         self.first_day = 0.0
@@ -315,7 +313,6 @@ class Provider:
         """Re-triage the active caseload and reschedule members whose interval changed."""
         if not self.live:
             return
-        self.n_reviews += 1
         idx = np.flatnonzero(self.active)
         if len(idx) == 0:
             return
@@ -343,7 +340,6 @@ class Provider:
         changed = idx[new != self.interval_days[idx]]
         self.interval_days[idx] = new
         journeys = self.book.journeys
-        self.n_interval_changes += len(changed)
         self.book.to_reschedule.extend(journeys[local] for local in changed.tolist())
 
     def _public_service_weight(self, view: CaseloadView) -> float:

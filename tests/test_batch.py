@@ -209,6 +209,15 @@ def test_resume_skips_finished_tasks(serial_run: Path, tmp_path: Path) -> None:
     assert digest(out) == digest(serial_run)
 
 
+def _pbrsim(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``pbrsim ARGS`` in a fresh interpreter to the end, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-c", "from sim.cli import app; app()", *args],
+        capture_output=True,
+        text=True,
+    )
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-c", "from sim.cli import app; app()", *args],
@@ -303,19 +312,7 @@ def test_cli_bad_batch_exits_2_without_traceback(tmp_path: Path) -> None:
     path.write_text(
         'name = "b"\nscenarios = ["missing.toml"]\nreplications = 1\nclaimants = 10\nseed = 1\n'
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from sim.cli import app; app()",
-            "batch",
-            str(path),
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = _pbrsim("batch", str(path), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2
     assert "missing.toml" in proc.stderr and "file not found" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -377,21 +374,7 @@ def test_command_line_overrides_replace_file_values_and_enter_the_hash(tmp_path:
 def test_cli_bad_override_exits_2_naming_the_flag(
     tmp_path: Path, flag: str, value: str, message: str
 ) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from sim.cli import app; app()",
-            "batch",
-            str(write_batch(tmp_path)),
-            "--out",
-            str(tmp_path / "o"),
-            flag,
-            value,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = _pbrsim("batch", str(write_batch(tmp_path)), "--out", str(tmp_path / "o"), flag, value)
     assert proc.returncode == 2
     assert f"({flag} on the command line)" in proc.stderr
     assert message in proc.stderr and value in proc.stderr
@@ -401,24 +384,12 @@ def test_cli_bad_override_exits_2_naming_the_flag(
 
 def test_cli_override_runs_the_smaller_batch_and_records_it(tmp_path: Path) -> None:
     out = tmp_path / "o"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from sim.cli import app; app()",
-            "batch",
-            str(write_batch(tmp_path)),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--replications",
-            "2",
-            "--claimants",
-            "300",
-        ],
-        capture_output=True,
-        text=True,
+    proc = _pbrsim(
+        "batch",
+        str(write_batch(tmp_path)),
+        "--out",
+        str(out),
+        *("--workers", "1", "--replications", "2", "--claimants", "300"),
     )
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / "manifest.json").read_text())
