@@ -69,8 +69,11 @@ def _native_extensions() -> list[object]:
         return []
     for ext in extensions:
         ext.optional = True  # a failed compile leaves pure Python in use
-        if sys.platform != "win32":  # sim.rng's native draws rely on wrapping signed arithmetic
-            ext.extra_compile_args = [*(ext.extra_compile_args or []), "-fwrapv"]
+        if sys.platform != "win32":
+            # sim.rng's native draws rely on wrapping signed arithmetic, and sim.fmath's
+            # results on each operation being rounded on its own (no fused multiply-add)
+            flags = ["-fwrapv", "-ffp-contract=off"]
+            ext.extra_compile_args = [*(ext.extra_compile_args or []), *flags]
     return list(extensions)
 
 

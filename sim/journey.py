@@ -35,6 +35,7 @@ from sim.contract import (
     price_index,
     settle_job,
 )
+from sim.fmath import exp, log, neg_log1m, sigmoid
 from sim.hazards import INF
 from sim.rng import exponential_from_base, uniform_from_base
 from sim.sanctions import ladder_level, spell_days
@@ -95,10 +96,6 @@ ON_BENEFIT, IN_WORK, OFF_BENEFIT = 0, 1, 2
     EV_IV_START,
     EV_IV_END,
 ) = range(20)
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 class Journey:
@@ -248,7 +245,7 @@ class Journey:
         self.sanc_frac = 0.0
         self.awaiting_compliance = False
         self.logit_attend = ctx.logit_attend[i]
-        self.p_attend = _sigmoid(self.logit_attend)
+        self.p_attend = sigmoid(self.logit_attend)
         self.days_in_work = self.days_on_benefit = self.days_sanctioned = 0.0
         self.days_off = self.caseload_days = self.benefit_paid = 0.0
         self.minutes_adviser = self.minutes_jcp = self.max_gap = 0.0
@@ -542,7 +539,7 @@ class Journey:
             self.fta_k = NEVER
             return
         u = uniform_from_base(self.ctx.base_attend, self.i, self.n_fta)
-        self.fta_k = self.iv_k + int(math.log1p(-u) / math.log(p)) if p > 0.0 else self.iv_k
+        self.fta_k = self.iv_k + int(-neg_log1m(u) / log(p)) if p > 0.0 else self.iv_k
 
     def _n_before(self, now: float, inclusive: bool) -> int:
         """Return how many interviews from ``iv_j`` on fall before ``now`` (or at it)."""
@@ -618,7 +615,7 @@ class Journey:
         self.n_fta += 1
         self._log(now, EV_FTA)
         self.logit_attend += ctx.logit_per_prior_fta
-        self.p_attend = _sigmoid(self.logit_attend)
+        self.p_attend = sigmoid(self.logit_attend)
         self._draw_next_fta()
         if self.iv_k > self.mand_k_end:  # a voluntary interview: no sanction
             return
@@ -903,8 +900,8 @@ class Journey:
         if not completed:
             self.iv_override = False
             return
-        self.k_entry *= math.exp(-spec.distance_change)
-        self.k_loss *= math.exp(self.ctx.loss_distance_coef * spec.distance_change)
+        self.k_entry *= exp(-spec.distance_change)
+        self.k_loss *= exp(self.ctx.loss_distance_coef * spec.distance_change)
         self._log(now, EV_IV_END, float(spec.distance_change))
         if self.iv_override:
             if self.on_prog and self.provider is not None:

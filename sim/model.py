@@ -29,6 +29,7 @@ from sim.area import Area
 from sim.config import AGE_BANDS, Ladder, Scenario, month_index
 from sim.context import RunContext
 from sim.contract import DAYS_PER_MONTH
+from sim.fmath import exp_array, log
 from sim.hazards import EntryHazard, StepHazard
 from sim.journey import Journey
 from sim.native_build import NATIVE_MODULES, PREFIX, source_digest
@@ -112,7 +113,7 @@ class RunOutput:
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-12), 1.0 - 1e-12)
-    return math.log(p / (1.0 - p))
+    return log(p / (1.0 - p))
 
 
 def _context(
@@ -155,9 +156,9 @@ def _context(
         claim_start_at=pop.claim_start_at.tolist(),
         logit_attend=logit_attend.tolist(),
         rate_per_day=(pop.weekly_rate_gbp / 7.0).tolist(),
-        k_entry=(emp.entry_rate_per_day * np.exp(-pop.distance)).tolist(),
+        k_entry=(emp.entry_rate_per_day * exp_array(-pop.distance)).tolist(),
         k_loss=(
-            emp.job_loss_rate_per_day * np.exp(emp.job_loss_distance_coef * pop.distance)
+            emp.job_loss_rate_per_day * exp_array(emp.job_loss_distance_coef * pop.distance)
         ).tolist(),
         p_ill=np.where(cond >= 0, p_ill_cond[cond], att.p_ill_health_fta_no_condition).tolist(),
         esa=pop.benefit_esa.tolist(),

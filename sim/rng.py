@@ -25,7 +25,6 @@ is stable across processes and Python versions (unlike ``hash``).
 from __future__ import annotations
 
 import hashlib
-import math
 import types
 from dataclasses import dataclass
 from typing import Final
@@ -33,6 +32,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 from mypy_extensions import i64  # int at run time; a native 64-bit integer when compiled
+
+from sim.fmath import neg_log1m, neg_log1m_array, norm_ppf_array
 
 __all__ = ["Streams", "exponential_from_base", "signed64", "stream_hash", "uniform_from_base"]
 
@@ -185,19 +186,25 @@ class Streams:
     def exponentials(
         self, stream: str, claimants: npt.ArrayLike, occurrence: int | npt.ArrayLike = 0
     ) -> FloatArray:
-        """Return unit-exponential draws, ``-log(1 - U)``, for many claimants."""
-        return -np.log1p(-self.uniforms(stream, claimants, occurrence))
+        """Return unit-exponential draws, ``-log(1 - U)``, for many claimants.
+
+        Bit-identical to :func:`exponential_from_base` for each element, on every machine
+        (the logarithm is :func:`sim.fmath.neg_log1m_array`, not numpy's or the C library's).
+        """
+        return neg_log1m_array(self.uniforms(stream, claimants, occurrence))
 
     def normals(
         self, stream: str, claimants: npt.ArrayLike, occurrence: int | npt.ArrayLike = 0
     ) -> FloatArray:
-        """Return standard normal draws by inversion of one uniform each."""
-        from scipy.special import ndtri  # type: ignore[import-untyped]
+        """Return standard normal draws by inversion of one uniform each.
 
+        The quantile function is :func:`sim.fmath.norm_ppf_array` (AS 241 on basic
+        operations), so a draw is the same on every machine.
+        """
         z = self._bits(stream, claimants, occurrence)
         # midpoints of 2**52 equal cells: strictly inside (0, 1), so ndtri is finite
         u = ((z >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0**-52
-        return np.asarray(ndtri(u), dtype=np.float64)
+        return norm_ppf_array(u)
 
     def choices(
         self,
@@ -252,5 +259,9 @@ def _uniform_native(base: i64, claimant: i64, occurrence: i64) -> float:
 
 
 def exponential_from_base(base: int, claimant: int, occurrence: int) -> float:
-    """Return the unit-exponential draw for (stream base, claimant, occurrence)."""
-    return -math.log1p(-uniform_from_base(base, claimant, occurrence))
+    """Return the unit-exponential draw for (stream base, claimant, occurrence).
+
+    The one implementation of ``-log(1 - U)`` (:func:`sim.fmath.neg_log1m`), so the value is
+    the same compiled or not, on every machine, and equal to :meth:`Streams.exponentials`.
+    """
+    return neg_log1m(uniform_from_base(base, claimant, occurrence))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sim.fmath import exp_array
+
 __all__ = ["CaseloadView", "allocate", "average_ranks", "interval_tiers", "quantise_intervals"]
 
 F = npt.NDArray[np.float64]
@@ -103,10 +105,10 @@ def expected_payment_per_hour(view: CaseloadView, x_full: float) -> F:
     the average return on the claimant, as providers rank caseloads in practice, not
     the marginal effect of the service.
     """
-    h = view.entry_rate_per_day * np.exp(-view.signal)
+    h = view.entry_rate_per_day * exp_array(-view.signal)
     b = view.effect_per_adviser_hour_per_week / 60.0
     window = np.maximum(view.days_left - view.qualifying_days_left, 0.0)
-    p_outcome = -np.expm1(-h * (1.0 + b * x_full) * window)
+    p_outcome = 1.0 - exp_array(-h * (1.0 + b * x_full) * window)
     hours = x_full / 60.0 * np.maximum(view.days_left, 1.0) / 7.0
     return np.asarray(view.value_gbp * p_outcome / hours, dtype=np.float64)
 
