@@ -223,7 +223,7 @@ class Area:
         for local, journey in enumerate(book.journeys):
             if journey is None or journey.provider is not p:
                 continue
-            journey.provider = target
+            journey.move_to(target)
             if p.active[local]:
                 p.leave(local, now)
                 target.join(local, now)

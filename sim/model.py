@@ -37,6 +37,7 @@ from sim.population import Population, build_population
 from sim.provider import AreaBook, Provider
 from sim.records import EVENT_CODES, EventLog, JourneyRecords
 from sim.rng import Streams, signed64
+from sim.simpy_compat import n_events_scheduled
 
 __all__ = ["PURE", "Engine", "RunContext", "RunOutput", "engine", "simulate"]
 
@@ -408,7 +409,7 @@ def _run_area(
     env.run()
     if area is not None:  # finished journeys are recorded; let them go
         area.book.journeys = [None] * len(area.book.members)
-    return int(next(env._eid))  # events scheduled in this Environment
+    return n_events_scheduled(env)
 
 
 def simulate(

@@ -19,7 +19,24 @@ from pathlib import Path
 
 __all__ = ["NATIVE_MODULES", "PREFIX", "native_copy_text", "source_digest", "write_native_copies"]
 
-NATIVE_MODULES = ("context", "contract", "fmath", "hazards", "journey", "rng", "sanctions")
+NATIVE_MODULES = (
+    "benefit",
+    "clocks",
+    "closing",
+    "conditionality",
+    "context",
+    "contract",
+    "employment",
+    "events",
+    "fmath",
+    "hazards",
+    "interviews",
+    "journey",
+    "programme",
+    "rng",
+    "sanctions",
+    "services",
+)
 """Modules compiled together, in the order their sources are hashed."""
 
 PREFIX = "_native_"

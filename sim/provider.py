@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,20 @@ __all__ = ["INCOME_KINDS", "AreaBook", "Provider"]
 INCOME_KINDS = ("attachment", "outcome", "sustainment", "management_fee")
 
 F = npt.NDArray[np.float64]
+
+
+class Member(Protocol):
+    """What a provider and its area see of a member's journey (:class:`sim.journey.Journey`)."""
+
+    @property
+    def provider(self) -> Provider | None:
+        """The member's provider (None before attachment)."""
+
+    def reschedule(self) -> None:
+        """Apply today's change of interview interval or provider."""
+
+    def move_to(self, provider: Provider) -> None:
+        """Continue with ``provider`` (the member's provider left the market)."""
 
 
 @dataclass
@@ -72,8 +86,8 @@ class AreaBook:
     initial_prime: npt.NDArray[np.int64]
     interval_days: F = field(init=False)
     work_days: F = field(init=False)
-    journeys: list[Any] = field(init=False)
-    to_reschedule: list[Any] = field(init=False)
+    journeys: list[Member | None] = field(init=False)
+    to_reschedule: list[Member] = field(init=False)
     """Journeys whose interval or provider changed today, to be told by :func:`periodic`."""
 
     def __post_init__(self) -> None:
@@ -260,6 +274,14 @@ class Provider:
         self._count(now, +1)
         return float(self.interval_days[local])
 
+    def interval_for(self, local: int) -> float:
+        """Return member ``local``'s current interview interval (days)."""
+        return float(self.interval_days[local])
+
+    def record_work_days(self, local: int, days: float) -> None:
+        """Note the days in work member ``local`` has towards the outcome (for triage)."""
+        self.work_days[local] = days
+
     def leave(self, local: int, now: float) -> None:
         """Remove member ``local`` from the active caseload."""
         self.active[local] = False
@@ -340,7 +362,9 @@ class Provider:
         changed = idx[new != self.interval_days[idx]]
         self.interval_days[idx] = new
         journeys = self.book.journeys
-        self.book.to_reschedule.extend(journeys[local] for local in changed.tolist())
+        self.book.to_reschedule.extend(
+            journey for local in changed.tolist() if (journey := journeys[local]) is not None
+        )
 
     def _public_service_weight(self, view: CaseloadView) -> float:
         v = self.config.public_service_value_gbp

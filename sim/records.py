@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from sim.events import EVENT_CODES
+
 __all__ = [
     "EVENT_CODES",
     "JOURNEY_FIELDS",
@@ -81,32 +83,6 @@ POPULATION_FIELDS: dict[str, str] = {
 
 LEDGER_FIELDS: dict[str, str] = {**POPULATION_FIELDS, **JOURNEY_FIELDS}
 
-EVENT_CODES: tuple[str, ...] = (
-    "referral",
-    "attach",
-    "interview",
-    "fta",
-    "sanction_referral",
-    "sanction_start",
-    "sanction_end",
-    "overturn",
-    "job_start",
-    "job_end",
-    "outcome",
-    "sustainment",
-    "offflow",
-    "programme_end",
-    "intensity_change",
-    "end",
-    "sanction_decision",
-    "wrong_sanction_decision",
-    "intervention_start",
-    "intervention_end",
-)
-"""Event log codes, in order; the log stores the index. ``sanction_decision`` carries
-``value`` 1 for a wrong decision (ill health not accepted as good reason), which is also
-logged as ``wrong_sanction_decision``."""
-
 
 def monthly_frame(counts: list[list[int]], start_month: str) -> pl.DataFrame:
     """Return event counts by calendar month as a tidy frame ``(month, month_start, event, n)``.
@@ -140,6 +116,81 @@ class JourneyRecords:
 
     def __init__(self, n_claimants: int) -> None:
         self.data = np.full((n_claimants, len(JOURNEY_FIELDS)), np.nan)
+
+    def put(
+        self,
+        i: int,
+        *,
+        attached_at: float,
+        programme_end_at: float,
+        horizon_at: float,
+        first_job_at: float,
+        outcome_at: float,
+        n_sustainment_payments: float,
+        n_jobs: float,
+        days_in_work: float,
+        days_on_benefit: float,
+        days_sanctioned: float,
+        days_off_benefit_no_job: float,
+        caseload_days: float,
+        offflow_at: float,
+        n_interviews: float,
+        n_fta: float,
+        adviser_minutes: float,
+        jcp_minutes: float,
+        max_contact_gap_days: float,
+        n_sanction_referrals: float,
+        n_sanctions: float,
+        n_wrong_sanctions: float,
+        n_overturned: float,
+        attachment_fee_gbp: float,
+        outcome_fee_gbp: float,
+        sustainment_fees_gbp: float,
+        payments_gbp: float,
+        benefit_paid_gbp: float,
+        n_interventions: float,
+        intervention_cost_gbp: float,
+        hardship_paid_gbp: float,
+        n_events: float,
+    ) -> None:
+        """Record claimant ``i``'s journey, one keyword per field of :data:`JOURNEY_FIELDS`.
+
+        The keywords are the fields, in the same order (``tests/test_records.py``), so a
+        call names every value it records.
+        """
+        self.data[i] = (
+            attached_at,
+            programme_end_at,
+            horizon_at,
+            first_job_at,
+            outcome_at,
+            n_sustainment_payments,
+            n_jobs,
+            days_in_work,
+            days_on_benefit,
+            days_sanctioned,
+            days_off_benefit_no_job,
+            caseload_days,
+            offflow_at,
+            n_interviews,
+            n_fta,
+            adviser_minutes,
+            jcp_minutes,
+            max_contact_gap_days,
+            n_sanction_referrals,
+            n_sanctions,
+            n_wrong_sanctions,
+            n_overturned,
+            attachment_fee_gbp,
+            outcome_fee_gbp,
+            sustainment_fees_gbp,
+            payments_gbp,
+            benefit_paid_gbp,
+            n_interventions,
+            intervention_cost_gbp,
+            hardship_paid_gbp,
+            n_events,
+        )
 
     def frame(self, rows: npt.NDArray[np.int64] | None = None) -> pl.DataFrame:
         """Return the journey columns as a frame (integer fields as Int64).

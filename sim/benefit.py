@@ -1,0 +1,64 @@
+"""Time on benefit, in work and off benefit, and leaving benefit without a job.
+
+:func:`accrue` adds the days since the last event to the claimant's sums and the
+benefit paid, net of a sanction and with hardship payments; it is called before any
+state change. :func:`leave_without_job` is where leaving benefit without work (the
+off-flow clock firing) is decided.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.clocks import update_hazards
+from sim.conditionality import clear_sanctions
+from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
+from sim.hazards import INF
+from sim.programme import leave_caseload
+from sim.services import drop_interventions
+
+if TYPE_CHECKING:
+    from sim.journey import Journey
+
+__all__ = ["accrue", "leave_without_job"]
+
+
+def accrue(j: Journey, now: float) -> None:
+    """Add the days from the last event to ``now`` to the sums of the current state."""
+    dt = now - j.t_last
+    if dt <= 0.0:
+        return
+    if j.status == ON_BENEFIT:
+        j.days_on_benefit += dt
+        rate = j.ctx.rate_per_day[j.i]
+        if j.sanctioned:
+            j.days_sanctioned += dt
+            j.benefit_paid += dt * rate * (1.0 - j.sanc_frac)
+            if now > j.hard_from:
+                hard = (now - max(j.t_last, j.hard_from)) * rate * j.sanc_frac
+                hard *= j.ctx.hardship_fraction
+                j.benefit_paid += hard
+                j.hardship_paid += hard
+        else:
+            j.benefit_paid += dt * rate
+        if j.on_prog:
+            j.caseload_days += dt
+    elif j.status == IN_WORK:
+        j.days_in_work += dt
+    else:
+        j.days_off += dt
+    j.t_last = now
+
+
+def leave_without_job(j: Journey, now: float) -> None:
+    """The off-flow clock fired: the claimant leaves benefit without a job at ``now``."""
+    leave_caseload(j, now)
+    clear_sanctions(j, now)
+    drop_interventions(j, now)
+    if j.offflow_at != j.offflow_at:
+        j.offflow_at = now
+    j.status = OFF_BENEFIT
+    if j.attach_at < INF:
+        j.attach_at = INF
+    j.log(now, Event.OFFFLOW)
+    update_hazards(j, now)
