@@ -3,24 +3,26 @@
 :func:`accrue` adds the days since the last event to the claimant's sums and the
 benefit paid, net of a sanction and with hardship payments; it is called before any
 state change. :func:`leave_without_job` is where leaving benefit without work (the
-off-flow clock firing) is decided.
+off-flow clock firing, or a claim closed after a missed signing) is applied, with its
+reason recorded.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from sim.clocks import update_hazards
 from sim.conditionality import clear_sanctions
 from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
 from sim.hazards import INF
+from sim.interviews import pause_all
 from sim.programme import leave_caseload
 from sim.services import drop_interventions
 
 if TYPE_CHECKING:
     from sim.journey import Journey
 
-__all__ = ["accrue", "leave_without_job"]
+__all__ = ["CEASED", "FAILED_TO_SIGN", "accrue", "leave_without_job"]
 
 
 def accrue(j: Journey, now: float) -> None:
@@ -50,13 +52,22 @@ def accrue(j: Journey, now: float) -> None:
     j.t_last = now
 
 
-def leave_without_job(j: Journey, now: float) -> None:
-    """The off-flow clock fired: the claimant leaves benefit without a job at ``now``."""
+# why a claimant left benefit without a job (the ledger's ``offflow_reason``)
+CEASED: Final = 1
+"""The off-flow hazard: stopped claiming, moved onto another benefit, not known."""
+FAILED_TO_SIGN: Final = 2
+"""The claim was closed after a missed signing."""
+
+
+def leave_without_job(j: Journey, now: float, reason: int) -> None:
+    """The claimant leaves benefit without a job at ``now``, for ``reason``."""
     leave_caseload(j, now)
     clear_sanctions(j, now)
     drop_interventions(j, now)
+    pause_all(j)
     if j.offflow_at != j.offflow_at:
         j.offflow_at = now
+        j.offflow_reason = reason
     j.status = OFF_BENEFIT
     if j.attach_at < INF:
         j.attach_at = INF

@@ -5,8 +5,8 @@ Each out-of-work spell draws a unit-exponential clock per hazard from a keyed st
 the integrated hazard reaches its clock; when the hazard's multiplier changes (a new
 interview interval, a sanction, leaving benefit), the part of the clock already used
 is kept and the firing time is solved again (:mod:`sim.hazards`). Here is where the
-job-entry multiplier is decided: distance from work, the service received, a running
-intervention's lock-in, a sanction and being off benefit.
+job-entry multiplier is decided: distance from work, the contacts received from each
+actor, a running intervention's lock-in, a sanction and being off benefit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "entry_multiplier",
-    "intensity_hours_per_week",
+    "service_effect",
     "start_spell",
     "update_entry",
     "update_hazards",
@@ -30,11 +30,20 @@ __all__ = [
 ]
 
 
-def intensity_hours_per_week(j: Journey) -> float:
-    """Return the adviser hours a week the claimant's current schedule gives (0 off benefit)."""
+def service_effect(j: Journey) -> float:
+    """Return the proportional raise in the job-entry hazard from the contacts received.
+
+    Each actor's contacts have their own effect per contact hour a week (Jobcentre and
+    provider); the claimant's ``effect_gain`` says how the effect varies with distance
+    from work (``exp((1 - gradient) * distance)``: a gradient of 1 makes the absolute
+    effect proportional to the base hazard, 0 the same for everyone).
+    """
     if j.status != ON_BENEFIT:
         return 0.0
-    return j.iv_minutes * 7.0 / j.iv_interval / 60.0
+    ctx = j.ctx
+    x = ctx.effect_per_hour * j.prov.hours_per_week()
+    x += ctx.jcp_effect_per_hour * j.jcp.hours_per_week()
+    return x * ctx.effect_gain[j.i]
 
 
 def entry_multiplier(j: Journey) -> float:
@@ -42,7 +51,7 @@ def entry_multiplier(j: Journey) -> float:
     ctx = j.ctx
     if j.status == IN_WORK:
         return 0.0
-    m = j.k_entry * j.m_during * (1.0 + ctx.effect_per_hour * intensity_hours_per_week(j))
+    m = j.k_entry * j.m_during * (1.0 + service_effect(j))
     if j.status == OFF_BENEFIT:
         return m * ctx.entry_mult_off_benefit
     if j.sanctioned:

@@ -1,12 +1,15 @@
-"""Conditionality: attendance at mandatory contacts, failures, referrals and sanctions.
+"""Conditionality: attendance at contacts, failures by requirement, referrals and sanctions.
 
-Where a failure to attend is decided (:func:`draw_next_fta`: attendance is Bernoulli
-with a probability that changes only at a failure, so one keyed draw per failure gives
-the geometric number of contacts attended before the next), whether it is referred to a
-decision maker and with what outcome (:func:`on_failure_to_attend`), how long a sanction
-runs under the ladder in force (:func:`on_decision`, with the pure rules of
-:mod:`sim.sanctions`), an ESA open-ended sanction ending on compliance, overturns with
-back pay, and hardship payments.
+Where it is decided whether a claimant attends a contact (:func:`refresh_attendance`:
+the chance of missing one depends on how often contacts come, whether the contact is
+compulsory, the claimant's own propensity and their history of failures and sanctions),
+what a failure leads to (:func:`on_failure_to_attend`: failing to sign can close the
+claim; a failure at a compulsory contact can be referred to a decision maker), doubts
+about actively seeking work (:func:`on_job_search_doubt`) and leaving a job
+(:func:`on_leaving_job`), each with its own referral and adverse-decision rates
+(``RunContext.route_*``), and how long a sanction runs under the ladder in force
+(:func:`on_decision`, with the pure rules of :mod:`sim.sanctions`). An ESA open-ended
+sanction runs until the claimant re-engages (a keyed clock), then for its fixed part.
 """
 
 from __future__ import annotations
@@ -15,64 +18,173 @@ from typing import TYPE_CHECKING, Final
 
 from sim.clocks import update_hazards
 from sim.events import Event
-from sim.fmath import log, neg_log1m, sigmoid
+from sim.fmath import log, sigmoid
 from sim.hazards import INF
-from sim.rng import uniform_from_base
+from sim.obligation import JCP, Obligation
+from sim.rng import exponential_from_base, uniform_from_base
 from sim.sanctions import ladder_level, spell_days
 
 if TYPE_CHECKING:
     from sim.journey import Journey
 
 __all__ = [
-    "NEVER",
+    "ACTIVITY",
+    "FTA_JCP",
+    "FTA_PROVIDER",
+    "JOB_SEARCH",
+    "LEAVING_JOB",
+    "ROUTES",
     "clear_sanctions",
-    "draw_next_fta",
-    "on_compliance",
+    "draw_job_search_doubt",
     "on_decision",
     "on_failure_to_attend",
+    "on_job_search_doubt",
+    "on_leaving_job",
     "on_sanction_end",
+    "refresh_all_attendance",
+    "refresh_attendance",
+    "settle_at_end",
 ]
 
-NEVER: Final = 1 << 62
-"""An interview count that is never reached (attendance is certain)."""
+# requirement routes to a sanction referral (index into RunContext.route_* lists)
+FTA_JCP: Final = 0
+"""Failing to attend a Jobcentre contact (signing or interview)."""
+FTA_PROVIDER: Final = 1
+"""Failing to attend a provider's mandatory activity or meeting."""
+ACTIVITY: Final = 2
+"""Not taking part in a placement or mandatory activity (an intervention's schedule)."""
+JOB_SEARCH: Final = 3
+"""Not actively seeking work (JSA)."""
+LEAVING_JOB: Final = 4
+"""Leaving a job voluntarily or losing it through misconduct."""
+ROUTES: tuple[str, ...] = ("fta_jcp", "fta_provider", "activity", "job_search", "leaving_job")
+"""Route names, as in ``[sanctions.requirements]``."""
+
+_ROUTE_STRIDE: Final = 1 << 32
+"""Occurrence offset per route, so each route's draws are its own."""
 
 
-def draw_next_fta(j: Journey) -> None:
-    """Draw how many interviews are attended before the next failure to attend."""
-    p = j.p_attend
-    if p >= 1.0:
-        j.fta_k = NEVER
+# ---------------------------------------------------------------------- attendance
+def _w_miss(j: Journey, o: Obligation, compulsory: bool) -> float:
+    """Return ``-log(1 - p_miss)`` for one contact of ``o`` (0 if never missed)."""
+    ctx = j.ctx
+    logit = (
+        j.logit_attend
+        + ctx.logit_per_prior_fta * j.n_fta
+        + ctx.logit_per_prior_sanction * j.n_sanctions
+        - ctx.attendance_frequency_elasticity * log(o.interval / ctx.attendance_ref_interval_days)
+    )
+    if not compulsory:
+        logit += ctx.voluntary_logit_shift
+    p_attend = sigmoid(logit)
+    return -log(p_attend) if p_attend < 1.0 else 0.0
+
+
+def refresh_attendance(j: Journey, o: Obligation) -> None:
+    """Recompute the chance of missing ``o``'s contacts; the attendance clock carries over."""
+    if j.ctx.attendance_certain:
+        o.set_attendance(o.clock_left(), 0.0, 0.0)
         return
-    u = uniform_from_base(j.ctx.base_attend, j.i, j.n_fta)
-    j.fta_k = j.iv_k + int(-neg_log1m(u) / log(p)) if p > 0.0 else j.iv_k
+    o.set_attendance(o.clock_left(), _w_miss(j, o, True), _w_miss(j, o, False))
 
 
-def on_failure_to_attend(j: Journey, now: float) -> None:
-    """A failure to attend at ``now``: persistence, then referral and a decision to come."""
+def refresh_all_attendance(j: Journey) -> None:
+    """Recompute attendance at every active obligation (history or deterrence changed)."""
+    if j.jcp.active:
+        refresh_attendance(j, j.jcp)
+    if j.prov.active:
+        refresh_attendance(j, j.prov)
+
+
+def _new_clock(j: Journey, o: Obligation) -> None:
+    base = j.ctx.base_attend_jcp if o.actor == JCP else j.ctx.base_attend_provider
+    o.e_att = exponential_from_base(base, j.i, o.n_fail)
+    o.k_ref = o.k
+
+
+def start_clock(j: Journey, o: Obligation) -> None:
+    """Draw ``o``'s first attendance clock (at the claimant's start)."""
+    _new_clock(j, o)
+
+
+# ---------------------------------------------------------------------- failures
+def on_failure_to_attend(j: Journey, o: Obligation, now: float) -> bool:
+    """The contact before ``o.k`` was missed at ``now``; return True if the claim closes.
+
+    A missed Jobcentre signing can close the claim (the claimant is taken to have left);
+    otherwise a missed compulsory contact can be referred to a decision maker.
+    """
     ctx, i = j.ctx, j.i
-    occ = j.n_fta
+    compulsory = o.k <= o.mand_k_end
     j.n_fta += 1
+    o.n_fail += 1
     j.log(now, Event.FTA)
-    j.logit_attend += ctx.logit_per_prior_fta
-    j.p_attend = sigmoid(j.logit_attend)
-    draw_next_fta(j)
-    if j.iv_k > j.mand_k_end:  # a voluntary interview: no sanction
+    _new_clock(j, o)
+    refresh_all_attendance(j)
+    if o.actor == JCP and ctx.signs[i] and ctx.p_close_on_failure_to_sign > 0.0:
+        u = uniform_from_base(ctx.base_close, i, j.n_fta)
+        if u < ctx.p_close_on_failure_to_sign:
+            return True
+    if compulsory:
+        route = ACTIVITY if o.override else (FTA_JCP if o.actor == JCP else FTA_PROVIDER)
+        _refer(j, now, route, o.n_fail - 1)
+    return False
+
+
+def draw_job_search_doubt(j: Journey, now: float) -> None:
+    """Draw when the next doubt about actively seeking work arises (jobseekers on benefit)."""
+    rate = j.ctx.job_search_doubt_per_day
+    if rate <= 0.0 or not j.ctx.signs[j.i]:
+        j.job_search_at = INF
         return
-    if not ctx.sanctions_enabled or uniform_from_base(ctx.base_refer, i, occ) >= ctx.p_refer:
+    e = exponential_from_base(j.ctx.base_job_search, j.i, j.n_job_search)
+    j.job_search_at = now + e / rate
+
+
+def on_job_search_doubt(j: Journey, now: float) -> None:
+    """A doubt about actively seeking work arises at ``now``: it may be referred."""
+    occ = j.n_job_search
+    j.n_job_search += 1
+    _refer(j, now, JOB_SEARCH, occ)
+    draw_job_search_doubt(j, now)
+
+
+def on_leaving_job(j: Journey, now: float) -> None:
+    """A job ended at ``now``; if the claimant left it voluntarily, it may be referred."""
+    ctx = j.ctx
+    if ctx.p_left_voluntarily <= 0.0:
+        return
+    if uniform_from_base(ctx.base_left_job, j.i, j.n_jobs) < ctx.p_left_voluntarily:
+        _refer(j, now, LEAVING_JOB, j.n_jobs)
+
+
+def _refer(j: Journey, now: float, route: int, occ: int) -> None:
+    """Refer a failure by ``route`` to a decision maker; queue an adverse decision."""
+    ctx, i = j.ctx, j.i
+    if not ctx.sanctions_enabled or not ctx.sanctionable[i]:
+        return
+    key = route * _ROUTE_STRIDE + occ
+    if uniform_from_base(ctx.base_refer, i, key) >= ctx.route_p_refer[route]:
         return
     j.n_refs += 1
-    j.log(now, Event.SANCTION_REFERRAL)
-    ill = uniform_from_base(ctx.base_reason, i, occ) < ctx.p_ill[i]
-    p = ctx.p_good_reason_rejected if ill else ctx.p_adverse
-    if uniform_from_base(ctx.base_decision, i, occ) < p:
+    j.log(now, Event.SANCTION_REFERRAL, float(route))
+    ill = route <= ACTIVITY and uniform_from_base(ctx.base_reason, i, key) < ctx.p_ill[i]
+    p = ctx.p_good_reason_rejected if ill else ctx.route_p_adverse[route]
+    if uniform_from_base(ctx.base_decision, i, key) >= p:
+        return
+    if ctx.route_higher[route]:
+        higher = not ctx.esa[i]
+    else:
         higher = (
-            ctx.p_higher_level > 0.0
+            route <= ACTIVITY
+            and ctx.p_higher_level > 0.0
             and not ctx.esa[i]
-            and uniform_from_base(ctx.base_higher, i, occ) < ctx.p_higher_level
+            and uniform_from_base(ctx.base_higher, i, key) < ctx.p_higher_level
         )
-        j.pending.append((now + ctx.decision_days, now, ill, higher))
+    j.pending.append((now + ctx.decision_days, now, ill, higher))
 
 
+# ---------------------------------------------------------------------- sanctions
 def on_decision(j: Journey, now: float) -> None:
     """An adverse decision on the oldest pending referral takes effect at ``now``."""
     ctx, i = j.ctx, j.i
@@ -94,7 +206,12 @@ def on_decision(j: Journey, now: float) -> None:
     p_over = ctx.p_overturn_wrong if wrong else ctx.p_overturn_right
     overturned = uniform_from_base(ctx.base_overturn, i, occ) < p_over
     start = j.sanc_until if j.sanctioned and j.sanc_until < INF else now
-    end = INF if ladder.open_ended else start + spell_days(ladder, level)
+    if ladder.open_ended:  # until the claimant re-engages, then the fixed part
+        e = exponential_from_base(ctx.base_compliance, i, occ)
+        comply_at = now + e / ctx.reengage_rate_per_day if ctx.reengage_rate_per_day > 0 else INF
+        end = max(start, comply_at) + spell_days(ladder, level)
+    else:
+        end = start + spell_days(ladder, level)
     repay = False
     if overturned:
         j.n_overturned += 1
@@ -107,13 +224,11 @@ def on_decision(j: Journey, now: float) -> None:
     if end <= start:
         return
     j.sanc_segments.append((start, end, repay))
-    if ladder.open_ended:
-        j.awaiting_compliance = True
-        j.sanc_fixed_days = spell_days(ladder, level)
     j.sanc_until = end
     j.sanc_frac = ladder.fraction_of_benefit
     if not j.sanctioned:
         _start_sanction(j, now, occ, level)
+    refresh_all_attendance(j)  # deterrence
 
 
 def _start_sanction(j: Journey, now: float, occ: int, level: int) -> None:
@@ -124,14 +239,6 @@ def _start_sanction(j: Journey, now: float, occ: int, level: int) -> None:
         j.hard_from = now + ctx.hardship_after_days
     j.log(now, Event.SANCTION_START, level)
     update_hazards(j, now)
-
-
-def on_compliance(j: Journey, now: float) -> None:
-    """An open-ended sanction runs on for its fixed part after the claimant complies."""
-    j.awaiting_compliance = False
-    j.sanc_until = min(j.sanc_until, now + j.sanc_fixed_days)
-    if j.sanc_until <= now:
-        on_sanction_end(j, now)
 
 
 def _repay_overturned(j: Journey, now: float) -> None:
@@ -152,7 +259,6 @@ def on_sanction_end(j: Journey, now: float) -> None:
     _repay_overturned(j, now)
     j.hard_from = INF
     j.sanctioned = False
-    j.awaiting_compliance = False
     j.sanc_until = INF
     j.log(now, Event.SANCTION_END)
     update_hazards(j, now)
@@ -161,11 +267,11 @@ def on_sanction_end(j: Journey, now: float) -> None:
 def clear_sanctions(j: Journey, now: float) -> None:
     """Leaving benefit ends any sanction and drops pending decisions."""
     j.pending.clear()
+    j.job_search_at = INF
     if j.sanctioned:
         _repay_overturned(j, now)
         j.hard_from = INF
         j.sanctioned = False
-        j.awaiting_compliance = False
         j.sanc_until = INF
         j.log(now, Event.SANCTION_END)
 

@@ -135,6 +135,9 @@ class PopulationGroup(_Model):
     p_attach: Probability = 0.95
     """Probability that a referral attaches to the provider."""
     attach_delay_days: NonNeg = 14.0
+    volunteer: bool = False
+    """Volunteers (e.g. ESA claimants in the support group who join the Work Programme,
+    WP group 5) take part but can never be sanctioned."""
 
     @field_validator("age_mix")
     @classmethod
@@ -209,7 +212,15 @@ class Employment(_Model):
     entry_duration_bands: list[Band] = Field(default_factory=list)
     """Multiplier on entry by claim duration (days since the claim began)."""
     effect_per_adviser_hour_per_week: NonNeg = 0.5
-    """Proportional rise in the entry hazard per adviser hour per week of contact."""
+    """Proportional rise in the entry hazard per provider adviser hour per week of contact
+    (at distance 0; see ``effect_distance_gradient``)."""
+    effect_distance_gradient: float = 1.0
+    """How a service's effect varies with distance from work (eta, dimensionless): the
+    absolute rise in the entry hazard scales with ``exp(-eta * distance)``. 1 makes it
+    proportional to the claimant's own hazard (the effect is largest for the job-ready,
+    so creaming is impact-efficient by construction); 0 gives every claimant the same
+    absolute effect; above 1 the job-ready gain relatively more. A prior to be estimated
+    by the joint calibration, not a finding."""
     entry_multiplier_sanctioned: NonNeg = 1.0
     entry_multiplier_off_benefit: NonNeg = 1.0
     job_loss_rate_per_day: NonNeg = 0.002
@@ -238,12 +249,35 @@ class Offflow(_Model):
 
 
 class Attendance(_Model):
-    """Attendance at mandatory interviews."""
+    """Attendance at contacts: by frequency, compulsion and sanction history.
+
+    The log-odds of attending a contact are the claimant's own (``p_attend`` with the
+    condition and age shifts) plus ``logit_per_prior_fta`` per earlier failure,
+    ``logit_per_prior_sanction`` per earlier sanction, ``voluntary_logit_shift`` if the
+    contact is voluntary, and ``-frequency_elasticity * log(interval / reference)``. With
+    an elasticity between 0 and 1 each of many frequent contacts is less likely missed
+    than one of a few, so failures per week grow less than proportionally with the
+    number of contacts (a closed form in ``tests/test_attendance.py``).
+    """
 
     p_attend: Probability = 0.9
-    """Probability of attending for a claimant with no condition and no history."""
+    """Probability of attending a compulsory contact every ``reference_interval_days``,
+    for a claimant with no condition and no history."""
     logit_per_prior_fta: float = -0.3
-    """Change in the log-odds of attending per earlier failure to attend."""
+    """Change in the log-odds of attending per earlier failure to attend (persistence)."""
+    logit_per_prior_sanction: float = 0.3
+    """Change in the log-odds of attending per earlier sanction (deterrence: sanctions
+    raise compliance; Lalive, van Ours & Zweimueller 2005, Econ. J. 115:1386; Arni,
+    Lalive & van Ours 2013, J. Appl. Econometrics 28:1153). A prior to be calibrated."""
+    frequency_elasticity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    """theta: the log-odds of missing a contact move by ``theta * log(interval /
+    reference)``. 0 makes each contact equally likely missed at any frequency (failures
+    per week proportional to contacts); 1 makes failures per week the same at any
+    frequency. A prior to be calibrated (daily signing in Help to Work: HW rows)."""
+    reference_interval_days: Positive = 14.0
+    """The interval at which ``p_attend`` applies (fortnightly signing)."""
+    voluntary_logit_shift: float = -0.5
+    """Change in the log-odds of attending a voluntary contact (no sanction follows)."""
     p_ill_health_fta_no_condition: Probability = 0.1
     """Probability that a failure to attend by a claimant with no condition is due to ill health."""
 
@@ -254,7 +288,8 @@ class Ladder(_Model):
     weeks: list[NonNeg] = Field(min_length=1)
     """Fixed spell length by level (1st, 2nd, 3rd+ failure within the window)."""
     open_ended: bool = False
-    """If true, the spell lasts until compliance (the next attended interview) plus ``weeks``."""
+    """If true, the spell lasts until the claimant re-engages (``sanctions.reengage_rate_per_day``)
+    plus ``weeks`` (ESA from December 2012: SA04)."""
     fraction_of_benefit: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
 
 
@@ -278,15 +313,64 @@ class Hardship(_Model):
     """Share of the sanctioned amount paid back as hardship."""
 
 
+class Requirement(_Model):
+    """One route to a sanction referral, with its own referral and decision rates."""
+
+    p_refer: Probability | None = None
+    """Probability that a failure is referred to a decision maker; None: ``sanctions.p_refer``."""
+    p_adverse: Probability | None = None
+    """Probability of an adverse decision with no good reason; None: ``sanctions.p_adverse``."""
+    higher_level: bool = False
+    """If true, an adverse decision is a higher-level JSA sanction."""
+
+
+class JobSearchRequirement(Requirement):
+    """Actively seeking work (JSA): doubts arise as a hazard while a jobseeker is on benefit."""
+
+    doubt_rate_per_day: NonNeg = 0.0
+    """Rate at which a doubt about job search arises (per day on JSA). "Not actively seeking
+    work" was about a third of JSA sanctions 2010-13 (DWP sanction decision statistics by
+    reason, summarised in Webster 2014, SA06 source); the rate is a prior to calibrate."""
+
+
+class LeavingJobRequirement(Requirement):
+    """Leaving a job voluntarily or losing it through misconduct (a higher-level failure)."""
+
+    higher_level: bool = True
+    p_per_job_end: Probability = 0.0
+    """Share of job ends that are voluntary quits or dismissals for misconduct (keyed draw
+    per job). A prior: about 1 in 10 JSA higher-level referrals (Webster 2014)."""
+
+
+class Requirements(_Model):
+    """The requirements whose failure can be referred, each with its own rates."""
+
+    fta_jcp: Requirement = Field(default_factory=Requirement)
+    """Failing to attend a Jobcentre contact (signing or interview)."""
+    fta_provider: Requirement = Field(default_factory=Requirement)
+    """Failing to attend a provider's mandatory activity or meeting."""
+    activity: Requirement = Field(default_factory=Requirement)
+    """Not taking part in a placement or mandatory activity (an intervention's contacts)."""
+    job_search: JobSearchRequirement = Field(default_factory=JobSearchRequirement)
+    leaving_job: LeavingJobRequirement = Field(default_factory=LeavingJobRequirement)
+
+
 class Sanctions(_Model):
-    """Conditionality: referral, decision, spell and overturn."""
+    """Conditionality: referral by requirement, decision, spell and overturn."""
 
     enabled: bool = True
     p_refer: Probability = 0.6
-    """Probability that a failure to attend is referred to a decision maker."""
+    """Probability that a failure is referred to a decision maker (unless the requirement
+    sets its own)."""
     decision_days: NonNeg = 14.0
     p_adverse: Probability = 0.75
-    """Probability of an adverse decision when there was no good reason."""
+    """Probability of an adverse decision when there was no good reason (unless the
+    requirement sets its own)."""
+    requirements: Requirements = Field(default_factory=Requirements)
+    reengage_rate_per_day: NonNeg = 1.0 / 28.0
+    """Rate at which a claimant under an open-ended (ESA) sanction re-engages, ending it
+    after its fixed part; 0 never. A prior (Work and Pensions Committee 2015, HC 814
+    paras 114-115, describes open-ended sanctions ended by compliance)."""
     p_good_reason_rejected: Probability = 0.3
     """Probability that ill health is NOT accepted as good reason (a wrong sanction)."""
     p_overturn_wrong: Probability = 0.5
@@ -345,6 +429,18 @@ class Jcp(_Model):
     """Interview interval after the first ``n_interviews`` (e.g. Pathways' six WFIs)."""
     n_mandatory_interviews: int | None = Field(None, ge=0)
     """Only the first this many interviews are mandatory (no sanction after); None: all."""
+    effect_per_adviser_hour_per_week: NonNeg | None = None
+    """Proportional rise in the entry hazard per Jobcentre adviser hour per week of contact;
+    None: ``employment.effect_per_adviser_hour_per_week``."""
+    signing_interval_days_on_programme: NonNeg = 14.0
+    """Jobseekers keep signing at the Jobcentre this often while on a programme (the Work
+    Programme kept fortnightly signing: DWP, Work Programme Provider Guidance ch. 2); 0 for
+    none. ESA claimants never sign."""
+    signing_minutes: NonNeg = 5.0
+    """Jobcentre adviser minutes per signing on a programme."""
+    p_claim_closed_on_failure_to_sign: Probability = 0.0
+    """Probability that a missed signing closes the claim (the claimant is taken to have
+    left benefit). RT05: "failed to sign" was 30.9% of JSA off-flows (Feb 2014)."""
 
 
 class Provider(_Model):

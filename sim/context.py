@@ -58,7 +58,8 @@ class RunContext:
     base_entry: int
     base_off: int
     base_loss: int
-    base_attend: int
+    base_attend_jcp: int
+    base_attend_provider: int
     base_refer: int
     base_reason: int
     base_decision: int
@@ -83,6 +84,35 @@ class RunContext:
     hardship_after_days: float
     hardship_fraction: float
     base_hardship: int
+    # services
+    jcp_effect_per_hour: float
+    effect_gain: list[float]
+    """Per claimant: exp((1 - gradient) * distance), how the service effect varies with
+    distance from work (``employment.effect_distance_gradient``)."""
+    # attendance
+    logit_per_prior_sanction: float
+    attendance_frequency_elasticity: float
+    attendance_ref_interval_days: float
+    voluntary_logit_shift: float
+    attendance_certain: bool
+    # obligations and requirement routes (sim.conditionality.ROUTES)
+    signs: list[bool]
+    """Per claimant: signs on at the Jobcentre (jobseekers)."""
+    sanctionable: list[bool]
+    """Per claimant: can be sanctioned (not a volunteer)."""
+    signing_interval_days: float
+    signing_minutes: float
+    p_close_on_failure_to_sign: float
+    base_close: int
+    job_search_doubt_per_day: float
+    base_job_search: int
+    p_left_voluntarily: float
+    base_left_job: int
+    route_p_refer: list[float]
+    route_p_adverse: list[float]
+    route_higher: list[bool]
+    reengage_rate_per_day: float
+    base_compliance: int
 
     def ladder_for(self, esa: bool, higher: bool, failed_at: float) -> Ladder:
         """Return the ladder in force for a failure on day ``failed_at``."""

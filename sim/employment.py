@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sim.clocks import start_spell
-from sim.conditionality import clear_sanctions
+from sim.conditionality import clear_sanctions, draw_job_search_doubt, on_leaving_job
 from sim.contract import DAYS_PER_MONTH, price_index, settle_job
 from sim.events import IN_WORK, ON_BENEFIT, Event
 from sim.hazards import INF
-from sim.interviews import jcp_schedule, set_schedule
+from sim.interviews import jcp_schedule, pause_all, set_schedule, signing_on_programme
 from sim.programme import leave_caseload
 from sim.rng import exponential_from_base
 from sim.services import drop_interventions
@@ -35,6 +35,7 @@ def start_job(j: Journey, now: float) -> None:
         leave_caseload(j, now)
         clear_sanctions(j, now)
         drop_interventions(j, now)
+        pause_all(j)
     if j.attach_at < INF:  # found work before attaching: never attaches
         j.attach_at = INF
     j.status = IN_WORK
@@ -96,7 +97,10 @@ def end_job(j: Journey, now: float) -> None:
         interval = j.provider.join(j.local, now)
         j.last_contact = now
         cfg = j.provider.config
-        set_schedule(j, now + interval, interval, cfg.interview_minutes, True, now)
+        signing_on_programme(j, now)
+        set_schedule(j, j.prov, now + interval, interval, cfg.interview_minutes, now)
     else:
         j.on_prog = False
         jcp_schedule(j, now)
+    draw_job_search_doubt(j, now)
+    on_leaving_job(j, now)

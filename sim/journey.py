@@ -1,8 +1,8 @@
 """A claimant's journey as one SimPy process: a short dispatcher over the rooms of a journey.
 
 The process wakes only where its state can change: attachment, a failure to
-attend (or, awaiting compliance, any interview), a sanction decision or the
-end of a spell, job entry, job loss, leaving benefit, programme end, and the
+attend at any of its obligations, a doubt about job search, a sanction decision or
+the end of a spell, job entry, job loss, leaving benefit, programme end, and the
 end of follow-up. A change of interview interval or provider is applied the day
 the provider makes it (:meth:`Journey.reschedule`, no SimPy interrupt), and the
 process is moved to a timeout for its new next wake-up. Everything between
@@ -12,7 +12,8 @@ The journey holds the claimant's state; what happens at each wake-up is decided 
 the module of its concern, each a set of functions on the journey:
 
 * :mod:`sim.clocks`: the job-entry and off-flow hazard clocks;
-* :mod:`sim.interviews`: the interview calendar and attended interviews;
+* :mod:`sim.interviews`: each actor's contact calendar (:mod:`sim.obligation`) and
+  attended contacts;
 * :mod:`sim.conditionality`: attendance, failures, referrals and sanctions;
 * :mod:`sim.programme`: attachment, the provider's caseload, programme end;
 * :mod:`sim.employment`: starting and leaving a job, outcome and sustainment payments;
@@ -31,22 +32,22 @@ from typing import TYPE_CHECKING, Any, Final
 
 import simpy
 
-from sim.benefit import accrue, leave_without_job
+from sim.benefit import CEASED, FAILED_TO_SIGN, accrue, leave_without_job
 from sim.clocks import start_spell
 from sim.closing import close_journey
-from sim.conditionality import NEVER, draw_next_fta, on_decision, on_sanction_end
+from sim.conditionality import (
+    draw_job_search_doubt,
+    on_decision,
+    on_job_search_doubt,
+    on_sanction_end,
+    start_clock,
+)
 from sim.contract import DAYS_PER_MONTH, OutcomeProgress
 from sim.employment import end_job, start_job
 from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
-from sim.fmath import sigmoid
 from sim.hazards import INF
-from sim.interviews import (
-    change_interval,
-    jcp_schedule,
-    on_interview,
-    settle_interviews,
-    switch_phase,
-)
+from sim.interviews import change_interval, jcp_schedule, on_interview, settle_all, switch_phase
+from sim.obligation import JCP, PROVIDER, Obligation
 from sim.programme import attach, end_programme
 from sim.services import end_intervention, plan_interventions, start_intervention
 from sim.simpy_compat import retarget
@@ -73,9 +74,7 @@ IV_END: Final = 8
 IV_START: Final = 9
 INTERVIEW: Final = 10
 SWITCH: Final = 11
-
-NO_SAVED_SCHEDULE: tuple[float, float, float, float, float] = (0.0, 1.0, 0.0, INF, 0.0)
-"""(anchor, interval, minutes, switch_at, switch_interval) before any intervention replaced it."""
+JOB_SEARCH: Final = 12
 
 
 class Journey:
@@ -98,7 +97,6 @@ class Journey:
         "area",
         "attach_at",
         "attached_at",
-        "awaiting_compliance",
         "band_levels",
         "band_offsets",
         "band_starts",
@@ -113,25 +111,18 @@ class Journey:
         "e_off",
         "env",
         "first_job_at",
-        "fta_k",
         "hard_from",
         "hardship_paid",
         "history",
         "horizon_at",
         "i",
         "iv_active",
-        "iv_anchor",
         "iv_cost",
         "iv_end_at",
-        "iv_interval",
-        "iv_j",
-        "iv_k",
-        "iv_minutes",
-        "iv_override",
-        "iv_provider",
         "iv_queue",
-        "iv_saved",
+        "jcp",
         "job_end_at",
+        "job_search_at",
         "k_entry",
         "k_loss",
         "lam_ref",
@@ -140,7 +131,6 @@ class Journey:
         "logit_attend",
         "m_during",
         "m_entry",
-        "mand_k_end",
         "max_gap",
         "minutes_adviser",
         "minutes_jcp",
@@ -148,6 +138,7 @@ class Journey:
         "n_fta",
         "n_interventions",
         "n_interviews",
+        "n_job_search",
         "n_jobs",
         "n_overturned",
         "n_refs",
@@ -155,8 +146,8 @@ class Journey:
         "n_spells",
         "n_wrong",
         "offflow_at",
+        "offflow_reason",
         "on_prog",
-        "p_attend",
         "paid_attach",
         "paid_outcome",
         "paid_sustain",
@@ -164,20 +155,19 @@ class Journey:
         "proc",
         "programme_end_at",
         "progress",
+        "prov",
         "provider",
         "rate_off",
-        "sanc_fixed_days",
         "sanc_frac",
         "sanc_segments",
         "sanc_until",
         "sanctioned",
         "status",
-        "switch_at",
-        "switch_interval",
         "t_entry",
         "t_last",
         "t_off",
         "t_off_ref",
+        "wake_actor",
         "wake_at",
         "wake_kind",
     )
@@ -192,12 +182,6 @@ class Journey:
     t_entry: float
     t_off: float
     t_last: float
-    iv_anchor: float
-    iv_interval: float
-    iv_j: int
-    iv_minutes: float
-    iv_provider: bool
-    fta_k: int
     env: simpy.Environment
     wake_at: float
     wake_kind: int
@@ -214,6 +198,7 @@ class Journey:
         self.on_prog = False
         self.attach_at = ctx.attach_at[i] if (area is not None and ctx.attaches[i]) else INF
         self.attached_at = self.first_job_at = self.offflow_at = NAN
+        self.offflow_reason = 0
         self.job_end_at = INF
         self.progress = OutcomeProgress()
         self.band_starts, self.band_offsets, self.band_levels = ctx.entry.claimant_bands(
@@ -230,7 +215,6 @@ class Journey:
         self._init_totals()
         self._init_conditionality()
         self._init_schedule()
-        draw_next_fta(self)
 
     def _init_totals(self) -> None:
         self.days_in_work = self.days_on_benefit = self.days_sanctioned = 0.0
@@ -248,24 +232,23 @@ class Journey:
         self.sanctioned = False
         self.sanc_until = INF
         self.sanc_frac = 0.0
-        self.awaiting_compliance = False
         self.logit_attend = self.ctx.logit_attend[self.i]
-        self.p_attend = sigmoid(self.logit_attend)
-        self.sanc_fixed_days = 0.0
+        """The claimant's own attendance logit at a fortnightly compulsory contact."""
         self.sanc_segments: list[tuple[float, float, bool]] = []
         self.hard_from = INF
+        self.job_search_at = INF
+        self.n_job_search = 0
 
     def _init_schedule(self) -> None:
         self.last_contact = NAN
-        self.iv_k = 0
-        self.mand_k_end = NEVER
-        self.switch_at = INF
-        self.switch_interval = 0.0
+        self.jcp = Obligation(JCP)
+        self.prov = Obligation(PROVIDER)
+        start_clock(self, self.jcp)
+        start_clock(self, self.prov)
+        self.wake_actor = JCP
         self.iv_queue: list[tuple[float, int]] = []
         self.iv_active = -1
         self.iv_end_at = INF
-        self.iv_override = False
-        self.iv_saved = NO_SAVED_SCHEDULE
 
     # ================================================================ process
     def run(self, env: simpy.Environment) -> Generator[Any, Any, None]:
@@ -277,6 +260,7 @@ class Journey:
         self.log(t, Event.REFERRAL)
         start_spell(self, t)
         jcp_schedule(self, t)
+        draw_job_search_doubt(self, t)
         if ctx.iv_take[i]:
             plan_interventions(self, t, programme=False)
         now = 0.0
@@ -324,7 +308,8 @@ class Journey:
 
     def _dispatch(self, kind: int, now: float) -> None:
         if kind == INTERVIEW:
-            on_interview(self, now)
+            if on_interview(self, now):
+                leave_without_job(self, now, FAILED_TO_SIGN)
         elif kind == ENTRY:
             start_job(self, now)
         elif kind == JOB_END:
@@ -334,7 +319,7 @@ class Journey:
         elif kind == SANCTION_END:
             on_sanction_end(self, now)
         elif kind == OFFFLOW:
-            leave_without_job(self, now)
+            leave_without_job(self, now, CEASED)
         elif kind == PROG_END:
             end_programme(self, now)
         elif kind == ATTACH:
@@ -345,6 +330,8 @@ class Journey:
             end_intervention(self, now, completed=True)
         elif kind == SWITCH:
             switch_phase(self, now)
+        elif kind == JOB_SEARCH:
+            on_job_search_doubt(self, now)
 
     def _next_wake(self) -> tuple[float, int]:
         best, kind = self.horizon_at, HORIZON
@@ -370,17 +357,18 @@ class Journey:
             best, kind = self.iv_end_at, IV_END
         if self.iv_queue and self.iv_queue[0][0] < best:
             best, kind = self.iv_queue[0][0], IV_START
-        if self.switch_at < best:
-            best, kind = self.switch_at, SWITCH
-        # the next interview that needs a wake-up: a failure or, awaiting compliance, any
-        if self.awaiting_compliance:
-            t_iv = self.iv_anchor + self.iv_j * self.iv_interval
-        elif self.fta_k != NEVER:
-            t_iv = self.iv_anchor + (self.iv_j + self.fta_k - self.iv_k) * self.iv_interval
-        else:
-            return best, kind
+        if self.jcp.switch_at < best:
+            best, kind = self.jcp.switch_at, SWITCH
+        if self.job_search_at < best:
+            best, kind = self.job_search_at, JOB_SEARCH
+        t_iv = self.jcp.next_failure_at()
         if t_iv < best:
             best, kind = t_iv, INTERVIEW
+            self.wake_actor = JCP
+        t_iv = self.prov.next_failure_at()
+        if t_iv < best:
+            best, kind = t_iv, INTERVIEW
+            self.wake_actor = PROVIDER
         return best, kind
 
     def _catch_up(self, now: float) -> None:
@@ -390,8 +378,8 @@ class Journey:
         at the failure, so they are settled here before any handler runs.
         """
         accrue(self, now)
-        if self.status == ON_BENEFIT and self.iv_anchor + self.iv_j * self.iv_interval < now:
-            settle_interviews(self, now)
+        if self.status == ON_BENEFIT:
+            settle_all(self, now)
 
     def log(self, t: float, code: int, value: float = 0.0) -> None:
         """Count the event in its calendar month and, if kept, add it to the event log."""

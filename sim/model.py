@@ -26,6 +26,7 @@ import polars as pl
 import simpy
 
 from sim.area import Area
+from sim.conditionality import ROUTES
 from sim.config import AGE_BANDS, Ladder, Scenario, month_index
 from sim.context import RunContext
 from sim.contract import DAYS_PER_MONTH
@@ -196,7 +197,8 @@ def _context(
         base_entry=key("employment.entry"),
         base_off=key("offflow"),
         base_loss=key("employment.loss"),
-        base_attend=key("attendance"),
+        base_attend_jcp=key("attendance.jcp"),
+        base_attend_provider=key("attendance.provider"),
         base_refer=key("sanctions.refer"),
         base_reason=key("sanctions.reason"),
         base_decision=key("sanctions.decision"),
@@ -216,7 +218,43 @@ def _context(
         hardship_after_days=sanc.hardship.after_days,
         hardship_fraction=sanc.hardship.fraction_of_sanction,
         base_hardship=key("sanctions.hardship"),
+        **_behaviour(sc, pop, key),
     )
+
+
+def _behaviour(sc: Scenario, pop: Population, key: Callable[[str], int]) -> dict[str, Any]:
+    """The context's service, attendance and requirement fields."""
+    emp, att, sanc, jcp = sc.employment, sc.attendance, sc.sanctions, sc.jcp
+    volunteer = np.array([sc.population.groups[g].volunteer for g in pop.group_names])
+    routes = [getattr(sanc.requirements, name) for name in ROUTES]
+    return {
+        "jcp_effect_per_hour": (
+            emp.effect_per_adviser_hour_per_week
+            if jcp.effect_per_adviser_hour_per_week is None
+            else jcp.effect_per_adviser_hour_per_week
+        ),
+        "effect_gain": exp_array((1.0 - emp.effect_distance_gradient) * pop.distance).tolist(),
+        "logit_per_prior_sanction": att.logit_per_prior_sanction,
+        "attendance_frequency_elasticity": att.frequency_elasticity,
+        "attendance_ref_interval_days": att.reference_interval_days,
+        "voluntary_logit_shift": att.voluntary_logit_shift,
+        "attendance_certain": att.p_attend >= 1.0,
+        "signs": (~pop.benefit_esa).tolist(),
+        "sanctionable": (~volunteer[pop.group]).tolist(),
+        "signing_interval_days": jcp.signing_interval_days_on_programme,
+        "signing_minutes": jcp.signing_minutes,
+        "p_close_on_failure_to_sign": jcp.p_claim_closed_on_failure_to_sign,
+        "base_close": key("jcp.failure_to_sign"),
+        "job_search_doubt_per_day": sanc.requirements.job_search.doubt_rate_per_day,
+        "base_job_search": key("sanctions.requirements.job_search"),
+        "p_left_voluntarily": sanc.requirements.leaving_job.p_per_job_end,
+        "base_left_job": key("sanctions.requirements.leaving_job"),
+        "route_p_refer": [sanc.p_refer if r.p_refer is None else r.p_refer for r in routes],
+        "route_p_adverse": [sanc.p_adverse if r.p_adverse is None else r.p_adverse for r in routes],
+        "route_higher": [r.higher_level for r in routes],
+        "reengage_rate_per_day": sanc.reengage_rate_per_day,
+        "base_compliance": key("sanctions.compliance"),
+    }
 
 
 def _jcp_by_arm(sc: Scenario) -> list[tuple[float, float, float, int | None, float, int | None]]:

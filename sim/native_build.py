@@ -31,6 +31,7 @@ NATIVE_MODULES = (
     "fmath",
     "hazards",
     "interviews",
+    "obligation",
     "journey",
     "programme",
     "rng",

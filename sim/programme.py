@@ -1,20 +1,27 @@
 """The programme: attachment to a provider, the active caseload, and the programme's end.
 
-At attachment the area allocates a provider, the provider's schedule replaces the
-Jobcentre offer, the attachment fee in force is paid, and programme-delivered
-interventions are planned. A claimant leaves the provider's active caseload on entering
-work or leaving benefit, and returns to the Jobcentre offer when the programme ends.
+At attachment the area allocates a provider and the provider's schedule starts beside
+Jobcentre signing (which goes on for jobseekers in place of the Jobcentre's interviews),
+the attachment fee in force is paid, and programme-delivered interventions are planned.
+A claimant leaves the provider's active caseload on entering work or leaving benefit,
+and returns to the Jobcentre offer when the programme ends.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.conditionality import NEVER
 from sim.contract import attachment_fee_gbp
 from sim.events import ON_BENEFIT, Event
 from sim.hazards import INF
-from sim.interviews import jcp_schedule, set_schedule
+from sim.interviews import (
+    jcp_schedule,
+    set_schedule,
+    settle_all,
+    signing_on_programme,
+    stop_schedule,
+)
+from sim.obligation import NEVER
 from sim.services import plan_interventions
 
 if TYPE_CHECKING:
@@ -34,9 +41,11 @@ def attach(j: Journey, now: float) -> None:
     j.last_contact = now
     interval = prov.attach(j.local, now)
     cfg = prov.config
-    set_schedule(j, now + cfg.first_interview_days, interval, cfg.interview_minutes, True, now)
+    o = j.prov
     n_mand = cfg.n_mandatory_interviews
-    j.mand_k_end = NEVER if n_mand is None else j.iv_k + n_mand
+    o.mand_k_end = NEVER if n_mand is None else o.k + n_mand
+    signing_on_programme(j, now)
+    set_schedule(j, o, now + cfg.first_interview_days, interval, cfg.interview_minutes, now)
     if ctx.iv_take[j.i]:
         plan_interventions(j, now, programme=True)
     fee = attachment_fee_gbp(ctx.contract, ctx.groups[j.i], now, ctx.start_month)
@@ -60,4 +69,6 @@ def end_programme(j: Journey, now: float) -> None:
     leave_caseload(j, now)
     j.on_prog = False
     j.log(now, Event.PROGRAMME_END)
+    settle_all(j, now)
+    stop_schedule(j, j.prov, now)
     jcp_schedule(j, now)

@@ -1,11 +1,12 @@
-"""Interventions: the Condition Management Programme, New Deal options, placements, daily signing.
+"""Interventions: the Condition Management Programme, New Deal options, placements, daily
+signing.
 
 An intervention starts only for a claimant on benefit (and, if the programme delivers
-it, on the programme); one runs at a time, later ones wait. While it runs, the
-job-entry hazard is multiplied by its lock-in factor and its interview interval
-replaces the schedule; on completion, distance from work changes (the entry and
-job-loss multipliers move). Leaving benefit ends it without effect and drops any still
-to start. Its cost is booked to whoever delivers it.
+it, on the programme); one runs at a time, later ones wait. While it runs, the job-entry
+hazard is multiplied by its lock-in factor and its interview interval replaces its
+deliverer's schedule (the provider's, or the Jobcentre's); on completion, distance from
+work changes (the entry and job-loss multipliers move). Leaving benefit ends it without
+effect and drops any still to start. Its cost is booked to whoever delivers it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sim.clocks import update_entry
 from sim.events import Event
 from sim.fmath import exp
 from sim.hazards import INF
-from sim.interviews import resume_jcp_schedule, set_schedule
+from sim.interviews import resume_schedule, set_schedule, settle, stop_schedule
+from sim.obligation import Obligation
 
 if TYPE_CHECKING:
     from sim.journey import Journey
@@ -54,13 +56,20 @@ def start_intervention(j: Journey, now: float) -> None:
         j.iv_cost += spec.cost_gbp
     j.log(now, Event.INTERVENTION_START, float(k))
     if spec.interview_interval_days is not None:
-        minutes = j.iv_minutes if spec.interview_minutes is None else spec.interview_minutes
+        o = _obligation(j, k)
+        settle(j, o, now)
+        minutes = o.minutes if spec.interview_minutes is None else spec.interview_minutes
         interval = spec.interview_interval_days
-        j.iv_saved = (j.iv_anchor, j.iv_interval, j.iv_minutes, j.switch_at, j.switch_interval)
-        set_schedule(j, now + interval, interval, minutes, j.iv_provider, now)
-        j.iv_override = True
+        o.saved = (o.anchor, o.interval, o.minutes, o.switch_at, o.switch_interval)
+        set_schedule(j, o, now + interval, interval, minutes, now)
+        o.override = True
     else:
         update_entry(j, now)
+
+
+def _obligation(j: Journey, k: int) -> Obligation:
+    """Return the obligation intervention ``k`` replaces: its deliverer's."""
+    return j.prov if j.ctx.interventions[k].delivered_by == "programme" else j.jcp
 
 
 def end_intervention(j: Journey, now: float, *, completed: bool) -> None:
@@ -69,26 +78,30 @@ def end_intervention(j: Journey, now: float, *, completed: bool) -> None:
     Not completed means the claimant is leaving benefit: the state that follows
     replaces the schedule and the hazards, so nothing else is reset here.
     """
-    spec = j.ctx.interventions[j.iv_active]
+    k = j.iv_active
+    spec = j.ctx.interventions[k]
+    o = _obligation(j, k)
     j.iv_active = -1
     j.iv_end_at = INF
     j.m_during = 1.0
     if not completed:
-        j.iv_override = False
+        o.override = False
         return
     j.k_entry *= exp(-spec.distance_change)
     j.k_loss *= exp(j.ctx.loss_distance_coef * spec.distance_change)
     j.log(now, Event.INTERVENTION_END, float(spec.distance_change))
-    if j.iv_override:
-        if j.on_prog and j.provider is not None:
-            interval = j.provider.interval_for(j.local)
-            minutes = j.provider.config.interview_minutes
-            set_schedule(j, now + interval, interval, minutes, True, now)
-        else:
-            resume_jcp_schedule(j, now)
-    else:
+    if not o.override:
         update_entry(j, now)
-    j.iv_override = False
+        return
+    o.override = False
+    if o is j.prov and j.on_prog and j.provider is not None:
+        interval = j.provider.interval_for(j.local)
+        minutes = j.provider.config.interview_minutes
+        set_schedule(j, o, now + interval, interval, minutes, now)
+    elif o is j.prov:
+        stop_schedule(j, o, now)
+    else:
+        resume_schedule(j, o, now)
 
 
 def drop_interventions(j: Journey, now: float) -> None:

@@ -262,9 +262,10 @@ def test_claim_duration_bands_piecewise_exponential(wp):
 
 
 def test_adviser_time_raises_entry_piecewise(wp):
-    """The entry hazard is h * (1 + effect * adviser hours per week of the current schedule):
+    """The entry hazard is h * (1 + effect * adviser hours per week of every schedule):
     10 minutes every 14 days at Jobcentre Plus (1/12 hour a week) before attachment (day 20)
-    and after the programme (day 748), 45 minutes every 14 days (0.375 hours a week) on it."""
+    and after the programme (day 748); on it, 45 minutes every 14 days with the provider
+    (0.375 hours a week) plus Jobcentre signing, 5 minutes every 14 days, which goes on."""
     h, effect, delay = 0.003, 2.0, 20.0
     sc = bare(
         wp,
@@ -281,7 +282,7 @@ def test_adviser_time_raises_entry_piecewise(wp):
     )
     t, c = _entry_times(sim.run(sc, n_claimants=N, seed=SEED).ledger)
     jcp_rate = 1.0 + effect * (10.0 * 7.0 / 14.0 / 60.0)
-    provider_rate = 1.0 + effect * (45.0 * 7.0 / 14.0 / 60.0)
+    provider_rate = 1.0 + effect * (45.0 * 7.0 / 14.0 / 60.0 + 5.0 * 7.0 / 14.0 / 60.0)
     knots = [0.0, delay, delay + 728.0]
 
     def cum(days: np.ndarray) -> np.ndarray:

@@ -576,7 +576,7 @@ def test_override_changes_nested_values(wp: Scenario) -> None:
 @pytest.mark.parametrize(
     ("key", "message"),
     [
-        ("employment.entry_rate_per_dya", "valid keys here: effect_per_adviser"),
+        ("employment.entry_rate_per_dya", "valid keys here: effect_distance_gradient, effect_per"),
         ("population.groups.jsa_99", "valid keys here: esa_ex_ib"),
         ("run.start_month.year", "not a table"),
         ("employment.entry_duration_bands[7]", "not in a list of length"),

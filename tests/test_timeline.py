@@ -19,6 +19,7 @@ import pytest
 from conftest import TINY_RATE, assert_close, bare, one_failure, sequence_of, times_of
 
 import sim
+from sim.rng import Streams
 
 ATTACH_DELAY = 20.0  # not a multiple of the JCP interval, so no interview falls on attachment
 JCP_EVERY = 14.0
@@ -38,8 +39,10 @@ ESA_DAILY = 94.25 / 7.0
 
 def _programme(wp, **overrides):
     """Bare programme with ample capacity; unless overridden, one 14-day tier only, so every
-    review leaves the induction interval as it is."""
+    review leaves the induction interval as it is, and no Jobcentre signing on the programme
+    (tested on its own in ``test_signing_goes_on_beside_the_provider``)."""
     settings = {
+        "jcp__signing_interval_days_on_programme": 0.0,
         "providers__provider__policy": "uniform",
         "providers__provider__n_advisers": 1000,
         "providers__provider__first_interview_days": FIRST_INTERVIEW,
@@ -124,6 +127,52 @@ def test_programme_timeline_without_a_job(wp):
         assert row["first_job_at"] is None and row["outcome_at"] is None
         assert row["payments_gbp"] == ATTACH_FEE
     assert res.events.filter(pl.col("event") == "intensity_change").height == 0
+
+
+SIGN_MINUTES = 5.0
+
+
+def test_signing_goes_on_beside_the_provider(wp):
+    """On the programme a jobseeker keeps signing at the Jobcentre every 14 days from
+    attachment (5 minutes each) alongside the provider's interviews: two calendars at once."""
+    sc = _programme(
+        wp,
+        employment__entry_rate_per_day=TINY_RATE,
+        jcp__signing_interval_days_on_programme=14.0,
+        jcp__signing_minutes=SIGN_MINUTES,
+    )
+    res = sim.run(sc, n_claimants=6, seed=1, event_log=True)
+    for row in res.ledger.iter_rows(named=True):
+        i, r = row["claimant_id"], row["referred_at"]
+        a = r + ATTACH_DELAY
+        pe = a + PROGRAMME_DAYS
+        hz = pe + FOLLOW_UP_DAYS
+        _, interviews = _split(sequence_of(res.events, i))
+        jcp_before = _every(r + JCP_EVERY, JCP_EVERY, a)
+        provider = _every(a + FIRST_INTERVIEW, PROVIDER_EVERY, pe)
+        signing = _every(a + JCP_EVERY, JCP_EVERY, pe)
+        jcp_after = _every(pe + JCP_EVERY, JCP_EVERY, hz)
+        assert (len(provider), len(signing)) == (52, 51)
+        _assert_times(interviews, sorted(jcp_before + provider + signing + jcp_after))
+        assert row["n_interviews"] == 1 + 52 + 51 + 25
+        assert row["adviser_minutes"] == 52 * PROVIDER_MINUTES
+        assert_close(row["jcp_minutes"], 26 * JCP_MINUTES + 51 * SIGN_MINUTES)
+
+
+def test_esa_claimants_do_not_sign_on_the_programme(wp):
+    """ESA claimants have no signing: on the programme only the provider sees them."""
+    sc = bare(
+        wp,
+        regime="programme",
+        group="esa_new",
+        employment__entry_rate_per_day=TINY_RATE,
+        jcp__signing_interval_days_on_programme=14.0,
+        providers__provider__n_advisers=1000,
+        population__groups__esa_new__attach_delay_days=ATTACH_DELAY,
+    )
+    res = sim.run(sc, n_claimants=4, seed=1)
+    for row in res.ledger.iter_rows(named=True):
+        assert row["jcp_minutes"] == 26 * JCP_MINUTES  # before attachment and after only
 
 
 def test_review_tightens_the_interval(wp):
@@ -324,7 +373,8 @@ def _with_wrong(expected: list, n_wrong: int) -> list:
     return out
 
 
-def _check_one_failure(res, expected_after_fta, *, spell_days: float, daily: float, frac: float):
+def _check_one_failure(res, expected_after_fta, *, spell_days, daily: float, frac: float):
+    """``expected_after_fta(f[, claimant])``; ``spell_days`` a number or ``f(claimant)``."""
     n_first = 0
     for row in res.ledger.iter_rows(named=True):
         i, r, hz = row["claimant_id"], row["referred_at"], row["horizon_at"]
@@ -334,16 +384,18 @@ def _check_one_failure(res, expected_after_fta, *, spell_days: float, daily: flo
         k = (f - r) / JCP_EVERY
         assert round(k) >= 1 and abs(k - round(k)) < 1e-9, "a failure falls on an interview day"
         n_first += round(k) == 1
-        _assert_events(others[1:-1], _with_wrong(expected_after_fta(f), row["n_wrong_sanctions"]))
+        after = expected_after_fta(f) if not callable(spell_days) else expected_after_fta(f, i)
+        spell = spell_days(i) if callable(spell_days) else spell_days
+        _assert_events(others[1:-1], _with_wrong(after, row["n_wrong_sanctions"]))
         # every interview but the missed one is held
         expected = [t for t in _every(r + JCP_EVERY, JCP_EVERY, hz) if abs(t - f) > 1e-9]
         _assert_times(interviews, expected)
         assert (row["n_fta"], row["n_sanction_referrals"], row["n_sanctions"]) == (1, 1, 1)
         assert row["n_overturned"] == 0
-        assert_close(row["days_sanctioned"], spell_days)
+        assert_close(row["days_sanctioned"], spell)
         assert_close(
             row["benefit_paid_gbp"],
-            daily * (row["days_on_benefit"] - spell_days) + daily * (1.0 - frac) * spell_days,
+            daily * (row["days_on_benefit"] - spell) + daily * (1.0 - frac) * spell,
         )
     assert n_first >= res.ledger.height // 2
 
@@ -367,9 +419,19 @@ def test_jsa_sanction_timeline(wp):
     _check_one_failure(res, after, spell_days=14.0, daily=JSA_DAILY, frac=1.0)
 
 
+REENGAGE_DAYS = 28.0  # sanctions.reengage_rate_per_day = 1/28 by default
+
+
+def _reengage_days(seed: int, claimant: int) -> float:
+    """Days from the decision to re-engagement: the claimant's keyed clock / the rate."""
+    e = Streams(seed, 0).exponentials("sanctions.compliance", [claimant], 0)[0]
+    return float(e) / (1.0 / REENGAGE_DAYS)
+
+
 def test_esa_open_ended_sanction_timeline(wp):
-    """ESA 2012 ladder: the sanction runs from the decision until the claimant next attends
-    (the interview 14 days after the failure) plus one week, at 71.6% of benefit."""
+    """ESA 2012 ladder: the sanction runs from the decision until the claimant re-engages
+    (a keyed unit-exponential clock at 1/28 a day, not the next appointment) plus one week,
+    at 71.6% of benefit."""
     sc = one_failure(
         wp,
         group="esa_new",
@@ -378,22 +440,28 @@ def test_esa_open_ended_sanction_timeline(wp):
     )
     res = sim.run(sc, n_claimants=12, seed=6, event_log=True)
 
-    def after(f: float) -> list:
+    def after(f: float, i: int) -> list:
         return [
             ("fta", f, 0.0),
             ("sanction_referral", f, 0.0),
             ("sanction_decision", f + 10.0, 0.0),
             ("sanction_start", f + 10.0, 0.0),
-            ("sanction_end", f + 14.0 + 7.0, 0.0),
+            ("sanction_end", f + 10.0 + _reengage_days(6, i) + 7.0, 0.0),
         ]
 
-    _check_one_failure(res, after, spell_days=11.0, daily=ESA_DAILY, frac=0.716)
+    _check_one_failure(
+        res,
+        after,
+        spell_days=lambda i: _reengage_days(6, i) + 7.0,
+        daily=ESA_DAILY,
+        frac=0.716,
+    )
 
 
 def _overturned_esa(wp):
     """One ESA failure, decided after 10 days, always overturned 42 days after the decision;
-    the pre-2012 ESA ladder is open-ended with no fixed part, so the claimant's next attended
-    interview (14 days after the failure) ends the sanction."""
+    the pre-2012 ESA ladder is open-ended with no fixed part, so re-engagement ends the
+    sanction, or the overturn if it comes first."""
     return one_failure(
         wp,
         group="esa_new",
@@ -408,8 +476,12 @@ def _overturned_esa(wp):
 def test_overturned_sanction_timeline(wp):
     res = sim.run(_overturned_esa(wp), n_claimants=12, seed=6, event_log=True)
     for row in res.ledger.iter_rows(named=True):
-        others, _ = _split(sequence_of(res.events, row["claimant_id"]))
+        i = row["claimant_id"]
+        others, _ = _split(sequence_of(res.events, i))
         f = others[1][1]
+        spell = min(_reengage_days(6, i), 42.0)
+        # the overturn is logged at the decision, so it comes first on a tie (stable sort)
+        ends = [("overturn", f + 10.0 + 42.0, 0.0), ("sanction_end", f + 10.0 + spell, 0.0)]
         _assert_events(
             others[1:-1],
             _with_wrong(
@@ -418,19 +490,18 @@ def test_overturned_sanction_timeline(wp):
                     ("sanction_referral", f, 0.0),
                     ("sanction_decision", f + 10.0, 0.0),
                     ("sanction_start", f + 10.0, 0.0),
-                    ("sanction_end", f + 14.0, 0.0),
-                    ("overturn", f + 10.0 + 42.0, 0.0),
+                    *sorted(ends, key=lambda e: e[1]),
                 ],
                 row["n_wrong_sanctions"],
             ),
         )
         assert (row["n_sanctions"], row["n_overturned"]) == (1, 1)
-        assert_close(row["days_sanctioned"], 4.0)
+        assert_close(row["days_sanctioned"], spell)
 
 
 def test_overturned_sanction_is_repaid_exactly(wp):
     """An overturned sanction is repaid in full and no more: benefit paid is the full rate for
-    every day on benefit, although the spell lasts 4 days and the overturn comes at 42."""
+    every day on benefit, whether the spell ended before the overturn or at it."""
     res = sim.run(_overturned_esa(wp), n_claimants=12, seed=6)
     for row in res.ledger.iter_rows(named=True):
         assert_close(row["benefit_paid_gbp"], ESA_DAILY * row["days_on_benefit"])
