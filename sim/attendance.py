@@ -1,7 +1,7 @@
 """Attendance at contacts as pure functions: frequency, compulsion and sanction history.
 
 A claimant misses a contact with probability ``p_miss`` whose log-odds are (see
-:class:`~sim.behaviour_config.AttendanceModel`)::
+:class:`sim.config.Attendance`, whose shifts are stated for attending)::
 
     logit(p_ref) + θ * log(interval / ref_interval) + voluntary shift
     + per-failure * n_failures + per-sanction * n_sanctions + claimant shift
@@ -29,14 +29,14 @@ mypyc; the pydantic model is read once per run by :func:`attendance_params`.
 
 from __future__ import annotations
 
+import math
 from typing import Final, NamedTuple
 
-from sim.behaviour_config import AttendanceModel
+from sim.config import Attendance
 from sim.fmath import exp, log, neg_log1m, sigmoid
 
 __all__ = [
     "NEVER",
-    "AttendanceModel",
     "AttendanceParams",
     "attendance_params",
     "clock_per_contact",
@@ -55,7 +55,7 @@ DAYS_PER_WEEK: Final = 7.0
 
 
 class AttendanceParams(NamedTuple):
-    """The scalars of :class:`AttendanceModel` that :func:`p_miss` reads, per run."""
+    """The scalars of the scenario's ``[attendance]`` that :func:`p_miss` reads, per run."""
 
     logit_ref: float
     """Log-odds of a miss at the reference interval, ``logit(p_miss_fortnightly)``."""
@@ -71,16 +71,21 @@ class AttendanceParams(NamedTuple):
     """Interval, in days, at which ``logit_ref`` holds."""
 
 
-def attendance_params(cfg: AttendanceModel) -> AttendanceParams:
-    """Return the scalars of ``cfg`` for :func:`p_miss` (call once per run)."""
-    p = cfg.p_miss_fortnightly
+def attendance_params(cfg: Attendance) -> AttendanceParams:
+    """Return the scenario's ``[attendance]`` as the miss-logit scalars of :func:`p_miss`.
+
+    The scenario states attendance (``p_attend``, shifts in the log-odds of attending);
+    the rules here work in the log-odds of a miss, so each shift changes sign. A
+    ``p_attend`` of 1 gives a miss log-odds of ``-inf`` (never missed).
+    """
+    p = 1.0 - cfg.p_attend
     return AttendanceParams(
-        logit_ref=log(p) - log(1.0 - p),
+        logit_ref=log(p) - log(1.0 - p) if 0.0 < p < 1.0 else (-math.inf if p <= 0 else math.inf),
         frequency_elasticity=cfg.frequency_elasticity,
-        voluntary_logit_shift=cfg.voluntary_logit_shift,
-        logit_per_prior_failure=cfg.logit_per_prior_failure,
-        logit_per_prior_sanction=cfg.logit_per_prior_sanction,
-        ref_interval_days=cfg.ref_interval_days,
+        voluntary_logit_shift=-cfg.voluntary_logit_shift,
+        logit_per_prior_failure=-cfg.logit_per_prior_fta,
+        logit_per_prior_sanction=-cfg.logit_per_prior_sanction,
+        ref_interval_days=cfg.reference_interval_days,
     )
 
 

@@ -1,11 +1,11 @@
-"""Configuration of the behaviour rules: attendance, benefit states and job retention.
+"""Configuration of the behaviour rules: benefit states and job retention.
 
-The rules themselves are in :mod:`sim.attendance`, :mod:`sim.benefit_states` and
-:mod:`sim.retention`, which re-export these models. The models live apart because those
-rule modules are meant to be compiled with mypyc with the rest of the hot path, and a
-pydantic model cannot be (mypyc rejects its metaclass, and a non-native class loses the
-annotations pydantic reads), just as :mod:`sim.sanctions` is compiled and the
-:class:`sim.config.Ladder` it reads is not.
+The rules themselves are in :mod:`sim.benefit_states` and :mod:`sim.retention`, which
+re-export these models. The models live apart because those rule modules are meant to be
+compiled with mypyc with the rest of the hot path, and a pydantic model cannot be (mypyc
+rejects its metaclass, and a non-native class loses the annotations pydantic reads),
+just as :mod:`sim.sanctions` is compiled and the :class:`sim.config.Ladder` it reads is
+not.
 
 Every default is a prior for calibration, not a fitted value: each field names the
 published figure (an id in ``published_figures.csv``) or the literature it comes from,
@@ -24,7 +24,6 @@ from sim.config import AGE_BANDS, NonNeg, Positive, Probability, _Model
 from sim.hazards import StepHazard
 
 __all__ = [
-    "AttendanceModel",
     "BenefitDynamics",
     "InWorkSupport",
     "RateBand",
@@ -65,62 +64,6 @@ def rate_hazard(bands: Sequence[RateBand]) -> StepHazard:
         If the bands do not start at 0 or do not increase (see :class:`StepHazard`).
     """
     return StepHazard([b.from_days for b in bands], [b.rate_per_day for b in bands])
-
-
-# ------------------------------------------------------------------------------ attendance
-class AttendanceModel(_Model):
-    """Whether a claimant attends a contact: frequency, compulsion and sanction history.
-
-    The log-odds of missing one contact are::
-
-        logit(p_miss_fortnightly)
-        + frequency_elasticity * log(interval_days / ref_interval_days)
-        + voluntary_logit_shift        (voluntary contacts only)
-        + logit_per_prior_failure * n_failures
-        + logit_per_prior_sanction * n_sanctions
-        + the claimant's own shift (health condition, age band)
-
-    With ``frequency_elasticity`` θ > 0 a more frequent contact is each less likely to be
-    missed (a shorter gap leaves less to forget and less else to do), so failures per week
-    rise LESS than in proportion to the contact frequency: for small ``p_miss`` they grow
-    like ``frequency ** (1 - θ)``. θ = 0 makes every contact equally likely to be missed
-    (failures per week proportional to frequency); θ = 1 keeps failures per week nearly
-    flat. See :mod:`sim.attendance`.
-    """
-
-    p_miss_fortnightly: OpenProbability = 0.05
-    """Probability of failing to attend one compulsory contact when contacts are
-    ``ref_interval_days`` apart, for a claimant with no condition, no shift and no history.
-    Prior from SA05: 6.3% of JSA claimants referred for a sanction a month (2000-2010),
-    over 2.17 fortnightly signings a month and a referral probability of 0.6 per failure
-    (``sanctions.p_refer``), gives 0.063 / 0.6 / 2.17 = 0.048; SA05's 8.9% (2010-12) and
-    SA12's 12% (2013) would give 0.07 and 0.09, an upper range, as not every referral is a
-    missed contact."""
-    frequency_elasticity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
-    """θ, dimensionless: the change in the log-odds of a miss per unit change in
-    ``log(interval_days / ref_interval_days)``. No published estimate: the midpoint of
-    [0, 1] as an uninformative prior, to be identified by calibrating against figures
-    under different contact frequencies (SA05/SA06 across regimes; HW01 daily signing)."""
-    voluntary_logit_shift: float = 1.0
-    """Added to the log-odds of a miss at a voluntary contact (no sanction can follow).
-    Prior: voluntary offers are taken up by a minority (PW07: a quarter of Pathways
-    customers took part in any Choices element); +1.0 multiplies the odds of a miss by
-    about 2.7."""
-    logit_per_prior_failure: Annotated[float, Field(ge=0.0)] = 0.3
-    """Added to the log-odds of a miss per earlier failure to attend (persistence).
-    Prior: the opposite of the shipped ``attendance.logit_per_prior_fta = -0.3``; repeat
-    sanctions (SA15: 30.9% of sanctioned JSA claimants sanctioned more than once, 12.5% three
-    or more times) constrain it jointly with ``logit_per_prior_sanction``."""
-    logit_per_prior_sanction: Annotated[float, Field(le=0.0)] = -0.2
-    """Added to the log-odds of a miss per earlier sanction (deterrence; must be <= 0).
-    Prior: a modest deterrent. Sanctions change later behaviour (warning and imposition
-    effects on leaving benefit: Abbring, van den Berg & van Ours 2005; Lalive, van Ours &
-    Zweimueller 2005), but no study measures their effect on attendance, so -0.2 is a prior,
-    identified jointly with ``logit_per_prior_failure`` by SA15's repeat-sanction shares."""
-    ref_interval_days: Positive = 14.0
-    """Contact interval, in days, at which ``p_miss_fortnightly`` holds: fortnightly signing
-    at the Jobcentre (Jobseeker's Allowance Regulations 1996, SI 1996/207: attendance as
-    notified)."""
 
 
 # ------------------------------------------------------------------------------ benefit states

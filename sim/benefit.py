@@ -4,25 +4,28 @@
 benefit paid, net of a sanction and with hardship payments; it is called before any
 state change. :func:`leave_without_job` is where leaving benefit without work (the
 off-flow clock firing, or a claim closed after a missed signing) is applied, with its
-reason recorded.
+reason recorded, and a repeat claim drawn; :func:`claim_again` is where a claimant who
+left (with or without a job) claims again.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from sim.benefit_states import reclaim_at, returns_to_provider
 from sim.clocks import update_hazards
-from sim.conditionality import clear_sanctions
+from sim.conditionality import clear_sanctions, draw_job_search_doubt, on_leaving_job
 from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
 from sim.hazards import INF
-from sim.interviews import pause_all
-from sim.programme import leave_caseload
+from sim.interviews import jcp_schedule, pause_all
+from sim.programme import leave_caseload, rejoin
+from sim.rng import exponential_from_base
 from sim.services import drop_interventions
 
 if TYPE_CHECKING:
     from sim.journey import Journey
 
-__all__ = ["CEASED", "FAILED_TO_SIGN", "accrue", "leave_without_job"]
+__all__ = ["CEASED", "FAILED_TO_SIGN", "accrue", "claim_again", "leave_without_job"]
 
 
 def accrue(j: Journey, now: float) -> None:
@@ -73,3 +76,32 @@ def leave_without_job(j: Journey, now: float, reason: int) -> None:
         j.attach_at = INF
     j.log(now, Event.OFFFLOW)
     update_hazards(j, now)
+    e = exponential_from_base(j.ctx.base_reclaim, j.i, j.n_left)
+    j.n_left += 1
+    j.reclaim_at = reclaim_at(now, e, j.ctx.reclaim_after_offflow)
+
+
+def claim_again(j: Journey, now: float) -> None:
+    """The claimant claims benefit again at ``now`` (after a job ended or an off-flow).
+
+    Inside the attachment period a programme participant goes back to the provider
+    (:func:`sim.benefit_states.returns_to_provider`); otherwise to the Jobcentre offer.
+    A job left voluntarily is referred on the new claim.
+    """
+    ctx = j.ctx
+    j.status = ON_BENEFIT
+    j.reclaim_at = INF
+    j.n_repeat_claims += 1
+    if j.first_reclaim_at != j.first_reclaim_at:
+        j.first_reclaim_at = now
+    j.log(now, Event.RECLAIM)
+    back = j.on_prog and j.provider is not None
+    if back and returns_to_provider(now, j.attached_at, ctx.programme_end_at[j.i]):
+        rejoin(j, now)
+    else:
+        j.on_prog = False
+        jcp_schedule(j, now)
+    draw_job_search_doubt(j, now)
+    if j.left_voluntarily:
+        j.left_voluntarily = False
+        on_leaving_job(j, now)

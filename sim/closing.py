@@ -59,4 +59,8 @@ def close_journey(j: Journey, now: float) -> None:
         intervention_cost_gbp=j.iv_cost,
         hardship_paid_gbp=j.hardship_paid,
         n_events=j.n_events,
+        first_job_end_at=j.first_job_end_at,
+        first_reclaim_at=j.first_reclaim_at,
+        n_repeat_claims=j.n_repeat_claims,
+        offflow_reason=j.offflow_reason,
     )

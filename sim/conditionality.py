@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from sim.attendance import clock_per_contact, p_miss
 from sim.clocks import update_hazards
 from sim.events import Event
-from sim.fmath import log, sigmoid
 from sim.hazards import INF
 from sim.obligation import JCP, Obligation
 from sim.rng import exponential_from_base, uniform_from_base
@@ -66,18 +66,10 @@ _ROUTE_STRIDE: Final = 1 << 32
 
 # ---------------------------------------------------------------------- attendance
 def _w_miss(j: Journey, o: Obligation, compulsory: bool) -> float:
-    """Return ``-log(1 - p_miss)`` for one contact of ``o`` (0 if never missed)."""
+    """Return the attendance clock one contact of ``o`` uses (0 if it is never missed)."""
     ctx = j.ctx
-    logit = (
-        j.logit_attend
-        + ctx.logit_per_prior_fta * j.n_fta
-        + ctx.logit_per_prior_sanction * j.n_sanctions
-        - ctx.attendance_frequency_elasticity * log(o.interval / ctx.attendance_ref_interval_days)
-    )
-    if not compulsory:
-        logit += ctx.voluntary_logit_shift
-    p_attend = sigmoid(logit)
-    return -log(p_attend) if p_attend < 1.0 else 0.0
+    p = p_miss(ctx.attendance, o.interval, compulsory, j.n_fta, j.n_sanctions, j.miss_shift)
+    return clock_per_contact(p) if p < 1.0 else INF
 
 
 def refresh_attendance(j: Journey, o: Obligation) -> None:
@@ -150,12 +142,8 @@ def on_job_search_doubt(j: Journey, now: float) -> None:
 
 
 def on_leaving_job(j: Journey, now: float) -> None:
-    """A job ended at ``now``; if the claimant left it voluntarily, it may be referred."""
-    ctx = j.ctx
-    if ctx.p_left_voluntarily <= 0.0:
-        return
-    if uniform_from_base(ctx.base_left_job, j.i, j.n_jobs) < ctx.p_left_voluntarily:
-        _refer(j, now, LEAVING_JOB, j.n_jobs)
+    """A claimant who left their last job voluntarily claims at ``now``: it may be referred."""
+    _refer(j, now, LEAVING_JOB, j.n_jobs)
 
 
 def _refer(j: Journey, now: float, route: int, occ: int) -> None:

@@ -438,9 +438,6 @@ class Jcp(_Model):
     none. ESA claimants never sign."""
     signing_minutes: NonNeg = 5.0
     """Jobcentre adviser minutes per signing on a programme."""
-    p_claim_closed_on_failure_to_sign: Probability = 0.0
-    """Probability that a missed signing closes the claim (the claimant is taken to have
-    left benefit). RT05: "failed to sign" was 30.9% of JSA off-flows (Feb 2014)."""
 
 
 class Provider(_Model):
@@ -622,6 +619,10 @@ class Records(_Model):
     """A claimant is parked if this long passes without adviser contact on the programme."""
 
 
+# the behaviour rules' models import this module's primitives, defined above
+from sim.behaviour_config import BenefitDynamics  # noqa: E402
+
+
 class Scenario(_Model):
     """A whole validated scenario."""
 
@@ -637,6 +638,9 @@ class Scenario(_Model):
     attendance: Attendance = Field(default_factory=Attendance)
     sanctions: Sanctions
     jcp: Jcp = Field(default_factory=Jcp)
+    benefit_dynamics: BenefitDynamics = Field(default_factory=BenefitDynamics)
+    """Repeat claims after leaving benefit (with or without a job) and claims closed
+    after a missed signing."""
     providers: Providers = Field(default_factory=Providers)
     contract: Contract
     labour_market: LabourMarket = Field(default_factory=LabourMarket)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sim.attendance import AttendanceParams
 from sim.config import ContractGroup, Intervention, Ladder
 from sim.hazards import EntryHazard, StepHazard
 from sim.records import EventLog, JourneyRecords
@@ -26,7 +27,6 @@ class RunContext:
     programme_end_at: list[float]
     horizon_at: list[float]
     claim_start_at: list[float]
-    logit_attend: list[float]
     rate_per_day: list[float]
     k_entry: list[float]
     k_loss: list[float]
@@ -42,7 +42,6 @@ class RunContext:
     entry_mult_off_benefit: float
     entry_mult_sanctioned: float
     off_mult_sanctioned: float
-    logit_per_prior_fta: float
     sanctions_enabled: bool
     p_refer: float
     p_adverse: float
@@ -90,10 +89,9 @@ class RunContext:
     """Per claimant: exp((1 - gradient) * distance), how the service effect varies with
     distance from work (``employment.effect_distance_gradient``)."""
     # attendance
-    logit_per_prior_sanction: float
-    attendance_frequency_elasticity: float
-    attendance_ref_interval_days: float
-    voluntary_logit_shift: float
+    attendance: AttendanceParams
+    miss_logit_shift: list[float]
+    """Per claimant: the shift in the log-odds of missing a contact (condition, age)."""
     attendance_certain: bool
     # obligations and requirement routes (sim.conditionality.ROUTES)
     signs: list[bool]
@@ -113,6 +111,10 @@ class RunContext:
     route_higher: list[bool]
     reengage_rate_per_day: float
     base_compliance: int
+    # repeat claims
+    reclaim_after_offflow: StepHazard
+    reclaim_after_job: StepHazard
+    base_reclaim: int
 
     def ladder_for(self, esa: bool, higher: bool, failed_at: float) -> Ladder:
         """Return the ladder in force for a failure on day ``failed_at``."""

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.clocks import start_spell
-from sim.conditionality import clear_sanctions, draw_job_search_doubt, on_leaving_job
+from sim.benefit_states import reclaim_at
+from sim.clocks import start_spell, update_hazards
+from sim.conditionality import clear_sanctions
 from sim.contract import DAYS_PER_MONTH, price_index, settle_job
-from sim.events import IN_WORK, ON_BENEFIT, Event
+from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
 from sim.hazards import INF
-from sim.interviews import jcp_schedule, pause_all, set_schedule, signing_on_programme
+from sim.interviews import pause_all
 from sim.programme import leave_caseload
-from sim.rng import exponential_from_base
+from sim.rng import exponential_from_base, uniform_from_base
 from sim.services import drop_interventions
 
 if TYPE_CHECKING:
@@ -85,22 +86,26 @@ def _settle_payments(j: Journey, now: float) -> None:
 
 
 def end_job(j: Journey, now: float) -> None:
-    """The job ends at ``now``: the claimant claims again."""
-    ctx, i = j.ctx, j.i
+    """The job ends at ``now``: off benefit and out of work until the claimant claims again.
+
+    The repeat claim is a keyed clock on ``benefit_dynamics.reclaim_after_job``
+    (:func:`sim.benefit.claim_again`); whether the job was left voluntarily is drawn now
+    and referred when the claimant claims.
+    """
+    ctx = j.ctx
     j.log(now, Event.JOB_END)
+    if j.first_job_end_at != j.first_job_end_at:
+        j.first_job_end_at = now
     j.job_end_at = INF
-    j.status = ON_BENEFIT
+    j.status = OFF_BENEFIT
     if j.provider is not None:
         j.provider.record_work_days(j.local, j.progress.work_days)
+    p_left = ctx.p_left_voluntarily
+    j.left_voluntarily = (
+        p_left > 0.0 and uniform_from_base(ctx.base_left_job, j.i, j.n_jobs) < p_left
+    )
     start_spell(j, now)
-    if j.on_prog and now < ctx.programme_end_at[i] and j.provider is not None:
-        interval = j.provider.join(j.local, now)
-        j.last_contact = now
-        cfg = j.provider.config
-        signing_on_programme(j, now)
-        set_schedule(j, j.prov, now + interval, interval, cfg.interview_minutes, now)
-    else:
-        j.on_prog = False
-        jcp_schedule(j, now)
-    draw_job_search_doubt(j, now)
-    on_leaving_job(j, now)
+    update_hazards(j, now)
+    e = exponential_from_base(ctx.base_reclaim, j.i, j.n_left)
+    j.n_left += 1
+    j.reclaim_at = reclaim_at(now, e, ctx.reclaim_after_job)

@@ -50,6 +50,8 @@ class Event(IntEnum):
     """Value: the intervention's index in the scenario."""
     INTERVENTION_END = 19
     """Value: the change in distance from work on completion."""
+    RECLAIM = 20
+    """A repeat claim after leaving benefit (with or without a job)."""
 
 
 EVENT_CODES: tuple[str, ...] = tuple(e.name.lower() for e in Event)

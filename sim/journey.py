@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import simpy
 
-from sim.benefit import CEASED, FAILED_TO_SIGN, accrue, leave_without_job
+from sim.benefit import CEASED, FAILED_TO_SIGN, accrue, claim_again, leave_without_job
 from sim.clocks import start_spell
 from sim.closing import close_journey
 from sim.conditionality import (
@@ -75,6 +75,7 @@ IV_START: Final = 9
 INTERVIEW: Final = 10
 SWITCH: Final = 11
 JOB_SEARCH: Final = 12
+RECLAIM: Final = 13
 
 
 class Journey:
@@ -111,6 +112,8 @@ class Journey:
         "e_off",
         "env",
         "first_job_at",
+        "first_job_end_at",
+        "first_reclaim_at",
         "hard_from",
         "hardship_paid",
         "history",
@@ -127,21 +130,24 @@ class Journey:
         "k_loss",
         "lam_ref",
         "last_contact",
+        "left_voluntarily",
         "local",
-        "logit_attend",
         "m_during",
         "m_entry",
         "max_gap",
         "minutes_adviser",
         "minutes_jcp",
+        "miss_shift",
         "n_events",
         "n_fta",
         "n_interventions",
         "n_interviews",
         "n_job_search",
         "n_jobs",
+        "n_left",
         "n_overturned",
         "n_refs",
+        "n_repeat_claims",
         "n_sanctions",
         "n_spells",
         "n_wrong",
@@ -158,6 +164,7 @@ class Journey:
         "prov",
         "provider",
         "rate_off",
+        "reclaim_at",
         "sanc_frac",
         "sanc_segments",
         "sanc_until",
@@ -198,7 +205,11 @@ class Journey:
         self.on_prog = False
         self.attach_at = ctx.attach_at[i] if (area is not None and ctx.attaches[i]) else INF
         self.attached_at = self.first_job_at = self.offflow_at = NAN
+        self.first_job_end_at = self.first_reclaim_at = NAN
         self.offflow_reason = 0
+        self.reclaim_at = INF
+        self.n_left = self.n_repeat_claims = 0
+        self.left_voluntarily = False
         self.job_end_at = INF
         self.progress = OutcomeProgress()
         self.band_starts, self.band_offsets, self.band_levels = ctx.entry.claimant_bands(
@@ -232,8 +243,8 @@ class Journey:
         self.sanctioned = False
         self.sanc_until = INF
         self.sanc_frac = 0.0
-        self.logit_attend = self.ctx.logit_attend[self.i]
-        """The claimant's own attendance logit at a fortnightly compulsory contact."""
+        self.miss_shift = self.ctx.miss_logit_shift[self.i]
+        """The claimant's own shift in the log-odds of missing a contact."""
         self.sanc_segments: list[tuple[float, float, bool]] = []
         self.hard_from = INF
         self.job_search_at = INF
@@ -332,6 +343,8 @@ class Journey:
             switch_phase(self, now)
         elif kind == JOB_SEARCH:
             on_job_search_doubt(self, now)
+        elif kind == RECLAIM:
+            claim_again(self, now)
 
     def _next_wake(self) -> tuple[float, int]:
         best, kind = self.horizon_at, HORIZON
@@ -342,6 +355,8 @@ class Journey:
         if self.t_entry < best:
             best, kind = self.t_entry, ENTRY
         if self.status == OFF_BENEFIT:
+            if self.reclaim_at < best:
+                best, kind = self.reclaim_at, RECLAIM
             return best, kind
         if self.t_off < best:
             best, kind = self.t_off, OFFFLOW

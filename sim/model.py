@@ -26,11 +26,13 @@ import polars as pl
 import simpy
 
 from sim.area import Area
+from sim.attendance import attendance_params
+from sim.behaviour_config import RateBand
 from sim.conditionality import ROUTES
 from sim.config import AGE_BANDS, Ladder, Scenario, month_index
 from sim.context import RunContext
 from sim.contract import DAYS_PER_MONTH
-from sim.fmath import exp_array, log
+from sim.fmath import exp_array
 from sim.hazards import EntryHazard, StepHazard
 from sim.journey import Journey
 from sim.native_build import NATIVE_MODULES, PREFIX, source_digest
@@ -113,11 +115,6 @@ class RunOutput:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-12), 1.0 - 1e-12)
-    return log(p / (1.0 - p))
-
-
 def _context(
     sc: Scenario, pop: Population, streams: Streams, events: EventLog | None
 ) -> RunContext:
@@ -137,7 +134,6 @@ def _context(
     p_ill_cond = np.array(
         [popc.conditions[c].p_ill_health_fta for c in pop.condition_names] + [0.0]
     )
-    logit_attend = _logit(att.p_attend) + cond_att[cond] + age_att[pop.age_band]
     programme_days = 7.0 * sc.run.programme_weeks
     programme_end = pop.attach_at + programme_days
     horizon = programme_end + 7.0 * sc.run.follow_up_weeks
@@ -156,7 +152,7 @@ def _context(
         programme_end_at=programme_end.tolist(),
         horizon_at=horizon.tolist(),
         claim_start_at=pop.claim_start_at.tolist(),
-        logit_attend=logit_attend.tolist(),
+        miss_logit_shift=(-(cond_att[cond] + age_att[pop.age_band])).tolist(),
         rate_per_day=(pop.weekly_rate_gbp / 7.0).tolist(),
         k_entry=(emp.entry_rate_per_day * exp_array(-pop.distance)).tolist(),
         k_loss=(
@@ -181,7 +177,6 @@ def _context(
         entry_mult_off_benefit=emp.entry_multiplier_off_benefit,
         entry_mult_sanctioned=emp.entry_multiplier_sanctioned,
         off_mult_sanctioned=sc.offflow.multiplier_sanctioned,
-        logit_per_prior_fta=att.logit_per_prior_fta,
         sanctions_enabled=sanc.enabled,
         p_refer=sanc.p_refer,
         p_adverse=sanc.p_adverse,
@@ -222,8 +217,14 @@ def _context(
     )
 
 
+def rate_hazard(bands: Sequence[RateBand], kit: Engine) -> StepHazard:
+    """Return the engine's step hazard of piecewise-constant rate bands."""
+    return kit.step_hazard([b.from_days for b in bands], [b.rate_per_day for b in bands])
+
+
 def _behaviour(sc: Scenario, pop: Population, key: Callable[[str], int]) -> dict[str, Any]:
-    """The context's service, attendance and requirement fields."""
+    """The context's service, attendance, requirement and repeat-claim fields."""
+    kit = engine()
     emp, att, sanc, jcp = sc.employment, sc.attendance, sc.sanctions, sc.jcp
     volunteer = np.array([sc.population.groups[g].volunteer for g in pop.group_names])
     routes = [getattr(sanc.requirements, name) for name in ROUTES]
@@ -234,16 +235,13 @@ def _behaviour(sc: Scenario, pop: Population, key: Callable[[str], int]) -> dict
             else jcp.effect_per_adviser_hour_per_week
         ),
         "effect_gain": exp_array((1.0 - emp.effect_distance_gradient) * pop.distance).tolist(),
-        "logit_per_prior_sanction": att.logit_per_prior_sanction,
-        "attendance_frequency_elasticity": att.frequency_elasticity,
-        "attendance_ref_interval_days": att.reference_interval_days,
-        "voluntary_logit_shift": att.voluntary_logit_shift,
+        "attendance": attendance_params(att),
         "attendance_certain": att.p_attend >= 1.0,
         "signs": (~pop.benefit_esa).tolist(),
         "sanctionable": (~volunteer[pop.group]).tolist(),
         "signing_interval_days": jcp.signing_interval_days_on_programme,
         "signing_minutes": jcp.signing_minutes,
-        "p_close_on_failure_to_sign": jcp.p_claim_closed_on_failure_to_sign,
+        "p_close_on_failure_to_sign": sc.benefit_dynamics.p_close_on_failure_to_sign,
         "base_close": key("jcp.failure_to_sign"),
         "job_search_doubt_per_day": sanc.requirements.job_search.doubt_rate_per_day,
         "base_job_search": key("sanctions.requirements.job_search"),
@@ -254,6 +252,9 @@ def _behaviour(sc: Scenario, pop: Population, key: Callable[[str], int]) -> dict
         "route_higher": [r.higher_level for r in routes],
         "reengage_rate_per_day": sanc.reengage_rate_per_day,
         "base_compliance": key("sanctions.compliance"),
+        "reclaim_after_offflow": rate_hazard(sc.benefit_dynamics.reclaim_after_offflow, kit),
+        "reclaim_after_job": rate_hazard(sc.benefit_dynamics.reclaim_after_job, kit),
+        "base_reclaim": key("benefit_dynamics.reclaim"),
     }
 
 

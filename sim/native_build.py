@@ -20,6 +20,7 @@ from pathlib import Path
 __all__ = ["NATIVE_MODULES", "PREFIX", "native_copy_text", "source_digest", "write_native_copies"]
 
 NATIVE_MODULES = (
+    "attendance",
     "benefit",
     "clocks",
     "closing",

@@ -27,7 +27,7 @@ from sim.services import plan_interventions
 if TYPE_CHECKING:
     from sim.journey import Journey
 
-__all__ = ["attach", "end_programme", "leave_caseload"]
+__all__ = ["attach", "end_programme", "leave_caseload", "rejoin"]
 
 
 def attach(j: Journey, now: float) -> None:
@@ -53,6 +53,16 @@ def attach(j: Journey, now: float) -> None:
         j.paid_attach += fee
         prov.pay("attachment", now, fee)
     j.log(now, Event.ATTACH, fee)
+
+
+def rejoin(j: Journey, now: float) -> None:
+    """A participant claims again inside the attachment period: back to the provider."""
+    assert j.provider is not None
+    interval = j.provider.join(j.local, now)
+    j.last_contact = now
+    cfg = j.provider.config
+    signing_on_programme(j, now)
+    set_schedule(j, j.prov, now + interval, interval, cfg.interview_minutes, now)
 
 
 def leave_caseload(j: Journey, now: float) -> None:

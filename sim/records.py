@@ -63,6 +63,11 @@ JOURNEY_FIELDS: dict[str, str] = {
     "started (a programme-delivered one is its provider's cost, in the provider ledger)",
     "hardship_paid_gbp": "hardship payments during sanctions (included in benefit_paid_gbp)",
     "n_events": "simulation events (process wake-ups) this claimant caused",
+    "first_job_end_at": "day the first job ended (null if it lasted to the horizon or none began)",
+    "first_reclaim_at": "day of the first repeat claim after leaving benefit (null if none)",
+    "n_repeat_claims": "claims made again after leaving benefit, with or without a job",
+    "offflow_reason": "why the claimant first left benefit without a job: 0 never, 1 stopped "
+    "claiming (the off-flow hazard), 2 the claim closed after a missed signing",
 }
 
 POPULATION_FIELDS: dict[str, str] = {
@@ -152,6 +157,10 @@ class JourneyRecords:
         intervention_cost_gbp: float,
         hardship_paid_gbp: float,
         n_events: float,
+        first_job_end_at: float,
+        first_reclaim_at: float,
+        n_repeat_claims: float,
+        offflow_reason: float,
     ) -> None:
         """Record claimant ``i``'s journey, one keyword per field of :data:`JOURNEY_FIELDS`.
 
@@ -190,6 +199,10 @@ class JourneyRecords:
             intervention_cost_gbp,
             hardship_paid_gbp,
             n_events,
+            first_job_end_at,
+            first_reclaim_at,
+            n_repeat_claims,
+            offflow_reason,
         )
 
     def frame(self, rows: npt.NDArray[np.int64] | None = None) -> pl.DataFrame:

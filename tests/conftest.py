@@ -84,6 +84,7 @@ def switched_off(data: dict[str, Any]) -> dict[str, Any]:
     out["sanctions"] = {**data["sanctions"], "enabled": False}
     out["attendance"] = {**data["attendance"], "p_attend": 1.0, "logit_per_prior_fta": 0.0}
     out["offflow"] = {**data["offflow"], "rate_per_day": 0.0}
+    out["benefit_dynamics"] = {**data["benefit_dynamics"], "p_close_on_failure_to_sign": 0.0}
     out["labour_market"] = {"index_by_month": [1.0]}
     out["providers"] = {
         **data["providers"],

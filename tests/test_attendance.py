@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from sim.attendance import (
     NEVER,
-    AttendanceModel,
     AttendanceParams,
     attendance_params,
     clock_per_contact,
@@ -23,6 +22,7 @@ from sim.attendance import (
     p_failure_per_week,
     p_miss,
 )
+from sim.config import Attendance
 from sim.fmath import log, neg_log1m
 from sim.rng import Streams
 
@@ -31,8 +31,32 @@ Z = 4.0  # tolerance in standard errors: a false alarm about once in 16,000 chec
 DAILY, WEEKLY, FORTNIGHTLY = 1.0, 7.0, 14.0
 
 
+# the scenario states attendance; these tests speak of misses (the rules' log-odds)
+_ATTEND_KEYS = {
+    "frequency_elasticity": ("frequency_elasticity", 1.0),
+    "voluntary_logit_shift": ("voluntary_logit_shift", -1.0),
+    "logit_per_prior_failure": ("logit_per_prior_fta", -1.0),
+    "logit_per_prior_sanction": ("logit_per_prior_sanction", -1.0),
+    "ref_interval_days": ("reference_interval_days", 1.0),
+}
+DEFAULTS = {
+    "p_miss_fortnightly": 0.05,
+    "frequency_elasticity": 0.5,
+    "voluntary_logit_shift": 1.0,
+    "logit_per_prior_failure": 0.3,
+    "logit_per_prior_sanction": -0.2,
+    "ref_interval_days": 14.0,
+}
+
+
 def params(**kw: float) -> AttendanceParams:
-    return attendance_params(AttendanceModel(**kw))
+    """The rules' scalars for miss-side settings (H: the defaults above)."""
+    kw = {**DEFAULTS, **kw}
+    att = {"p_attend": 1.0 - kw.pop("p_miss_fortnightly")}
+    for name, value in kw.items():
+        key, sign = _ATTEND_KEYS[name]
+        att[key] = sign * value
+    return attendance_params(Attendance(**att))
 
 
 def uniforms(stream: str, n: int = N_DRAWS) -> list[float]:
@@ -244,30 +268,25 @@ def test_a_spent_clock_misses_the_next_contact() -> None:
 
 
 # ------------------------------------------------------------------ config
-def test_defaults_validate_and_are_frozen() -> None:
-    cfg = AttendanceModel()
-    assert 0.0 < cfg.p_miss_fortnightly < 1.0
-    assert cfg.ref_interval_days == 14.0
-    with pytest.raises(ValidationError):
-        cfg.p_miss_fortnightly = 0.2  # type: ignore[misc]
+def test_scenario_attendance_maps_onto_miss_logits() -> None:
+    p = attendance_params(Attendance(p_attend=0.9, logit_per_prior_fta=-0.3))
+    assert p.logit_ref == pytest.approx(math.log(0.1 / 0.9), rel=1e-15)
+    assert p.logit_per_prior_failure == 0.3
+    assert attendance_params(Attendance(p_attend=1.0)).logit_ref == -math.inf
 
 
 @pytest.mark.parametrize(
     "bad",
     [
-        {"p_miss_fortnightly": 0.0},
-        {"p_miss_fortnightly": 1.0},
-        {"p_miss_fortnightly": -0.1},
+        {"p_attend": -0.1},
+        {"p_attend": 1.1},
         {"frequency_elasticity": -0.1},
         {"frequency_elasticity": 1.1},
-        {"logit_per_prior_sanction": 0.1},
-        {"logit_per_prior_failure": -0.1},
-        {"ref_interval_days": 0.0},
-        {"voluntary_logit_shift": math.inf},
+        {"reference_interval_days": 0.0},
         {"p_miss": 0.1},
     ],
     ids=lambda d: next(iter(d)),
 )
 def test_bad_config_rejected(bad: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
-        AttendanceModel(**bad)
+        Attendance(**bad)

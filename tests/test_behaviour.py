@@ -1,0 +1,172 @@
+"""Claimant behaviour in the event loop: requirement routes, closed claims, repeat claims.
+
+Each case strips the model down (``conftest.bare`` / ``one_failure``) so that one
+mechanism acts and its result has a closed form or an exact table.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import TINY_RATE, bare, one_failure
+
+import sim
+
+N = 4000
+ROUTES = ["fta_jcp", "fta_provider", "activity", "job_search", "leaving_job"]
+
+
+def _referrals_by_route(events: pl.DataFrame) -> dict[str, int]:
+    refs = events.filter(pl.col("event") == "sanction_referral")
+    counts = refs.group_by("value").len()
+    out = dict.fromkeys(ROUTES, 0)
+    for value, n in counts.iter_rows():
+        out[ROUTES[int(value)]] = n
+    return out
+
+
+# ------------------------------------------------------------------ closing the claim
+def test_a_missed_signing_can_close_the_claim(wp):
+    """With p_close = 1 the one failure to sign ends the claim there: off-flow reason 2,
+    no referral, no sanction; with p_close = 0 it is referred and sanctioned instead."""
+    closes = one_failure(wp, benefit_dynamics__p_close_on_failure_to_sign=1.0)
+    res = sim.run(closes, n_claimants=12, seed=5, event_log=True)
+    led = res.ledger
+    assert (led["n_fta"] == 1).all()
+    assert (led["offflow_reason"] == 2).all()
+    assert (led["n_sanction_referrals"] == 0).all()
+    fta = res.events.filter(pl.col("event") == "fta").sort("claimant_id")["t"].to_numpy()
+    assert np.allclose(led.sort("claimant_id")["offflow_at"].to_numpy(), fta)
+    keeps = sim.run(one_failure(wp), n_claimants=12, seed=5).ledger
+    assert (keeps["offflow_reason"] == 0).all() and (keeps["n_sanctions"] == 1).all()
+
+
+# ------------------------------------------------------------------ routes, as a table
+@pytest.mark.parametrize(
+    ("overrides", "route"),
+    [
+        pytest.param({}, "fta_jcp", id="jobcentre failure"),
+        pytest.param(
+            {"sanctions__requirements__fta_jcp__p_refer": 0.0},
+            None,
+            id="jobcentre route switched off",
+        ),
+    ],
+)
+def test_each_route_refers_with_its_own_rate(wp, overrides, route):
+    res = sim.run(one_failure(wp, **overrides), n_claimants=12, seed=5, event_log=True)
+    by_route = _referrals_by_route(res.events)
+    if route is None:
+        assert sum(by_route.values()) == 0
+        assert (res.ledger["n_fta"] == 1).all()
+    else:
+        assert by_route[route] == 12
+        assert sum(by_route.values()) == 12
+
+
+def test_provider_failures_go_by_the_provider_route(wp):
+    """On the programme with no signing, every failure is at a provider contact."""
+    sc = one_failure(
+        wp,
+        regime="programme",
+        jcp__signing_interval_days_on_programme=0.0,
+        providers__provider__n_advisers=1000,
+        population__groups__jsa_25_plus__attach_delay_days=0.0,
+        providers__provider__first_interview_days=3.0,
+    )
+    by_route = _referrals_by_route(sim.run(sc, n_claimants=40, seed=2, event_log=True).events)
+    assert by_route["fta_provider"] > 0
+    assert by_route["fta_jcp"] == 0
+
+
+def test_job_search_doubts_arrive_at_their_rate(wp):
+    """Doubts are a Poisson process at ``doubt_rate_per_day`` over days on benefit; with
+    p_refer = 1 each is a referral: mean referrals = rate * days on benefit (within 4 SE)."""
+    rate = 0.002
+    sc = bare(
+        wp,
+        employment__entry_rate_per_day=TINY_RATE,
+        sanctions__enabled=True,
+        sanctions__requirements__job_search__doubt_rate_per_day=rate,
+        sanctions__requirements__job_search__p_refer=1.0,
+        sanctions__requirements__job_search__p_adverse=0.0,
+    )
+    led = sim.run(sc, n_claimants=N, seed=3).ledger
+    expected = rate * led["days_on_benefit"].to_numpy()
+    got = led["n_sanction_referrals"].to_numpy()
+    se = math.sqrt(expected.sum())
+    assert abs(got.sum() - expected.sum()) < 4.0 * se
+    assert (led["n_sanctions"] == 0).all()
+
+
+def test_volunteers_are_never_sanctioned(wp):
+    base = one_failure(wp)
+    vol = one_failure(wp, population__groups__jsa_25_plus__volunteer=True)
+    a = sim.run(base, n_claimants=12, seed=5).ledger
+    b = sim.run(vol, n_claimants=12, seed=5).ledger
+    assert (a["n_sanctions"] == 1).all()
+    assert (b["n_fta"] == 1).all() and (b["n_sanction_referrals"] == 0).all()
+    assert (b["n_sanctions"] == 0).all()
+
+
+# ------------------------------------------------------------------ repeat claims
+def test_claims_after_a_job_return_at_the_reclaim_hazard(wp):
+    """Jobs start quickly and end at a constant job-loss rate; the repeat claim after a job's
+    end is a clock on a constant hazard r (no job is found off benefit), so the share back
+    on benefit within 13 weeks of the first job's end is 1 - exp(-91 r)."""
+    r = 0.01
+    sc = bare(
+        wp,
+        employment__entry_rate_per_day=0.05,
+        employment__entry_multiplier_off_benefit=1e-9,
+        employment__job_loss_rate_per_day=0.02,
+        benefit_dynamics__reclaim_after_job=[{"from_days": 0.0, "rate_per_day": r}],
+    )
+    led = sim.run(sc, n_claimants=N, seed=4).ledger
+    ended = led.filter(
+        pl.col("first_job_end_at").is_not_null()
+        & (pl.col("first_job_end_at") + 91.0 < pl.col("horizon_at"))
+    )
+    back = (ended["first_reclaim_at"] - ended["first_job_end_at"]).fill_null(math.inf)
+    share = float((back <= 91.0).mean())
+    expected = 1.0 - math.exp(-91.0 * r)
+    se = math.sqrt(expected * (1 - expected) / ended.height)
+    assert ended.height > 1000
+    assert abs(share - expected) < 4.0 * se, (share, expected)
+
+
+def _returners(wp, reclaim_bands):
+    sc = bare(
+        wp,
+        regime="programme",
+        employment__entry_rate_per_day=0.02,
+        employment__entry_multiplier_off_benefit=1e-9,
+        employment__job_loss_rate_per_day=0.05,
+        benefit_dynamics__reclaim_after_job=reclaim_bands,
+        providers__provider__n_advisers=1000,
+    )
+    led = sim.run(sc, n_claimants=400, seed=8).ledger
+    return led.filter(
+        pl.col("attached_at").is_not_null()
+        & (pl.col("first_job_at") > pl.col("attached_at"))
+        & pl.col("first_reclaim_at").is_not_null()
+    ).with_columns(first_spell=pl.col("first_job_at") - pl.col("attached_at"))
+
+
+def test_a_returner_inside_the_attachment_period_goes_back_to_the_provider(wp):
+    """A participant whose job ends and who claims again before the programme ends is back
+    in the provider's caseload (more caseload days than the first spell); one who claims
+    only after the programme's end goes to the Jobcentre (the first spell's days only)."""
+    soon = _returners(wp, [{"from_days": 0.0, "rate_per_day": 1.0}])
+    soon = soon.filter(pl.col("first_reclaim_at") < pl.col("programme_end_at") - 1.0)
+    assert soon.height > 50
+    assert (soon["caseload_days"] > soon["first_spell"]).all()
+    late = _returners(
+        wp, [{"from_days": 0.0, "rate_per_day": 0.0}, {"from_days": 800.0, "rate_per_day": 1.0}]
+    )
+    late = late.filter(pl.col("first_reclaim_at") >= pl.col("programme_end_at"))
+    assert late.height > 20
+    np.testing.assert_allclose(late["caseload_days"], late["first_spell"], atol=1e-9)
