@@ -212,7 +212,7 @@ def test_resume_skips_finished_tasks(serial_run: Path, tmp_path: Path) -> None:
 def _pbrsim(*args: str) -> subprocess.CompletedProcess[str]:
     """Run ``pbrsim ARGS`` in a fresh interpreter to the end, capturing its output."""
     return subprocess.run(
-        [sys.executable, "-c", "from sim.cli import app; app()", *args],
+        [sys.executable, "-c", "from pbrsim.cli import app; app()", *args],
         capture_output=True,
         text=True,
     )
@@ -220,7 +220,7 @@ def _pbrsim(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from sim.cli import app; app()", *args],
+        [sys.executable, "-c", "from pbrsim.cli import app; app()", *args],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

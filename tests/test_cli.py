@@ -10,7 +10,7 @@ import pytest
 from test_scenario import CASES, Case, _copy_base, _write
 from typer.testing import CliRunner
 
-from sim.cli import app
+from pbrsim.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
