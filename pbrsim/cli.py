@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from sim.config import Scenario
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
@@ -32,10 +33,26 @@ out_console = Console(width=None if sys.stdout.isatty() else 132)
 err_console = Console(stderr=True)
 
 
+def say(text: str) -> None:
+    """Print ``text`` on standard output as it is: no markup, no highlighting.
+
+    Messages carry file names, keys and values (a pattern such as ``^[a-z]*$``, a
+    path with brackets) that rich would otherwise read as markup and drop.
+    """
+    out_console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def complain(label: str, message: str) -> None:
+    """Print ``label`` (in bold red) and ``message`` (as it is) on standard error."""
+    err_console.print(
+        Text.assemble((label, "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
+
+
 def fail(*messages: str) -> NoReturn:
-    """Print each message on standard error and exit with status 2."""
+    """Print each message on standard error (as it is, no markup) and exit with status 2."""
     for message in messages:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        complain("error:", message)
     raise typer.Exit(code=2)
 
 
@@ -58,7 +75,7 @@ def validate(
         except ScenarioError as err:
             problems.extend(str(p) for p in err.problems)
             continue
-        out_console.print(f"ok  {path}  ({sc.name}, {scenario_hash(sc)[:12]})", highlight=False)
+        say(f"ok  {path}  ({sc.name}, {scenario_hash(sc)[:12]})")
     if problems:
         fail(*problems)
 
@@ -77,7 +94,7 @@ def _summary_table(summary: pl.DataFrame, name: str) -> Table:
     wide = summary.with_columns(
         key=pl.col("metric") + pl.col("horizon_months").cast(pl.Utf8).fill_null("")
     ).filter(pl.col("key").is_in(list(_COLUMNS)))
-    table = Table(title=f"{name}: summary by payment group", title_justify="left")
+    table = Table(title=Text(f"{name}: summary by payment group"), title_justify="left")
     table.add_column("group")
     for label in _COLUMNS.values():
         table.add_column(label, justify="right")
@@ -88,7 +105,7 @@ def _summary_table(summary: pl.DataFrame, name: str) -> Table:
         for metric in _COLUMNS:
             hit = row.filter(pl.col("key") == metric)["value"]
             cells.append(_fmt(metric, hit[0] if len(hit) else None))
-        table.add_row(group, *cells)
+        table.add_row(*(Text(c) for c in (group, *cells)))
     return table
 
 
@@ -162,11 +179,10 @@ def run(
     paths = write_run(result, out)
     out_console.print(_summary_table(result.summary, sc.name))
     m = result.manifest
-    out_console.print(
+    say(
         f"{claimants:,} claimants in {m['simulation_seconds']:.1f} s "
         f"({claimants / max(m['simulation_seconds'], 1e-9):,.0f}/s, "
-        f"{m['n_sim_events'] / claimants:.1f} events each); wrote {len(paths)} files to {out}",
-        highlight=False,
+        f"{m['n_sim_events'] / claimants:.1f} events each); wrote {len(paths)} files to {out}"
     )
 
 
@@ -261,16 +277,17 @@ def batch(
             fail(f"--out {out}: {err}")
     if report.failed:
         for task, msg in report.failed:
-            err_console.print(f"[bold red]task failed:[/] {task.part}: {msg}", highlight=False)
-        err_console.print("rerun with --resume to redo the failed tasks", highlight=False)
+            complain("task failed:", f"{task.part}: {msg}")
+        err_console.print(
+            "rerun with --resume to redo the failed tasks", markup=False, highlight=False
+        )
         raise typer.Exit(code=1)
     _print_impacts(out, spec.baseline)
     page = _write_report(out)
-    out_console.print(
+    say(
         f"{report.n_tasks} tasks ({report.n_skipped} already done), "
         f"{report.replications} replications, {report.wall_seconds:.1f} s; results in {out}; "
-        f"report in {page}",
-        highlight=False,
+        f"report in {page}"
     )
 
 
@@ -290,7 +307,7 @@ def report(
     """Write OUT/report/report.html (offline, self-contained) and each figure's PNG, SVG, CSV."""
     if not (out / "manifest.json").exists():
         fail(f"{out}: no manifest.json, so not a batch output folder")
-    out_console.print(f"report in {_write_report(out)}", highlight=False)
+    say(f"report in {_write_report(out)}")
 
 
 def _print_impacts(out: Path, baseline: str) -> None:
@@ -392,9 +409,9 @@ def calibrate(
         fail(*(str(p) for p in err.problems))
     except CalibrationError as err:
         fail(str(err))
-    out_console.print(result.report, highlight=False, markup=False)
+    say(result.report)
     for path in result.scenario_files:
-        out_console.print(f"wrote {path}", highlight=False)
+        say(f"wrote {path}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

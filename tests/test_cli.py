@@ -110,3 +110,16 @@ def test_validate_ok_prints_hash() -> None:
 def test_compare_without_manifest_exits_2(tmp_path: Path) -> None:
     code, _, stderr = invoke("compare", str(tmp_path))
     assert code == 2 and "manifest.json" in stderr and "Traceback" not in stderr
+
+
+def test_error_text_is_printed_as_is_not_read_as_markup(tmp_path: Path) -> None:
+    """A pattern such as ``^[a-z][a-z0-9_]*$`` or a path with brackets reaches the user whole."""
+    path = tmp_path / "hyphen.toml"
+    path.write_text(f'extends = "{ROOT / "scenarios/work_programme.toml"}"\nname = "wp-x"\n')
+    code, _, stderr = invoke("validate", str(path))
+    assert code == 2 and "Traceback" not in stderr
+    flat = " ".join(stderr.split())
+    assert "name = 'wp-x'" in flat and "'^[a-z][a-z0-9_]*$'" in flat, flat
+    odd = tmp_path / "[bold]odd[/]" / "missing.toml"
+    code, _, stderr = invoke("validate", str(odd))
+    assert code == 2 and str(odd) in " ".join(stderr.split())
