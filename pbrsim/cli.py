@@ -8,6 +8,7 @@ without touching results already written.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -230,6 +231,7 @@ def batch(
 ) -> None:
     """Run scenarios x replications as tasks, then write paired impacts and a summary."""
     from sim.batch import OutputConflict, load_batch, run_batch
+    from sim.estimates import comparison_dir
 
     _check_executor(workers, scheduler, dask_local)
     if resume and overwrite:
@@ -282,7 +284,9 @@ def batch(
             "rerun with --resume to redo the failed tasks", markup=False, highlight=False
         )
         raise typer.Exit(code=1)
-    _print_impacts(out, spec.baseline)
+    _print_impacts(pl.read_parquet(out / "impacts.parquet"))
+    for name in spec.comparisons[1:]:
+        say(f"impacts against {name} in {comparison_dir(out, name)}")
     page = _write_report(out)
     say(
         f"{report.n_tasks} tasks ({report.n_skipped} already done), "
@@ -310,43 +314,59 @@ def report(
     say(f"report in {_write_report(out)}")
 
 
-def _print_impacts(out: Path, baseline: str) -> None:
-    impacts = pl.read_parquet(out / "impacts.parquet")
+_SHOWN_EFFECTS = (
+    "job_outcome_rate",
+    "days_in_work",
+    "benefit_savings_gbp",
+    "payments_gbp",
+    "deadweight_share",
+    "cost_per_additional_outcome_gbp",
+)
+
+
+def _num(value: float | None, spec: str = ",.4g") -> str:
+    """``value`` formatted with ``spec``, or ``-`` for a missing or non-finite value."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return format(value, spec)
+
+
+def _print_impacts(impacts: pl.DataFrame) -> None:
+    """Print the main effects for all referrals; the title names the frame's own baseline."""
+    baselines = sorted(set(impacts["baseline"].to_list()))
     show = impacts.filter(
-        pl.col("effect").is_in(
-            [
-                "job_outcome_rate",
-                "days_in_work",
-                "benefit_savings_gbp",
-                "payments_gbp",
-                "deadweight_share",
-                "cost_per_additional_outcome_gbp",
-            ]
-        )
+        pl.col("effect").is_in(_SHOWN_EFFECTS)
         & ((pl.col("horizon_months") == 24) | pl.col("horizon_months").is_null())
         & (pl.col("group") == "all")
     )
-    table = Table(
-        title=f"paired impacts against {baseline} (all referrals, 95% CI)", title_justify="left"
-    )
+    title = f"paired impacts against {', '.join(baselines) or '-'} (all referrals, 95% CI)"
+    table = Table(title=Text(title), title_justify="left")
     for col in ("scenario", "effect", "mean", "95% CI"):
-        table.add_column(col, justify="left" if col in ("scenario", "effect") else "right")
+        table.add_column(col, justify="right" if col in ("mean", "95% CI") else "left")
     for row in show.iter_rows(named=True):
         lo, hi = row["ci_low"], row["ci_high"]
-        ci = "-" if lo is None else f"[{lo:,.4g}, {hi:,.4g}]"
-        table.add_row(row["scenario"], row["effect"], f"{row['mean']:,.4g}", ci)
+        ci = "-" if lo is None or hi is None else f"[{_num(lo)}, {_num(hi)}]"
+        cells = [row["scenario"], row["effect"], _num(row["mean"]), ci]
+        table.add_row(*(Text(c) for c in cells))
     out_console.print(table)
 
 
 @app.command()
 def compare(
     out: Annotated[Path, typer.Argument(help="A batch's output folder.")],
-    baseline: Annotated[str | None, typer.Option(help="Baseline scenario name.")] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="Baseline scenario name (default: every baseline of the batch)."),
+    ] = None,
 ) -> None:
-    """(Re)compute paired impacts and the summary of a batch's outputs."""
+    """Estimate paired impacts against a baseline into OUT/compare/baseline=NAME/.
+
+    The batch's own impacts.*, summary.* and manifest.json are left as they are.
+    """
     import json
 
     from sim.estimates import compare as compare_outputs
+    from sim.estimates import comparison_dir
 
     manifest = out / "manifest.json"
     if not manifest.exists():
@@ -355,14 +375,20 @@ def compare(
         meta = json.loads(manifest.read_text())
     except (OSError, json.JSONDecodeError) as err:
         fail(f"{manifest}: unreadable ({err})")
-    name = baseline or meta.get("baseline")
-    if not isinstance(name, str):
-        fail(f"{manifest}: names no baseline; pass --baseline")
-    try:
-        compare_outputs(out, name)
-    except ValueError as err:
-        fail(f"--baseline {name}: {err}")
-    _print_impacts(out, name)
+    if baseline is not None:
+        names = [baseline]
+    else:
+        given = meta.get("baselines") or [meta.get("baseline")]
+        names = given if all(isinstance(n, str) for n in given) else []
+        if not names:
+            fail(f"{manifest}: names no baseline; pass --baseline")
+    for name in names:
+        try:
+            impacts = compare_outputs(out, name)
+        except ValueError as err:
+            fail(f"--baseline {name}: {err}")
+        _print_impacts(impacts)
+        say(f"wrote impacts.parquet and impacts.csv to {comparison_dir(out, name)}")
 
 
 @app.command()

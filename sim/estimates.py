@@ -6,6 +6,12 @@ A batch (:mod:`sim.batch`) writes Hive-partitioned Parquet under an output folde
     OUT/providers/scenario=S/replicate=R/part-K.parquet  # provider rows (may be empty or missing)
     OUT/manifest.json                                    # {"scenarios": {S: {"parked_gap_days"}}}
 
+and the estimates here go beside them (:func:`write_estimates`, :func:`compare`)::
+
+    OUT/compare/baseline=B/impacts.parquet, .csv         # paired impacts against baseline B
+    OUT/impacts.parquet, OUT/impacts.csv                 # ... against the primary baseline
+    OUT/summary.parquet, OUT/summary.csv                 # metrics over replicates
+
 Replicate ``r`` of every scenario uses the same random keys, so claimant ``i`` in
 replicate ``r`` is the same person in every scenario (common random numbers).
 Impacts are therefore computed per replicate as *paired* differences on the same
@@ -24,7 +30,7 @@ Parquet and CSV files.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +46,13 @@ __all__ = [
     "DEFAULT_PARKED_GAP_DAYS",
     "EFFECTS",
     "compare",
+    "comparison_dir",
     "paired_impacts",
     "replicate_impacts",
     "replicate_summaries",
     "summary_over_replicates",
     "t_interval",
+    "write_estimates",
 ]
 
 DEFAULT_PARKED_GAP_DAYS = 56.0
@@ -735,15 +743,23 @@ def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFram
     return _summarise_impacts(replicate_impacts(out, baseline), level)
 
 
-def compare(out: Path, baseline: str, level: float = 0.95) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Write a batch's impacts and metric summaries into its folder and return them.
+def comparison_dir(out: Path, baseline: str) -> Path:
+    """Folder of the impacts of a batch against ``baseline``: ``OUT/compare/baseline=NAME``."""
+    return Path(out) / "compare" / f"baseline={baseline}"
 
-    Writes ``impacts.parquet`` and ``impacts.csv`` (:func:`paired_impacts`) and
-    ``summary.parquet`` and ``summary.csv`` (:func:`summary_over_replicates` of
-    :func:`replicate_summaries`), each atomically (a temporary file renamed into
-    place). ``parked_gap_days`` of each scenario is read from ``OUT/manifest.json``
-    (``scenarios.<name>.parked_gap_days``); a scenario it does not give (or a missing
-    manifest) gets :data:`DEFAULT_PARKED_GAP_DAYS`.
+
+def _write_impacts(folder: Path, impacts: pl.DataFrame) -> None:
+    _write(folder / "impacts.parquet", impacts, csv=False)
+    _write(folder / "impacts.csv", impacts, csv=True)
+
+
+def compare(out: Path, baseline: str, level: float = 0.95) -> pl.DataFrame:
+    """Compute a batch's impacts against ``baseline`` and write them to their own folder.
+
+    Writes ``impacts.parquet`` and ``impacts.csv`` (:func:`paired_impacts`) into
+    :func:`comparison_dir` (``OUT/compare/baseline=NAME/``), each atomically. The
+    batch's own estimates (``OUT/impacts.*``, ``OUT/summary.*``) and its manifest are
+    never touched, so they keep naming the baseline they were computed against.
 
     Parameters
     ----------
@@ -756,27 +772,78 @@ def compare(out: Path, baseline: str, level: float = 0.95) -> tuple[pl.DataFrame
 
     Returns
     -------
-    (polars.DataFrame, polars.DataFrame)
-        ``(impacts, summary)``.
+    polars.DataFrame
+        The impacts written.
 
     Raises
     ------
     ValueError
         If ``out`` holds no ledger partitions (the message names the folder); if
         ``baseline`` is not among the scenarios found (the message lists them); if
-        ``level`` is not strictly between 0 and 1; if the manifest is not valid JSON;
-        or as :func:`replicate_impacts` when the runs are not paired.
+        ``level`` is not strictly between 0 and 1; or as :func:`replicate_impacts`
+        when the runs are not paired. Nothing is written then.
     """
     _check_level(level)
     out = Path(out)
-    scenarios = _check_baseline(_partitions(_ledger_scan(out)), baseline)
+    _check_baseline(_partitions(_ledger_scan(out)), baseline)
     impacts = paired_impacts(out, baseline, level)
+    _write_impacts(comparison_dir(out, baseline), impacts)
+    return impacts
+
+
+def write_estimates(
+    out: Path, baselines: Sequence[str], level: float = 0.95
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Write a batch's estimates: impacts against each baseline and metric summaries.
+
+    For each baseline, ``impacts.parquet`` and ``impacts.csv`` go to its
+    :func:`comparison_dir`; the impacts against the first (the batch's primary
+    baseline) are also written as ``OUT/impacts.parquet`` and ``OUT/impacts.csv``.
+    ``summary.parquet`` and ``summary.csv`` (:func:`summary_over_replicates` of
+    :func:`replicate_summaries`) do not depend on a baseline. Every file is written
+    atomically, and only after every estimate has been computed. ``parked_gap_days``
+    of each scenario is read from ``OUT/manifest.json``
+    (``scenarios.<name>.parked_gap_days``); a scenario it does not give (or a missing
+    manifest) gets :data:`DEFAULT_PARKED_GAP_DAYS`.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+    baselines : sequence of str
+        Names of the counterfactual scenarios, the primary one first.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    (dict, polars.DataFrame)
+        ``({baseline: impacts}, summary)``.
+
+    Raises
+    ------
+    ValueError
+        If ``baselines`` is empty; if ``out`` holds no ledger partitions (the message
+        names the folder); if a baseline is not among the scenarios found (the message
+        lists them); if ``level`` is not strictly between 0 and 1; if the manifest is
+        not valid JSON; or as :func:`replicate_impacts` when the runs are not paired.
+    """
+    _check_level(level)
+    if not baselines:
+        raise ValueError("no baseline given")
+    out = Path(out)
+    parts = _partitions(_ledger_scan(out))
+    for name in baselines:
+        scenarios = _check_baseline(parts, name)
+    impacts = {name: paired_impacts(out, name, level) for name in baselines}
     summary = summary_over_replicates(
         replicate_summaries(out, _manifest_gaps(out, scenarios)), level
     )
-    for name, df in (("impacts", impacts), ("summary", summary)):
-        _write(out / f"{name}.parquet", df, csv=False)
-        _write(out / f"{name}.csv", df, csv=True)
+    for name, frame in impacts.items():
+        _write_impacts(comparison_dir(out, name), frame)
+    _write_impacts(out, impacts[baselines[0]])
+    _write(out / "summary.parquet", summary, csv=False)
+    _write(out / "summary.csv", summary, csv=True)
     return impacts, summary
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -123,3 +124,67 @@ def test_error_text_is_printed_as_is_not_read_as_markup(tmp_path: Path) -> None:
     odd = tmp_path / "[bold]odd[/]" / "missing.toml"
     code, _, stderr = invoke("validate", str(odd))
     assert code == 2 and str(odd) in " ".join(stderr.split())
+
+
+@pytest.fixture(scope="module")
+def small_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Work Programme against its counterfactual: 2 replications of 300 claimants."""
+    from sim.batch import load_batch, run_batch
+
+    tmp = tmp_path_factory.mktemp("small_batch")
+    spec = {
+        "name": "small",
+        "scenarios": [
+            str(ROOT / "scenarios/work_programme.toml"),
+            str(ROOT / "scenarios/jcp_offer.toml"),
+        ],
+        "baseline": "jcp_offer",
+        "replications": 2,
+        "claimants": 300,
+        "seed": 3,
+    }
+    path = tmp / "small.toml"
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in spec.items()))
+    run_batch(load_batch(path), tmp / "out", workers=1)
+    return tmp / "out"
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_compare_against_another_baseline_leaves_the_batch_alone(
+    small_batch: Path, tmp_path: Path
+) -> None:
+    """Against the programme the counterfactual's outcomes fall: no cost ratio, printed as -."""
+    out = tmp_path / "out"
+    shutil.copytree(small_batch, out)
+    before = _files(out)
+    code, stdout, stderr = invoke("compare", str(out), "--baseline", "work_programme")
+    assert code == 0, stderr
+    flat = " ".join(stdout.split())
+    assert "paired impacts against work_programme" in flat
+    assert "cost_per_additional_outcome_gbp │ - │ -" in flat
+    assert _files(out) == before  # impacts.*, summary.*, manifest.json: same bytes
+    folder = out / "compare" / "baseline=work_programme"
+    impacts = pl.read_parquet(folder / "impacts.parquet")
+    assert set(impacts["baseline"]) == {"work_programme"} and (folder / "impacts.csv").exists()
+    # with no --baseline, the batch's own baselines: the same bytes the batch wrote
+    primary = out / "compare" / "baseline=jcp_offer" / "impacts.parquet"
+    written = primary.read_bytes()
+    code, stdout, _ = invoke("compare", str(out))
+    assert code == 0 and "paired impacts against jcp_offer" in " ".join(stdout.split())
+    assert primary.read_bytes() == written == (out / "impacts.parquet").read_bytes()
+
+
+def test_compare_unknown_baseline_exits_2_and_writes_nothing(
+    small_batch: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(small_batch, out)
+    shutil.rmtree(out / "compare")
+    code, _, stderr = invoke("compare", str(out), "--baseline", "nope")
+    assert code == 2 and "Traceback" not in stderr
+    flat = " ".join(stderr.split())
+    assert "--baseline nope" in flat and "jcp_offer" in flat and "work_programme" in flat
+    assert not (out / "compare").exists()

@@ -23,11 +23,13 @@ from sim.contract import DAYS_PER_MONTH
 from sim.estimates import (
     EFFECTS,
     compare,
+    comparison_dir,
     paired_impacts,
     replicate_impacts,
     replicate_summaries,
     summary_over_replicates,
     t_interval,
+    write_estimates,
 )
 from sim.metrics import summarise
 from sim.scenario import load_scenario, override
@@ -414,19 +416,30 @@ def test_cost_is_null_when_outcomes_do_not_rise(per_replicate: pl.DataFrame) -> 
 # --------------------------------------------------------------------------- compare
 
 
-def test_compare_writes_deterministic_files(batch: Path, tmp_path: Path) -> None:
+def test_estimates_are_written_deterministically(batch: Path, tmp_path: Path) -> None:
     names = ["impacts.parquet", "impacts.csv", "summary.parquet", "summary.csv"]
+    per_baseline = [
+        f"compare/baseline={b}/impacts.{ext}" for b in (BASE, WP) for ext in ("parquet", "csv")
+    ]
     outputs = []
     for k in range(2):
         copy = tmp_path / f"copy{k}"
         shutil.copytree(batch, copy)
-        impacts, summary = compare(copy, BASE)
-        for name in names:
-            assert (copy / name).exists()
-        assert not list(copy.glob(".*tmp*"))
+        by_baseline, summary = write_estimates(copy, [BASE, WP])
+        impacts = by_baseline[BASE]
+        for name in names + per_baseline:
+            assert (copy / name).exists(), name
+        assert not list(copy.rglob(".*tmp*"))
         assert pl.read_parquet(copy / "impacts.parquet").equals(impacts)
+        assert pl.read_parquet(comparison_dir(copy, WP) / "impacts.parquet").equals(by_baseline[WP])
+        assert set(by_baseline[WP]["baseline"]) == {WP}
         assert pl.read_parquet(copy / "summary.parquet").equals(summary)
-        outputs.append({name: (copy / name).read_bytes() for name in names})
+        # the primary baseline's impacts, twice: same bytes in both places
+        for ext in ("parquet", "csv"):
+            assert (copy / f"impacts.{ext}").read_bytes() == (
+                comparison_dir(copy, BASE) / f"impacts.{ext}"
+            ).read_bytes()
+        outputs.append({name: (copy / name).read_bytes() for name in names + per_baseline})
     assert outputs[0] == outputs[1]
     # sorted by the keys
     assert impacts.equals(
@@ -449,6 +462,21 @@ def test_compare_bad_baseline(batch: Path) -> None:
     for name in (WP, BASE, COPY):
         assert name in str(err.value)
     assert not (batch / "impacts.parquet").exists()
+    assert not (batch / "compare").exists()
+
+
+def test_compare_leaves_the_batch_estimates_alone(batch: Path, tmp_path: Path) -> None:
+    """Another baseline's impacts go to their own folder; the batch's files keep their bytes."""
+    out = tmp_path / "out"
+    shutil.copytree(batch, out)
+    write_estimates(out, [BASE])
+    own = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    impacts = compare(out, WP)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == own
+    assert set(pl.read_parquet(out / "impacts.parquet")["baseline"]) == {BASE}
+    written = pl.read_parquet(comparison_dir(out, WP) / "impacts.parquet")
+    assert written.equals(impacts) and set(written["baseline"]) == {WP}
+    assert comparison_dir(out, WP) == out / "compare" / f"baseline={WP}"
 
 
 def test_compare_empty_folder(tmp_path: Path) -> None:
