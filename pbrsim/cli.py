@@ -341,12 +341,15 @@ def _print_impacts(impacts: pl.DataFrame) -> None:
     )
     title = f"paired impacts against {', '.join(baselines) or '-'} (all referrals, 95% CI)"
     table = Table(title=Text(title), title_justify="left")
-    for col in ("scenario", "effect", "mean", "95% CI"):
+    notes = "note" in show.columns and show["note"].null_count() < show.height
+    for col in ("scenario", "effect", "mean", "95% CI", *(["note"] if notes else [])):
         table.add_column(col, justify="right" if col in ("mean", "95% CI") else "left")
     for row in show.iter_rows(named=True):
         lo, hi = row["ci_low"], row["ci_high"]
         ci = "-" if lo is None or hi is None else f"[{_num(lo)}, {_num(hi)}]"
         cells = [row["scenario"], row["effect"], _num(row["mean"]), ci]
+        if notes:
+            cells.append(row["note"] or "")
         table.add_row(*(Text(c) for c in cells))
     out_console.print(table)
 

@@ -535,9 +535,11 @@ def payments_frame(imp: pl.DataFrame, order: Sequence[str] = ()) -> pl.DataFrame
     -------
     polars.DataFrame
         ``scenario, baseline, group, measure`` (``"Provider payments"`` or ``"Benefit
-        savings"``), ``n_replicates, mean, ci_low, ci_high`` (£ per referral), and
-        ``cost_per_additional_outcome`` and ``net_cost_per_additional_outcome`` (£,
-        null where the 24-month outcome rate did not rise).
+        savings"``), ``n_replicates, mean, ci_low, ci_high`` (£ per referral),
+        ``cost_per_additional_outcome`` and ``net_cost_per_additional_outcome`` (£: the
+        change in purchaser spending, before and after benefit savings, over the change
+        in 24-month job outcomes; null unless that change is clearly positive) and
+        ``cost_note`` (why the cost is null, else null).
     """
     groups = imp.filter(~pl.col("group").str.starts_with("distance_q"))
     measures = {"payments_gbp": "Provider payments", "benefit_savings_gbp": "Benefit savings"}
@@ -554,19 +556,23 @@ def payments_frame(imp: pl.DataFrame, order: Sequence[str] = ()) -> pl.DataFrame
         ci_low="ci_low",
         ci_high="ci_high",
     )
-    costs = groups.filter(pl.col("horizon_months") == 24).pivot(
-        on="effect", index=["scenario", "group"], values="mean"
-    )
-    for name in ("cost_per_additional_outcome_gbp", "net_cost_per_additional_outcome_gbp"):
-        if name not in costs.columns:
-            costs = costs.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
-    costs = costs.select(
-        "scenario",
-        "group",
-        cost_per_additional_outcome=pl.col("cost_per_additional_outcome_gbp").cast(pl.Float64),
-        net_cost_per_additional_outcome=pl.col("net_cost_per_additional_outcome_gbp").cast(
-            pl.Float64
-        ),
+    keys = ["scenario", "group"]
+
+    def ratio(effect: str, name: str) -> pl.DataFrame:
+        rows = groups.filter((pl.col("effect") == effect) & (pl.col("horizon_months") == 24))
+        note = pl.col("note") if "note" in rows.columns else pl.lit(None, dtype=pl.String)
+        return rows.select(*keys, pl.col("mean").cast(pl.Float64).alias(name), note.alias("note"))
+
+    costs = (
+        ratio("cost_per_additional_outcome_gbp", "cost_per_additional_outcome")
+        .rename({"note": "cost_note"})
+        .join(
+            ratio("net_cost_per_additional_outcome_gbp", "net_cost_per_additional_outcome").drop(
+                "note"
+            ),
+            on=keys,
+            how="left",
+        )
     )
     return (
         levels.join(costs, on=["scenario", "group"], how="left")

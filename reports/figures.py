@@ -20,6 +20,7 @@ import polars as pl
 
 from calibration.report import FIT_COLUMNS
 from reports import theme
+from sim.estimates import NOTE_OUTCOMES_FELL, NOTE_OUTCOMES_UNCLEAR, NOTE_TOO_FEW
 
 __all__ = [
     "CREAMING_MEASURES",
@@ -359,9 +360,17 @@ def sanctions_over_time(df: pl.DataFrame) -> alt.FacetChart:
 # --------------------------------------------------------------------------- 6 payments
 
 
-def _money(value: float | None) -> str:
+_NO_RATIO = {
+    NOTE_OUTCOMES_UNCLEAR: "n/a: outcome change unclear",
+    NOTE_OUTCOMES_FELL: "n/a: outcomes fell",
+    NOTE_TOO_FEW: "n/a: too few replications",
+}
+"""Short labels of the reasons :mod:`sim.estimates` gives for withholding a cost ratio."""
+
+
+def _money(value: float | None, note: str | None = None) -> str:
     if value is None:
-        return "n/a: no extra outcomes"
+        return _NO_RATIO.get(note or "", "n/a: no extra outcomes")
     return f"£{value:,.0f}"
 
 
@@ -380,7 +389,9 @@ def _payments_block(part: pl.DataFrame, groups: list[str], measures: list[str]) 
     left = alt.layer(_zero_rule(part, "x"), bars, interval).properties(width=330, height=height)
     labels = part.unique(["group"], keep="first", maintain_order=True)
     costs = labels["cost_per_additional_outcome"].to_list()
-    labels = labels.with_columns(label=pl.Series([_money(v) for v in costs], dtype=pl.String))
+    notes = labels["cost_note"].to_list() if "cost_note" in labels.columns else [None] * len(costs)
+    text = [_money(v, n) for v, n in zip(costs, notes, strict=True)]
+    labels = labels.with_columns(label=pl.Series(text, dtype=pl.String))
     right = (
         alt.Chart(labels)
         .mark_text(align="left", fontSize=11)
@@ -410,8 +421,10 @@ def payments_vs_savings(df: pl.DataFrame) -> alt.VConcatChart:
           paired per-referral effects (benefit paid in the baseline minus in the scenario).
         - ``mean``, ``ci_low``, ``ci_high`` (float): pounds per referral, mean over
           replicates and its 95% interval.
-        - ``cost_per_additional_outcome`` (float, nullable): provider payments per
-          additional job outcome at 24 months (null when outcomes did not rise).
+        - ``cost_per_additional_outcome`` (float, nullable): the change in purchaser
+          spending over the change in job outcomes at 24 months (null unless that
+          change is clearly positive), and optionally ``cost_note`` (str, nullable):
+          why it is null (see :mod:`sim.estimates`).
 
     Returns
     -------

@@ -259,17 +259,20 @@ def payments_text(payments: pl.DataFrame, baseline: str) -> str:
             continue
         cost = pay["cost_per_additional_outcome"]
         net = pay.get("net_cost_per_additional_outcome")
+        why = pay.get("cost_note") or "outcomes did not rise"
         per_outcome = (
-            f"each additional job outcome at 24 months cost {_gbp(cost)} in provider payments "
-            f"({_gbp(net)} net of benefit savings)"
+            f"each additional job outcome at 24 months cost {_gbp(cost)} in additional "
+            f"spending ({_gbp(net)} net of benefit savings)"
             if cost is not None
-            else "outcomes did not rise, so there is no cost per additional job outcome"
+            else f"there is no cost per additional job outcome ({why.removeprefix('no ratio: ')})"
         )
+        change = pay["mean"] or 0.0
         sentences.append(
-            f"Under {s}, providers were paid {_gbp(pay['mean'])} per referral "
+            f"Under {s}, the purchaser spent {_gbp(abs(change))} per referral "
+            f"{'more' if change >= 0 else 'less'} than under {baseline} "
             f"({_ci(pay['ci_low'], pay['ci_high'], _gbp)}) and benefit paid "
             f"{'fell' if (sav['mean'] or 0) >= 0 else 'rose'} by "
-            f"{_gbp(abs(float(sav['mean'] or 0)))} per referral against {baseline} "
+            f"{_gbp(abs(float(sav['mean'] or 0)))} per referral "
             f"(savings {_ci(sav['ci_low'], sav['ci_high'], _gbp)}); {per_outcome}."
         )
     return " ".join(sentences) or "No paired payments were found."

@@ -30,6 +30,7 @@ Parquet and CSV files.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -43,10 +44,12 @@ from sim.metrics import summarise
 from sim.outputs import atomic_write
 
 __all__ = [
+    "COST_EFFECTS",
     "DEFAULT_PARKED_GAP_DAYS",
     "EFFECTS",
     "compare",
     "comparison_dir",
+    "fieller_interval",
     "paired_impacts",
     "replicate_impacts",
     "replicate_summaries",
@@ -79,12 +82,24 @@ EFFECTS: dict[str, str] = {
     "also have one in the baseline (pairing claimant by claimant)",
     "additionality": "(outcomes in the scenario - outcomes in the baseline) / outcomes in the "
     "scenario, at 24 months",
-    "cost_per_additional_outcome_gbp": "scenario purchaser spending per claimant / the change in "
-    "the 24-month outcome rate (null when the change is <= 0)",
-    "net_cost_per_additional_outcome_gbp": "(scenario purchaser spending - benefit savings) per "
-    "claimant / the change in the 24-month outcome rate (null when the change is <= 0)",
+    "cost_per_additional_outcome_gbp": "the change in purchaser spending per claimant (scenario "
+    "minus baseline) / the change in the 24-month outcome rate; against a baseline that spends "
+    "nothing, the scenario's spending / the change. Over replicates: the ratio of the mean "
+    "changes with a Fieller interval; null, with a note, unless the 95% interval of the change "
+    "in outcomes lies above zero",
+    "net_cost_per_additional_outcome_gbp": "(the change in purchaser spending - benefit savings) "
+    "per claimant / the change in the 24-month outcome rate; summarised and withheld as "
+    "cost_per_additional_outcome_gbp",
 }
 """Effects of :func:`paired_impacts`; each is computed per replicate, scenario vs baseline."""
+
+COST_EFFECTS = ("cost_per_additional_outcome_gbp", "net_cost_per_additional_outcome_gbp")
+"""Ratio effects whose summary over replicates is a ratio of mean paired changes
+(spending over outcomes), not a mean of per-replicate ratios; see :func:`paired_impacts`."""
+
+NOTE_OUTCOMES_UNCLEAR = "no ratio: the 95% CI of the change in 24-month job outcomes includes zero"
+NOTE_OUTCOMES_FELL = "no ratio: 24-month job outcomes fell (95% CI below zero)"
+NOTE_TOO_FEW = "no ratio: fewer than 2 replications, so no interval for the change in outcomes"
 
 _HIVE_SCHEMA: dict[str, pl.DataType] = {"scenario": pl.String(), "replicate": pl.Int64()}
 _HIVE = list(_HIVE_SCHEMA)
@@ -114,6 +129,22 @@ _REPLICATE_IMPACT_SCHEMA: dict[str, pl.DataType] = {
     "level_baseline": pl.Float64(),
 }
 _IMPACT_KEYS = ["scenario", "baseline", "effect", "group", "horizon_months"]
+_IMPACT_SCHEMA: dict[str, pl.DataType] = {
+    "scenario": pl.String(),
+    "baseline": pl.String(),
+    "effect": pl.String(),
+    "group": pl.String(),
+    "horizon_months": pl.Int64(),
+    "n_replicates": pl.Int64(),
+    "mean": pl.Float64(),
+    "sd": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "unpaired_ci_low": pl.Float64(),
+    "unpaired_ci_high": pl.Float64(),
+    "note": pl.String(),
+}
+"""Columns of :func:`paired_impacts`."""
 _SUMMARY_KEYS = ["scenario", "metric", "group", "horizon_months"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -591,12 +622,12 @@ def _effects(paired: pl.DataFrame) -> pl.DataFrame:
         row(
             "cost_per_additional_outcome_gbp",
             RATIO_HORIZON,
-            per_additional_outcome(pl.col("m_pay_s")),
+            per_additional_outcome(pl.col("d_pay")),
         ),
         row(
             "net_cost_per_additional_outcome_gbp",
             RATIO_HORIZON,
-            per_additional_outcome(pl.col("m_pay_s") - pl.col("savings")),
+            per_additional_outcome(pl.col("d_pay") - pl.col("savings")),
         ),
     ]
     return pl.concat(rows)
@@ -684,8 +715,118 @@ def replicate_impacts(out: Path, baseline: str) -> pl.DataFrame:
     )
 
 
+def fieller_interval(
+    num: FloatArray, den: FloatArray, level: float = 0.95
+) -> tuple[float, float, float, str | None]:
+    """Ratio of means ``mean(num) / mean(den)`` of paired samples, with Fieller's interval.
+
+    Fieller's interval is the set of ratios ``r`` for which ``mean(num) - r * mean(den)``
+    is not significantly different from zero (a t test with ``n - 1`` degrees of
+    freedom on the paired values ``num_i - r * den_i``). It is a bounded interval
+    exactly when the t interval of ``mean(den)`` excludes zero; the ratio is reported
+    only when that interval lies above zero.
+
+    Parameters
+    ----------
+    num, den : numpy.ndarray
+        Paired per-replicate numerators and denominators of the same length; pairs
+        with a non-finite value are left out.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    (float, float, float, str or None)
+        ``(ratio, low, high, note)``: NaN for all three, with a note saying why, when
+        fewer than 2 pairs are finite or the interval of the denominator's mean
+        includes zero or lies below it; ``note`` is None otherwise.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not strictly between 0 and 1, or the arrays differ in length.
+    """
+    _check_level(level)
+    if num.shape != den.shape:
+        raise ValueError(f"num and den differ in shape: {num.shape} vs {den.shape}")
+    ok = np.isfinite(num) & np.isfinite(den)
+    x, y = num[ok], den[ok]
+    n = x.size
+    if n < 2:
+        return math.nan, math.nan, math.nan, NOTE_TOO_FEW
+    a, b = float(x.mean()), float(y.mean())
+    dx, dy = x - a, y - b
+    s_aa = float(np.dot(dx, dx)) / (n - 1) / n  # variance of the mean of num
+    s_bb = float(np.dot(dy, dy)) / (n - 1) / n
+    s_ab = float(np.dot(dx, dy)) / (n - 1) / n
+    t = float(_t_quantile(0.5 + level / 2.0, np.array([n - 1.0]))[0])
+    half_b = t * math.sqrt(s_bb)
+    if b - half_b > 0.0:
+        pass
+    elif b + half_b < 0.0:
+        return math.nan, math.nan, math.nan, NOTE_OUTCOMES_FELL
+    else:
+        return math.nan, math.nan, math.nan, NOTE_OUTCOMES_UNCLEAR
+    t2 = t * t
+    # (a - r b)^2 = t^2 (s_aa - 2 r s_ab + r^2 s_bb): a quadratic in r opening upwards
+    qa = b * b - t2 * s_bb
+    qb = a * b - t2 * s_ab
+    qc = a * a - t2 * s_aa
+    root = math.sqrt(max(0.0, qb * qb - qa * qc))
+    return a / b, (qb - root) / qa, (qb + root) / qa, None
+
+
+def _cost_ratios(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
+    """Summary rows of :data:`COST_EFFECTS`: ratios of mean paired changes, with notes."""
+    keys = ["scenario", "baseline", "group", "replicate"]
+    h = pl.col("horizon_months")
+
+    def values(effect: str, name: str, horizon: int | None) -> pl.DataFrame:
+        sel = per_rep.filter(
+            (pl.col("effect") == effect) & (h.is_null() if horizon is None else h == horizon)
+        )
+        return sel.select(*keys, pl.col("value").alias(name))
+
+    both = (
+        values("payments_gbp", "spend", None)
+        .join(values("benefit_savings_gbp", "savings", None), on=keys, how="left")
+        .join(values("job_outcome_rate", "outcomes", RATIO_HORIZON), on=keys, how="left")
+        .sort(keys)
+    )
+    numerators = {
+        "cost_per_additional_outcome_gbp": pl.col("spend"),
+        "net_cost_per_additional_outcome_gbp": pl.col("spend") - pl.col("savings"),
+    }
+    rows: list[dict[str, object]] = []
+    for (scenario, baseline, group), part in both.group_by(
+        ["scenario", "baseline", "group"], maintain_order=True
+    ):
+        den = _floats(part, "outcomes")
+        for effect, numerator in numerators.items():
+            num = _floats(part.select(numerator.alias("num")), "num")
+            ratio, lo, hi, note = fieller_interval(num, den, level)
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "baseline": baseline,
+                    "effect": effect,
+                    "group": group,
+                    "horizon_months": RATIO_HORIZON,
+                    "n_replicates": int((np.isfinite(num) & np.isfinite(den)).sum()),
+                    "mean": None if note else ratio,
+                    "sd": None,
+                    "ci_low": None if note else lo,
+                    "ci_high": None if note else hi,
+                    "unpaired_ci_low": None,
+                    "unpaired_ci_high": None,
+                    "note": note,
+                }
+            )
+    return pl.DataFrame(rows, schema=_IMPACT_SCHEMA)
+
+
 def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
-    """Paired t intervals and unpaired Welch intervals over replicates."""
+    """Paired t intervals and unpaired Welch intervals over replicates; cost ratios apart."""
     df, ids = _runs(per_rep, _IMPACT_KEYS, ["replicate"])
     keys = _first_rows(df, ids, _IMPACT_KEYS)
     k = keys.height
@@ -695,7 +836,7 @@ def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
     sd = np.sqrt(var)
     lo, hi = t_interval(mean, sd, n, level)
     ulo, uhi = _welch_interval(mean, var_s, n_s, var_b, n_b, level)
-    return keys.with_columns(
+    summary = keys.with_columns(
         pl.Series("n_replicates", n.astype(np.int64), dtype=pl.Int64),
         _nullable(mean, "mean"),
         _nullable(sd, "sd"),
@@ -703,7 +844,10 @@ def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
         _nullable(hi, "ci_high"),
         _nullable(ulo, "unpaired_ci_low"),
         _nullable(uhi, "unpaired_ci_high"),
+        pl.lit(None, dtype=pl.String).alias("note"),
     )
+    plain = summary.filter(~pl.col("effect").is_in(list(COST_EFFECTS)))
+    return pl.concat([plain, _cost_ratios(per_rep, level)]).sort(_IMPACT_KEYS, nulls_last=True)
 
 
 def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFrame:
@@ -711,7 +855,11 @@ def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFram
 
     Each effect of :data:`EFFECTS` is computed per replicate as a paired difference
     on the same claimants (:func:`replicate_impacts`), then summarised over the
-    replicates in which it is defined.
+    replicates in which it is defined. The cost ratios of :data:`COST_EFFECTS` are
+    summarised as the ratio of the mean paired changes (mean change in spending over
+    mean change in the 24-month outcome rate) with Fieller's interval
+    (:func:`fieller_interval`), and withheld (null, with a ``note``) unless the 95%
+    interval of the change in outcomes lies above zero.
 
     Parameters
     ----------
@@ -727,12 +875,13 @@ def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFram
     polars.DataFrame
         Columns ``scenario, baseline, effect, group, horizon_months`` (null for
         whole-follow-up effects), ``n_replicates`` (replicates where the effect is
-        defined), ``mean``, ``sd`` (``ddof=1``), ``ci_low, ci_high`` (t interval on the
-        per-replicate paired values, ``n_replicates - 1`` degrees of freedom, null if
-        fewer than 2), and ``unpaired_ci_low, unpaired_ci_high``: a Welch interval
-        around the same mean from the two scenarios' per-replicate levels treated as
-        independent samples (null for ratio effects). Sorted by the key columns (null
-        horizons last).
+        defined), ``mean``, ``sd`` (``ddof=1``; null for the cost ratios), ``ci_low,
+        ci_high`` (t interval on the per-replicate paired values, ``n_replicates - 1``
+        degrees of freedom, null if fewer than 2; Fieller's interval for the cost
+        ratios), ``unpaired_ci_low, unpaired_ci_high``: a Welch interval around the
+        same mean from the two scenarios' per-replicate levels treated as independent
+        samples (null for ratio effects), and ``note``: why a value is withheld (null
+        otherwise). Sorted by the key columns (null horizons last).
 
     Raises
     ------

@@ -164,7 +164,7 @@ def test_compare_against_another_baseline_leaves_the_batch_alone(
     assert code == 0, stderr
     flat = " ".join(stdout.split())
     assert "paired impacts against work_programme" in flat
-    assert "cost_per_additional_outcome_gbp │ - │ -" in flat
+    assert "cost_per_additional_outcome_gbp │ - │ - │ no ratio" in flat
     assert _files(out) == before  # impacts.*, summary.*, manifest.json: same bytes
     folder = out / "compare" / "baseline=work_programme"
     impacts = pl.read_parquet(folder / "impacts.parquet")

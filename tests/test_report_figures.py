@@ -27,6 +27,7 @@ from scipy import stats
 
 from reports import data, figures, narrative, theme
 from sim.contract import DAYS_PER_MONTH
+from sim.estimates import NOTE_OUTCOMES_UNCLEAR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -392,11 +393,14 @@ def test_narratives_survive_missing_rows() -> None:
     assert narrative.sanctions_text(empty).startswith("No")
     assert narrative.finances_text(empty).startswith("No")
     text = narrative.payments_text(payments_frame().filter(pl.col("group") == "all"), "jcp")
-    assert "£1,800 per referral" in text and "rose by £30" in text and "£81,690" in text
+    assert "spent £1,800 per referral more than under jcp" in text
+    assert "rose by £30" in text and "£81,690 in additional spending" in text
     no_gain = payments_frame().with_columns(
-        pl.lit(None, dtype=pl.Float64).alias("cost_per_additional_outcome")
+        pl.lit(None, dtype=pl.Float64).alias("cost_per_additional_outcome"),
+        cost_note=pl.lit(NOTE_OUTCOMES_UNCLEAR),
     )
-    assert "did not rise" in narrative.payments_text(no_gain, "jcp")
+    text = narrative.payments_text(no_gain, "jcp")
+    assert "no cost per additional job outcome" in text and "includes zero" in text
     fit = narrative.calibration_text(calibration_synthetic())
     assert fit.startswith("For 1 of 2") and "SA11" in fit
 
