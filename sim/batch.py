@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import json
 import math
 import os
@@ -49,8 +48,9 @@ from pydantic import (
 )
 
 from sim.config import Scenario
-from sim.outputs import atomic_write, git_revision
+from sim.outputs import atomic_write, git_revision, write_data_dictionary
 from sim.scenario import Problem, ScenarioError, load_scenario, scenario_hash
+from sim.schema import parquet_bytes
 
 __all__ = [
     "Adaptive",
@@ -338,12 +338,6 @@ def longest_first(tasks: Sequence[Task]) -> list[Task]:
     return sorted(tasks, key=expected_cost, reverse=True)
 
 
-def _parquet_bytes(df: pl.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.write_parquet(buf, compression="zstd", statistics=False)
-    return buf.getvalue()
-
-
 def run_task(task: Task) -> TaskOutput:
     """Run one task (in a worker process) and return its tables as Parquet bytes."""
     from sim.api import run
@@ -359,9 +353,9 @@ def run_task(task: Task) -> TaskOutput:
         event_log=False,
     )
     return TaskOutput(
-        ledger=_parquet_bytes(result.ledger),
-        providers=_parquet_bytes(result.providers),
-        monthly=_parquet_bytes(result.monthly),
+        ledger=parquet_bytes(result.ledger, "ledger"),
+        providers=parquet_bytes(result.providers, "providers"),
+        monthly=parquet_bytes(result.monthly, "monthly"),
         n_rows=result.ledger.height,
         n_sim_events=int(result.manifest["n_sim_events"]),
         wall_seconds=time.perf_counter() - t0,
@@ -612,6 +606,7 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
         "impacts.csv",
         "summary.parquet",
         "summary.csv",
+        "data_dictionary.csv",
         "manifest.json",
     ):
         (out / name).unlink(missing_ok=True)
@@ -719,6 +714,7 @@ def run_batch(
     spec = batch.spec
     reps = spec.replications
     _manifest(batch, out, "running", reps, {})
+    write_data_dictionary(out, "batch")
     done_reps = 0
     n_tasks = n_skipped = 0
     failed: list[tuple[Task, str]] = []

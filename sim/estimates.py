@@ -42,6 +42,7 @@ from scipy import special  # type: ignore[import-untyped]
 from sim.contract import DAYS_PER_MONTH
 from sim.metrics import summarise
 from sim.outputs import atomic_write
+from sim.schema import Table, parquet_writer
 
 __all__ = [
     "COST_EFFECTS",
@@ -898,8 +899,8 @@ def comparison_dir(out: Path, baseline: str) -> Path:
 
 
 def _write_impacts(folder: Path, impacts: pl.DataFrame) -> None:
-    _write(folder / "impacts.parquet", impacts, csv=False)
-    _write(folder / "impacts.csv", impacts, csv=True)
+    _write(folder / "impacts.parquet", impacts, "impacts")
+    _write(folder / "impacts.csv", impacts, "impacts")
 
 
 def compare(out: Path, baseline: str, level: float = 0.95) -> pl.DataFrame:
@@ -991,20 +992,15 @@ def write_estimates(
     for name, frame in impacts.items():
         _write_impacts(comparison_dir(out, name), frame)
     _write_impacts(out, impacts[baselines[0]])
-    _write(out / "summary.parquet", summary, csv=False)
-    _write(out / "summary.csv", summary, csv=True)
+    _write(out / "summary.parquet", summary, "summary")
+    _write(out / "summary.csv", summary, "summary")
     return impacts, summary
 
 
-def _write(path: Path, df: pl.DataFrame, *, csv: bool) -> None:
-    """Write ``df`` to ``path`` atomically, as CSV or as Parquet (zstd, no statistics)."""
-
-    frame = df.rechunk()  # the bytes must not depend on how the frame is chunked
-
-    def write(tmp: Path) -> None:
-        if csv:
-            frame.write_csv(tmp)
-        else:
-            frame.write_parquet(tmp, compression="zstd", statistics=False)
-
-    atomic_write(path, write)
+def _write(path: Path, df: pl.DataFrame, table: Table) -> None:
+    """Write ``df`` to ``path`` atomically: CSV for a ``.csv`` path, else described Parquet."""
+    if path.suffix == ".csv":
+        frame = df.rechunk()  # the bytes must not depend on how the frame is chunked
+        atomic_write(path, frame.write_csv)
+    else:
+        atomic_write(path, parquet_writer(df, table))
