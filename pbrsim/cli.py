@@ -8,10 +8,12 @@ without touching results already written.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
+import tomllib
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import polars as pl
 import typer
@@ -64,19 +66,41 @@ def _load(path: Path) -> Scenario:
         fail(*(str(p) for p in err.problems))
 
 
+def _is_batch_file(path: Path) -> bool:
+    """True if ``path`` reads as TOML with a ``scenarios`` list, which only batch files have."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # load_scenario reports what is wrong with the file
+    return isinstance(raw.get("scenarios"), list)
+
+
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario TOML files to check.")],
+    files: Annotated[list[Path], typer.Argument(help="Scenario or batch TOML files to check.")],
 ) -> None:
-    """Check scenario files; print each one's hash, or every problem found."""
+    """Check scenario and batch files; print each one's hash, or every problem found.
+
+    A batch file (one with a ``scenarios`` list) is checked as a batch: its keys, and
+    every scenario it names, resolved.
+    """
+    from sim.batch import load_batch
+
     problems: list[str] = []
     for path in files:
         try:
-            sc = load_scenario(path)
+            if _is_batch_file(path):
+                batch = load_batch(path)
+                names = ", ".join(batch.scenarios)
+                say(
+                    f"ok  {path}  (batch {batch.spec.name}: scenarios {names}; "
+                    f"baseline {', '.join(batch.comparisons)}; {batch.hash[:12]})"
+                )
+            else:
+                sc = load_scenario(path)
+                say(f"ok  {path}  ({sc.name}, {scenario_hash(sc)[:12]})")
         except ScenarioError as err:
             problems.extend(str(p) for p in err.problems)
-            continue
-        say(f"ok  {path}  ({sc.name}, {scenario_hash(sc)[:12]})")
     if problems:
         fail(*problems)
 
@@ -304,13 +328,41 @@ def _write_report(out: Path) -> Path:
         fail(f"{out}: {err}")
 
 
+def _batch_manifest(out: Path, command: str) -> dict[str, Any]:
+    """The manifest of a batch output folder; fail (status 2) on any other folder.
+
+    A single run's folder (``pbrsim run``) is named as such: the report and the
+    comparisons need a batch's replications and partitioned ledgers.
+    """
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        fail(f"{out}: no manifest.json, so not a batch output folder")
+    try:
+        meta = json.loads(manifest.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        fail(f"{manifest}: unreadable ({err})")
+    if not isinstance(meta, dict):
+        fail(f"{manifest}: not a batch manifest (a JSON object)")
+    if "batch" not in meta and (out / "ledger.parquet").exists():
+        fail(
+            f"{out}: a single run's folder (pbrsim run); pbrsim {command} needs a batch "
+            "output folder (pbrsim batch BATCH.toml --out DIR)"
+        )
+    if "batch" not in meta or not (out / "ledger").is_dir():
+        fail(f"{out}: not a batch output folder (no batch in manifest.json or no ledger/)")
+    return meta
+
+
 @app.command()
 def report(
     out: Annotated[Path, typer.Argument(help="A batch's output folder.")],
 ) -> None:
-    """Write OUT/report/report.html (offline, self-contained) and each figure's PNG, SVG, CSV."""
-    if not (out / "manifest.json").exists():
-        fail(f"{out}: no manifest.json, so not a batch output folder")
+    """Write OUT/report/report.html (offline, self-contained) and each figure's PNG, SVG, CSV.
+
+    Only a batch folder has a report (it needs replications for its intervals); a single
+    run's folder is refused with status 2.
+    """
+    _batch_manifest(out, "report")
     say(f"report in {_write_report(out)}")
 
 
@@ -366,18 +418,11 @@ def compare(
 
     The batch's own impacts.*, summary.* and manifest.json are left as they are.
     """
-    import json
-
     from sim.estimates import compare as compare_outputs
     from sim.estimates import comparison_dir
 
+    meta = _batch_manifest(out, "compare")
     manifest = out / "manifest.json"
-    if not manifest.exists():
-        fail(f"{out}: no manifest.json, so not a batch output folder")
-    try:
-        meta = json.loads(manifest.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        fail(f"{manifest}: unreadable ({err})")
     if baseline is not None:
         names = [baseline]
     else:

@@ -382,17 +382,24 @@ def build_report(out: Path) -> Path:
     ModuleNotFoundError
         If vl-convert-python is not installed (``pip install -e '.[report]'``).
     ValueError
-        If ``OUT/manifest.json`` or ``OUT/calibration_fit.*`` is malformed.
+        If ``OUT`` is not a batch output folder (no batch manifest or no ``ledger/``;
+        checked before anything is written), or ``OUT/manifest.json`` or
+        ``OUT/calibration_fit.*`` is malformed.
     """
     import vl_convert  # noqa: F401  (fail early, before any work, if it is missing)
 
     out = Path(out)
+    manifest = data.read_manifest(out)
+    if "batch" not in manifest or not (out / "ledger").is_dir():
+        raise ValueError(
+            "not a batch output folder (a report needs a batch's manifest and ledger/ "
+            "partitions; a single run's folder from pbrsim run has neither)"
+        )
     folder = out / "report"
     folder.mkdir(parents=True, exist_ok=True)
     for name in FIGURE_NAMES:  # a figure left out this time must not keep an old file
         for ext in ("png", "svg", "csv"):
             (folder / f"{name}.{ext}").unlink(missing_ok=True)
-    manifest = data.read_manifest(out)
     manifest.setdefault("description", _batch_description(manifest))
     figs, notes = collect_figures(out)
     vl_version = vega_lite_version()

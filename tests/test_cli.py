@@ -188,3 +188,40 @@ def test_compare_unknown_baseline_exits_2_and_writes_nothing(
     flat = " ".join(stderr.split())
     assert "--baseline nope" in flat and "jcp_offer" in flat and "work_programme" in flat
     assert not (out / "compare").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_a_single_run_folder_is_refused_in_one_line(tmp_path: Path, command: str) -> None:
+    out = tmp_path / "run"
+    assert (
+        invoke("run", str(ROOT / "scenarios/jcp_offer.toml"), "-n", "100", "--out", str(out))[0]
+        == 0
+    )
+    before = sorted(p.name for p in out.iterdir())
+    code, _, stderr = invoke(command, str(out))
+    assert code == 2 and "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "a single run's folder (pbrsim run)" in lines[0] and "needs a batch" in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == before  # no report/, no compare/
+
+
+def test_validate_checks_a_batch_file_as_a_batch() -> None:
+    code, stdout, stderr = invoke("validate", str(ROOT / "batches/pathways.toml"))
+    assert code == 0, stderr
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ok")
+    assert "batch pathways" in lines[0] and "pathways_provider, pathways_jcp" in lines[0]
+    assert "baseline pathways_jcp" in lines[0]
+
+
+def test_validate_reports_a_broken_batch_file_as_a_batch(tmp_path: Path) -> None:
+    path = tmp_path / "b.toml"
+    path.write_text(
+        'name = "b"\nscenarios = ["missing.toml"]\nreplications = 0\nclaimants = 10\nseed = 1\n'
+    )
+    code, _, stderr = invoke("validate", str(path), str(ROOT / "scenarios/jcp_offer.toml"))
+    assert code == 2 and "Traceback" not in stderr
+    flat = " ".join(stderr.split())
+    assert "replications = 0" in flat and "greater than or equal to 1" in flat
+    assert "unknown key" not in flat and "required key is missing" not in flat
