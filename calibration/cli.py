@@ -1,6 +1,6 @@
 """Entry point: ``calibrate(spec, out)`` runs a calibration and writes its outputs.
 
-``pbrsim calibrate SPEC`` (wired in :mod:`sim.cli`) calls :func:`calibrate`.
+``pbrsim calibrate SPEC`` (wired in :mod:`pbrsim.cli`) calls :func:`calibrate`.
 The run:
 
 1. loads and validates the spec, its scenarios and targets

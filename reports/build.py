@@ -22,7 +22,7 @@ import html
 import json
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import polars as pl
 
 from reports import data, figures, narrative, theme
 from reports.checklist import checklist_rows, provenance_rows
+from reports.labels import label
 
 __all__ = [
     "FIGURE_NAMES",
@@ -42,6 +43,7 @@ __all__ = [
     "machine_info",
     "render_html",
     "vega_lite_version",
+    "warnings",
 ]
 
 FIGURE_NAMES = (
@@ -72,7 +74,7 @@ _WHY = {
     "payments_vs_savings": "no impacts.parquet or only one scenario",
     "provider_finances": "no scenario has providers",
     "sanctions_over_time": "no monthly event tables",
-    "calibration_fit": "no calibration fit file, see reports.data.CALIBRATION_FILES",
+    "calibration_fit": "no calibration fit; name one with calibration_fit in the batch file",
 }
 """Why a figure may be left out, by name."""
 
@@ -104,10 +106,10 @@ def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
     """
     out = Path(out)
     manifest = data.read_manifest(out)
-    baseline = str(manifest.get("baseline", ""))
     order = data.group_order(manifest)
     ledger = data.read_ledger(out, _LEDGER_COLUMNS)
-    imp = data.impacts(out)
+    # every number and every sentence names the baseline the impacts were computed against
+    imp, baseline = data.impact_baseline(data.impacts(out), manifest)
     figs: list[Figure] = []
     notes: list[str] = []
 
@@ -154,7 +156,7 @@ def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
     )
     add(
         "payments_vs_savings",
-        "Payments against benefit savings",
+        "Spending against benefit savings",
         data.payments_frame(imp, order),
         lambda f: narrative.payments_text(f, baseline),
     )
@@ -165,6 +167,47 @@ def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
         narrative.calibration_text,
     )
     return figs, notes
+
+
+def warnings(out: Path) -> list[str]:
+    """What a reader must know before reading the figures of a batch folder.
+
+    Fewer than 4 replications (the t multiplier of every 95% interval is then 4.3 or
+    more: 12.7 with 2), and impacts computed against another baseline than the batch
+    file's (an older ``pbrsim compare`` rewrote ``impacts.parquet``).
+
+    Raises
+    ------
+    ValueError
+        If ``OUT/manifest.json`` is not valid JSON.
+    """
+    manifest = data.read_manifest(out)
+    found: list[str] = []
+    n = manifest.get("replications")
+    if isinstance(n, int) and n < 4:
+        four = data.t_multiplier(4)
+        if n < 2:
+            found.append(
+                f"Only {n} replication: no interval can be computed, so no figure shows one. "
+                "Run at least 4 replications (pbrsim batch BATCH.toml --replications 4)."
+            )
+        else:
+            found.append(
+                f"Only {n} replications: every 95% interval multiplies the standard error by "
+                f"the t quantile t(0.975, {n - 1}) = {data.t_multiplier(n):.1f} (with 4 "
+                f"replications it is {four:.1f}), so the intervals and bands below are very "
+                "wide. Run at least 4 replications (pbrsim batch BATCH.toml --replications 4) "
+                "for intervals worth reading."
+            )
+    _, baseline = data.impact_baseline(data.impacts(out), manifest)
+    named = manifest.get("baseline")
+    if named and baseline and named != baseline:
+        found.append(
+            f"The impacts in impacts.parquet were computed against {label(baseline)}, not "
+            f"against the batch's baseline {label(named)} (an older pbrsim compare rewrote "
+            f"the file): every impact below is against {label(baseline)}."
+        )
+    return found
 
 
 # --------------------------------------------------------------------------- files
@@ -227,6 +270,8 @@ td, th { border: 1px solid #ddd; padding: 4px 6px; vertical-align: top; text-ali
 th { background: #f4f4f4; }
 pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 0.8em; }
 .note { color: #8a4b00; }
+.warning { border: 2px solid #d55e00; background: #fff4ec; padding: 0.6em 0.9em;
+           margin: 1em 0; }
 @media print { .chart { overflow: visible; } .files { display: none; } }
 """
 
@@ -293,6 +338,7 @@ def render_html(
     notes: list[str],
     bundle: str,
     machine: dict[str, str],
+    warnings: Sequence[str] = (),
 ) -> str:
     """Return the report as one HTML document.
 
@@ -310,9 +356,15 @@ def render_html(
         The Vega, Vega-Lite and vega-embed JavaScript to inline.
     machine : dict
         Platform and CPU count of the machine building the report.
+    warnings : sequence of str
+        Shown in a box above the figures (see :func:`warnings`).
     """
     title = f"pbrsim report: {manifest.get('batch', 'batch')}"
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+    warning_html = "".join(
+        f'<div class="warning" role="alert"><strong>Warning.</strong> {html.escape(w)}</div>'
+        for w in warnings
+    )
     contents = "".join(
         f'<li><a href="#fig-{html.escape(f.name)}">{html.escape(f.title)}</a></li>' for f in figs
     )
@@ -329,6 +381,7 @@ def render_html(
             "<body>",
             f"<h1>{html.escape(title)}</h1>",
             f"<p>{html.escape(str(manifest.get('description', '')))}</p>",
+            warning_html,
             f"<ol>{contents}<li><a href='#provenance'>Provenance</a></li>"
             "<li><a href='#checklist'>Reporting checklist</a></li></ol>",
             *[_figure_html(f) for f in figs],
@@ -382,17 +435,24 @@ def build_report(out: Path) -> Path:
     ModuleNotFoundError
         If vl-convert-python is not installed (``pip install -e '.[report]'``).
     ValueError
-        If ``OUT/manifest.json`` or ``OUT/calibration_fit.*`` is malformed.
+        If ``OUT`` is not a batch output folder (no batch manifest or no ``ledger/``;
+        checked before anything is written), or ``OUT/manifest.json`` or
+        ``OUT/calibration_fit.*`` is malformed.
     """
     import vl_convert  # noqa: F401  (fail early, before any work, if it is missing)
 
     out = Path(out)
+    manifest = data.read_manifest(out)
+    if "batch" not in manifest or not (out / "ledger").is_dir():
+        raise ValueError(
+            "not a batch output folder (a report needs a batch's manifest and ledger/ "
+            "partitions; a single run's folder from pbrsim run has neither)"
+        )
     folder = out / "report"
     folder.mkdir(parents=True, exist_ok=True)
     for name in FIGURE_NAMES:  # a figure left out this time must not keep an old file
         for ext in ("png", "svg", "csv"):
             (folder / f"{name}.{ext}").unlink(missing_ok=True)
-    manifest = data.read_manifest(out)
     manifest.setdefault("description", _batch_description(manifest))
     figs, notes = collect_figures(out)
     vl_version = vega_lite_version()
@@ -401,7 +461,7 @@ def build_report(out: Path) -> Path:
         specs[fig.name] = _spec(fig.chart)
         _write_files(fig, specs[fig.name], folder, vl_version)
     bundle = javascript_bundle(vl_version)
-    text = render_html(manifest, figs, specs, notes, bundle, machine_info())
+    text = render_html(manifest, figs, specs, notes, bundle, machine_info(), warnings(out))
     path = folder / "report.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(text, encoding="utf-8")

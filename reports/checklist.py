@@ -37,10 +37,15 @@ _MODEL_LOGIC = (
 _CI_METHOD = (
     "Each quantity is computed per replication, then summarised over replications as the "
     "mean with a 95% Student t interval, mean ± t(0.975, n−1) · sd / √n (sim.estimates."
-    "t_interval). Impacts are paired: replication r of every scenario uses the same random "
-    "keys (common random numbers), so each impact is computed per replication as a "
+    "t_interval). Intervals of rates in the figures are t intervals on the replications' "
+    "empirical logits, transformed back, so they stay between 0 and 100%; those of counts "
+    "are cut at zero. Impacts are paired: replication r of every scenario uses the same "
+    "random keys (common random numbers), so each impact is computed per replication as a "
     "difference on the same claimants and only then summarised; impacts.csv also gives the "
-    "unpaired (Welch) interval."
+    "unpaired (Welch) interval. The cost per additional job outcome is the ratio of the "
+    "mean change in purchaser spending to the mean change in 24-month outcomes, with "
+    "Fieller's interval, and is not given unless the change in outcomes is clearly above "
+    "zero."
 )
 
 _RNG = (

@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -59,6 +59,7 @@ __all__ = [
     "calibration_frame",
     "creaming_frame",
     "group_order",
+    "impact_baseline",
     "impact_forest_frame",
     "impacts",
     "outcome_curves_frame",
@@ -68,6 +69,7 @@ __all__ = [
     "read_ledger",
     "read_manifest",
     "sanctions_frame",
+    "t_multiplier",
 ]
 
 _HIVE: dict[str, pl.DataType] = {"scenario": pl.String(), "replicate": pl.Int64()}
@@ -85,31 +87,31 @@ CALIBRATION_COLUMNS: dict[str, pl.DataType] = {
 }
 """Schema of ``OUT/calibration_fit.parquet``."""
 
-SANCTION_EVENTS: dict[str, str] = {
-    "sanction_referral": "Referrals to a decision maker",
-    "sanction_decision": "Adverse decisions",
-    "sanction_start": "Sanctions starting",
-    "wrong_sanction_decision": "Wrong decisions (ill health)",
-}
-"""Monthly events drawn in the sanctions figure, with their labels."""
+SANCTION_EVENTS: tuple[str, ...] = (
+    "sanction_referral",
+    "sanction_decision",
+    "sanction_start",
+    "wrong_sanction_decision",
+)
+"""Monthly events drawn in the sanctions figure, in order (labels: :mod:`reports.labels`)."""
 
-FINANCE_ITEMS: dict[str, tuple[str, str]] = {
-    "income_attachment_gbp": ("income", "Attachment fees"),
-    "income_outcome_gbp": ("income", "Outcome fees"),
-    "income_sustainment_gbp": ("income", "Sustainment fees"),
-    "cost_advisers_gbp": ("cost", "Advisers"),
-    "cost_overhead_gbp": ("cost", "Overheads"),
-    "cost_interviews_gbp": ("cost", "Interviews"),
-    "cash_balance_gbp": ("cash", "Cash balance"),
+FINANCE_ITEMS: dict[str, str] = {
+    "income_attachment_gbp": "income",
+    "income_outcome_gbp": "income",
+    "income_sustainment_gbp": "income",
+    "cost_advisers_gbp": "cost",
+    "cost_overhead_gbp": "cost",
+    "cost_interviews_gbp": "cost",
+    "cash_balance_gbp": "cash",
 }
-"""Provider ledger columns: (kind, label) in the finances figure."""
+"""Provider ledger columns in the finances figure, in order, with their kind."""
 
-IMPACT_EFFECTS: dict[tuple[str, int | None], tuple[str, float]] = {
-    ("job_outcome_rate", 24): ("24-month job outcomes (pp)", 100.0),
-    ("days_in_work", None): ("Days in work (days)", 1.0),
-    ("n_sanctions", None): ("Sanctions (per 100 referrals)", 100.0),
+IMPACT_EFFECTS: dict[tuple[str, int | None], tuple[str, str, float]] = {
+    ("job_outcome_rate", 24): ("job_outcome_rate_24m", "percentage points", 100.0),
+    ("days_in_work", None): ("days_in_work", "days per referral", 1.0),
+    ("n_sanctions", None): ("n_sanctions", "per 100 referrals", 100.0),
 }
-"""Effects in the forest plot: (effect, horizon) -> (label with unit, scale)."""
+"""Effects in the forest plot: (effect, horizon) -> (name shown, unit, scale)."""
 
 
 # --------------------------------------------------------------------------- basics
@@ -161,31 +163,76 @@ def _rank(order: Sequence[str], column: str = "group") -> pl.Expr:
     return pl.col(column).replace_strict(mapping, default=len(order), return_dtype=pl.Int64)
 
 
-def over_replicates(df: pl.DataFrame, keys: Sequence[str], level: float = 0.95) -> pl.DataFrame:
+Bound = Literal["rate", "nonnegative"] | None
+"""What an interval must respect: a share in [0, 1], a quantity that is never negative, or
+nothing."""
+
+
+def t_multiplier(n_replicates: int, level: float = 0.95) -> float:
+    """The Student t quantile a ``level`` interval over ``n_replicates`` multiplies the SE by.
+
+    NaN for fewer than 2 replicates (no interval). E.g. 12.71 for 2, 3.18 for 4.
+    """
+    _, hi = t_interval([0.0], [np.sqrt(max(n_replicates, 1))], [n_replicates], level)
+    return float(hi[0])
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
+
+
+def over_replicates(
+    df: pl.DataFrame, keys: Sequence[str], level: float = 0.95, bound: Bound = None
+) -> pl.DataFrame:
     """Summarise a per-replicate ``value`` over replicates with a t interval.
 
     Parameters
     ----------
     df : polars.DataFrame
-        Columns ``keys``, ``replicate`` and ``value`` (float; null or NaN = missing).
+        Columns ``keys``, ``replicate`` and ``value`` (float; null or NaN = missing);
+        with ``bound="rate"`` also ``n``, the number of claimants the share is of.
     keys : sequence of str
         Columns identifying a quantity.
     level : float
         Confidence level.
+    bound : {"rate", "nonnegative"}, optional
+        ``"rate"``: ``value`` is a share ``k / n``; the interval is a t interval on the
+        replicates' empirical logits ``log((k + 1/2) / (n - k + 1/2))``, transformed
+        back, so it stays inside [0, 1] (however few the replicates), and it is widened
+        where needed to contain the mean. ``"nonnegative"``: the t interval, cut at
+        zero. None: the plain t interval. Whatever the bound, replicates that agree
+        exactly give the interval ``[mean, mean]``.
 
     Returns
     -------
     polars.DataFrame
         ``keys`` then ``n_replicates`` (values present), ``mean``, ``sd`` (ddof=1),
         ``ci_low``, ``ci_high`` (null when fewer than 2 values), sorted by ``keys``.
+
+    Raises
+    ------
+    ValueError
+        If ``bound="rate"`` and ``df`` has no ``n`` column.
     """
     keys = list(keys)
     value = pl.col("value").cast(pl.Float64).fill_nan(None)
+    extra: list[pl.Expr] = []
+    if bound == "rate":
+        if "n" not in df.columns:
+            raise ValueError("over_replicates(bound='rate') needs the column n (claimants)")
+        k = value * pl.col("n")
+        logit = ((k + 0.5) / (pl.col("n") - k + 0.5)).log()
+        extra = [
+            pl.col("logit").mean().alias("logit_mean"),
+            pl.col("logit").std(ddof=1).alias("logit_sd"),
+        ]
+        df = df.with_columns(logit=logit)
     agg = (
         df.with_columns(value=value)
         .sort([*keys, "replicate"])
         .group_by(keys, maintain_order=True)
         .agg(
+            *extra,
             n_replicates=pl.col("value").count().cast(pl.Int64),
             mean=pl.col("value").mean(),
             sd=pl.col("value").std(ddof=1),
@@ -193,7 +240,26 @@ def over_replicates(df: pl.DataFrame, keys: Sequence[str], level: float = 0.95) 
     )
     mean = agg["mean"].fill_null(np.nan).to_numpy()
     sd = agg["sd"].fill_null(np.nan).to_numpy()
-    lo, hi = t_interval(mean, sd, agg["n_replicates"].to_numpy(), level)
+    n = agg["n_replicates"].to_numpy()
+    lo, hi = t_interval(mean, sd, n, level)
+    if bound == "rate":
+        l_lo, l_hi = t_interval(
+            agg["logit_mean"].fill_null(np.nan).to_numpy(),
+            agg["logit_sd"].fill_null(np.nan).to_numpy(),
+            n,
+            level,
+        )
+        with np.errstate(invalid="ignore"):
+            lo = np.fmin(_expit(l_lo), mean)
+            hi = np.fmax(_expit(l_hi), mean)
+        lo[~np.isfinite(l_lo)] = np.nan
+        hi[~np.isfinite(l_hi)] = np.nan
+        agg = agg.drop("logit_mean", "logit_sd")
+    elif bound == "nonnegative":
+        lo = np.where(np.isfinite(lo), np.maximum(lo, 0.0), lo)
+    agreed = sd == 0.0
+    lo = np.where(agreed, mean, lo)
+    hi = np.where(agreed, mean, hi)
     return agg.with_columns(
         pl.Series("ci_low", lo, dtype=pl.Float64).fill_nan(None),
         pl.Series("ci_high", hi, dtype=pl.Float64).fill_nan(None),
@@ -270,10 +336,33 @@ def impacts(out: Path) -> pl.DataFrame:
                 "effect": pl.String(),
                 "group": pl.String(),
                 "horizon_months": pl.Int64(),
-                **{c: pl.Float64() for c in _STATS},
+                **{c: pl.Int64() if c == "n_replicates" else pl.Float64() for c in _STATS},
+                "note": pl.String(),
             }
         )
     return pl.read_parquet(path)
+
+
+def impact_baseline(imp: pl.DataFrame, manifest: dict[str, Any]) -> tuple[pl.DataFrame, str]:
+    """The impacts against one baseline, and its name, taken from the impacts themselves.
+
+    The report names the baseline the numbers were computed against, which is the
+    ``baseline`` column of ``impacts.parquet``, not what the manifest says (an older
+    ``pbrsim compare`` overwrote the file with another baseline's impacts). If the
+    frame holds several baselines, the manifest's is kept.
+
+    Returns
+    -------
+    (polars.DataFrame, str)
+        The rows against that baseline and its name (the manifest's when there are no
+        rows).
+    """
+    named = str(manifest.get("baseline", ""))
+    found = sorted(set(imp["baseline"].drop_nulls().to_list())) if imp.height else []
+    if not found:
+        return imp, named
+    chosen = named if named in found else found[0]
+    return imp.filter(pl.col("baseline") == chosen), chosen
 
 
 # --------------------------------------------------------------------------- 1 outcomes
@@ -305,8 +394,9 @@ def outcome_curves_frame(
     -------
     polars.DataFrame
         ``scenario, group, months`` (0..max_months) and the :func:`over_replicates`
-        statistics of the share of referrals with an outcome within ``months``; sorted
-        by scenario, group order, months.
+        statistics of the share of referrals with an outcome within ``months`` (the
+        interval inside [0, 1], see ``bound="rate"``); sorted by scenario, group order,
+        months.
     """
     keys = ["scenario", "replicate", "group"]
     both = pl.concat(
@@ -332,7 +422,7 @@ def outcome_curves_frame(
         .sort([*keys, "months"])
         .with_columns(value=pl.col("hits").cum_sum().over(keys) / pl.col("n"))
     )
-    out = over_replicates(per_rep, ["scenario", "group", "months"])
+    out = over_replicates(per_rep, ["scenario", "group", "months"], bound="rate")
     return out.sort("scenario", _rank(order), "group", "months")
 
 
@@ -356,7 +446,8 @@ def creaming_frame(ledger: pl.DataFrame, n_bins: int = 10) -> pl.DataFrame:
     polars.DataFrame
         ``scenario, measure, decile`` and the :func:`over_replicates` statistics;
         ``measure`` is ``"adviser_minutes_per_caseload_week"`` (null where no caseload
-        time) or ``"job_outcome_rate_24m"``.
+        time; interval cut at zero) or ``"job_outcome_rate_24m"`` (interval inside
+        [0, 1], see ``bound="rate"``).
     """
     part = ["scenario", "replicate"]
     rank = pl.col("distance").rank("ordinal").over(part) - 1
@@ -368,10 +459,17 @@ def creaming_frame(ledger: pl.DataFrame, n_bins: int = 10) -> pl.DataFrame:
         .agg(
             pl.when(weeks > 0).then(pl.col("adviser_minutes").sum() / weeks).alias(MINUTES),
             within.fill_null(False).mean().alias(OUTCOME_24),
+            n=pl.len(),
         )
-        .unpivot(index=[*part, "decile"], variable_name="measure", value_name="value")
     )
-    return over_replicates(per_rep, ["scenario", "measure", "decile"])
+    keys = ["scenario", "measure", "decile"]
+
+    def measure(name: str) -> pl.DataFrame:
+        return per_rep.select(*part, "decile", "n", measure=pl.lit(name), value=pl.col(name))
+
+    minutes = over_replicates(measure(MINUTES), keys, bound="nonnegative")
+    outcomes = over_replicates(measure(OUTCOME_24), keys, bound="rate")
+    return pl.concat([minutes, outcomes]).sort(keys)
 
 
 # --------------------------------------------------------------------------- 4 finances
@@ -389,9 +487,9 @@ def provider_frame(out: Path) -> pl.DataFrame:
     Returns
     -------
     polars.DataFrame
-        ``scenario, kind, item, item_order, month`` and the :func:`over_replicates`
-        statistics of pounds per month (cash: at the month's end); empty if no
-        scenario has providers.
+        ``scenario, kind, item`` (a provider ledger column of :data:`FINANCE_ITEMS`),
+        ``item_order, month`` and the :func:`over_replicates` statistics of pounds per
+        month (cash: at the month's end); empty if no scenario has providers.
     """
     raw = _read_table(out, "providers")
     items = [c for c in FINANCE_ITEMS if c in raw.columns]
@@ -414,12 +512,10 @@ def provider_frame(out: Path) -> pl.DataFrame:
     )
     out_ = over_replicates(per_rep, ["scenario", "column", "month"])
     order = {c: i for i, c in enumerate(FINANCE_ITEMS)}
-    kinds = {c: k for c, (k, _) in FINANCE_ITEMS.items()}
-    labels = {c: label for c, (_, label) in FINANCE_ITEMS.items()}
     return (
         out_.with_columns(
-            kind=pl.col("column").replace_strict(kinds, return_dtype=pl.String),
-            item=pl.col("column").replace_strict(labels, return_dtype=pl.String),
+            kind=pl.col("column").replace_strict(FINANCE_ITEMS, return_dtype=pl.String),
+            item=pl.col("column"),
             item_order=pl.col("column").replace_strict(order, return_dtype=pl.Int64),
         )
         .sort("scenario", "item_order", "month")
@@ -443,9 +539,9 @@ def sanctions_frame(out: Path) -> pl.DataFrame:
     Returns
     -------
     polars.DataFrame
-        ``scenario, event`` (label of :data:`SANCTION_EVENTS`), ``month_start``
+        ``scenario, event`` (one of :data:`SANCTION_EVENTS`), ``month_start``
         (``"YYYY-MM-01"``), ``month`` and the :func:`over_replicates` statistics of
-        events per month; empty if there are no monthly tables.
+        events per month (intervals cut at zero); empty if there are no monthly tables.
     """
     raw = _read_table(out, "monthly")
     if raw.height == 0 or "event" not in raw.columns:
@@ -469,14 +565,13 @@ def sanctions_frame(out: Path) -> pl.DataFrame:
     )
     per_rep = grid.join(counts, on=["scenario", "replicate", "month", "event"], how="left")
     per_rep = per_rep.with_columns(value=pl.col("n").fill_null(0).cast(pl.Float64))
-    stats = over_replicates(per_rep, ["scenario", "event", "month", "month_start"])
+    stats = over_replicates(
+        per_rep, ["scenario", "event", "month", "month_start"], bound="nonnegative"
+    )
     order = {e: i for i, e in enumerate(SANCTION_EVENTS)}
     return (
         stats.sort("scenario", pl.col("event").replace_strict(order), "month")
-        .with_columns(
-            event=pl.col("event").replace_strict(SANCTION_EVENTS, return_dtype=pl.String),
-            month_start=pl.col("month_start") + "-01",
-        )
+        .with_columns(month_start=pl.col("month_start") + "-01")
         .select("scenario", "event", "month_start", "month", *_STATS)
     )
 
@@ -497,11 +592,11 @@ def impact_forest_frame(imp: pl.DataFrame, order: Sequence[str] = ()) -> pl.Data
     Returns
     -------
     polars.DataFrame
-        ``scenario, baseline, effect`` (label with unit, :data:`IMPACT_EFFECTS`),
-        ``group``, ``n_replicates, mean, ci_low, ci_high`` (scaled to the label's unit).
+        ``scenario, baseline, effect`` (the name shown, :data:`IMPACT_EFFECTS`),
+        ``unit``, ``group``, ``n_replicates, mean, ci_low, ci_high`` (scaled to the unit).
     """
     frames = []
-    for i, ((effect, horizon), (label, scale)) in enumerate(IMPACT_EFFECTS.items()):
+    for i, ((effect, horizon), (name, unit, scale)) in enumerate(IMPACT_EFFECTS.items()):
         h = pl.col("horizon_months")
         sel = imp.filter(
             (pl.col("effect") == effect) & (h.is_null() if horizon is None else h == horizon)
@@ -510,7 +605,8 @@ def impact_forest_frame(imp: pl.DataFrame, order: Sequence[str] = ()) -> pl.Data
             sel.select(
                 "scenario",
                 "baseline",
-                effect=pl.lit(label),
+                effect=pl.lit(name),
+                unit=pl.lit(unit),
                 effect_order=pl.lit(i),
                 group=pl.col("group"),
                 n_replicates=pl.col("n_replicates"),
@@ -534,39 +630,44 @@ def payments_frame(imp: pl.DataFrame, order: Sequence[str] = ()) -> pl.DataFrame
     Returns
     -------
     polars.DataFrame
-        ``scenario, baseline, group, measure`` (``"Provider payments"`` or ``"Benefit
-        savings"``), ``n_replicates, mean, ci_low, ci_high`` (£ per referral), and
-        ``cost_per_additional_outcome`` and ``net_cost_per_additional_outcome`` (£,
-        null where the 24-month outcome rate did not rise).
+        ``scenario, baseline, group, measure`` (``"payments_gbp"``: the change in
+        purchaser spending, or ``"benefit_savings_gbp"``), ``n_replicates, mean,
+        ci_low, ci_high`` (£ per referral),
+        ``cost_per_additional_outcome`` and ``net_cost_per_additional_outcome`` (£: the
+        change in purchaser spending, before and after benefit savings, over the change
+        in 24-month job outcomes; null unless that change is clearly positive) and
+        ``cost_note`` (why the cost is null, else null).
     """
     groups = imp.filter(~pl.col("group").str.starts_with("distance_q"))
-    measures = {"payments_gbp": "Provider payments", "benefit_savings_gbp": "Benefit savings"}
+    measures = {"payments_gbp": 0, "benefit_savings_gbp": 1}
     levels = groups.filter(pl.col("effect").is_in(list(measures))).select(
         "scenario",
         "baseline",
         "group",
-        measure=pl.col("effect").replace_strict(measures, return_dtype=pl.String),
-        measure_order=pl.col("effect").replace_strict(
-            {"payments_gbp": 0, "benefit_savings_gbp": 1}
-        ),
+        measure=pl.col("effect"),
+        measure_order=pl.col("effect").replace_strict(measures, return_dtype=pl.Int64),
         n_replicates="n_replicates",
         mean="mean",
         ci_low="ci_low",
         ci_high="ci_high",
     )
-    costs = groups.filter(pl.col("horizon_months") == 24).pivot(
-        on="effect", index=["scenario", "group"], values="mean"
-    )
-    for name in ("cost_per_additional_outcome_gbp", "net_cost_per_additional_outcome_gbp"):
-        if name not in costs.columns:
-            costs = costs.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
-    costs = costs.select(
-        "scenario",
-        "group",
-        cost_per_additional_outcome=pl.col("cost_per_additional_outcome_gbp").cast(pl.Float64),
-        net_cost_per_additional_outcome=pl.col("net_cost_per_additional_outcome_gbp").cast(
-            pl.Float64
-        ),
+    keys = ["scenario", "group"]
+
+    def ratio(effect: str, name: str) -> pl.DataFrame:
+        rows = groups.filter((pl.col("effect") == effect) & (pl.col("horizon_months") == 24))
+        note = pl.col("note") if "note" in rows.columns else pl.lit(None, dtype=pl.String)
+        return rows.select(*keys, pl.col("mean").cast(pl.Float64).alias(name), note.alias("note"))
+
+    costs = (
+        ratio("cost_per_additional_outcome_gbp", "cost_per_additional_outcome")
+        .rename({"note": "cost_note"})
+        .join(
+            ratio("net_cost_per_additional_outcome_gbp", "net_cost_per_additional_outcome").drop(
+                "note"
+            ),
+            on=keys,
+            how="left",
+        )
     )
     return (
         levels.join(costs, on=["scenario", "group"], how="left")

@@ -12,6 +12,8 @@ from typing import Any
 
 import polars as pl
 
+from reports.labels import label
+
 __all__ = [
     "calibration_text",
     "creaming_text",
@@ -82,7 +84,7 @@ def outcomes_text(curves: pl.DataFrame, impacts: pl.DataFrame, baseline: str) ->
     for s in _scenarios(curves):
         row = _row(curves, scenario=s, group="all", months=24)
         if row is not None:
-            rates.append((s, _pct(row["mean"])))
+            rates.append((label(s), _pct(row["mean"])))
     if rates:
         first, rest = rates[0], rates[1:]
         text = (
@@ -97,9 +99,9 @@ def outcomes_text(curves: pl.DataFrame, impacts: pl.DataFrame, baseline: str) ->
         if imp is None:
             continue
         text += (
-            f" Under {s}, 24-month outcomes were {_num(abs(100.0 * (imp['mean'] or 0.0)), '.1f')} "
-            "percentage points "
-            f"{'higher' if (imp['mean'] or 0) >= 0 else 'lower'} than under {baseline} "
+            f" Under {label(s)}, 24-month outcomes were "
+            f"{_num(abs(100.0 * (imp['mean'] or 0.0)), '.1f')} percentage points "
+            f"{'higher' if (imp['mean'] or 0) >= 0 else 'lower'} than under {label(baseline)} "
             f"(paired, {_ci(imp['ci_low'], imp['ci_high'], _pp)})."
         )
     return text
@@ -137,9 +139,9 @@ def forest_text(impacts: pl.DataFrame) -> str:
             else ""
         )
         sentences.append(
-            f"Under {s}, the 24-month outcome impact was largest for {hi['group']} "
+            f"Under {label(s)}, the 24-month outcome impact was largest for {label(hi['group'])} "
             f"({_num(hi['mean'], '+.1f')} pp, {_ci(hi['ci_low'], hi['ci_high'], '+.1f')}) and "
-            f"smallest for {lo['group']} ({_num(lo['mean'], '+.1f')} pp, "
+            f"smallest for {label(lo['group'])} ({_num(lo['mean'], '+.1f')} pp, "
             f"{_ci(lo['ci_low'], lo['ci_high'], '+.1f')}){tail}."
         )
     return " ".join(sentences) or "No paired impacts were found (a single scenario?)."
@@ -168,7 +170,7 @@ def creaming_text(creaming: pl.DataFrame) -> str:
             )
         if o1 and o10:
             sentences.append(
-                f"Under {s}, {minutes or 'no provider caseload time was recorded; '}"
+                f"Under {label(s)}, {minutes or 'no provider caseload time was recorded; '}"
                 f"24-month outcome rates fell from {_pct(o1['mean'])} (nearest decile) to "
                 f"{_pct(o10['mean'])} (furthest)."
             )
@@ -191,7 +193,7 @@ def finances_text(finances: pl.DataFrame) -> str:
         total_cost = float(part.filter(pl.col("kind") == "cost")["mean"].sum())
         shares = income.group_by("item", maintain_order=True).agg(pl.col("mean").sum())
         split = ", ".join(
-            f"{item.lower()} {_num(100.0 * v / total_in if total_in else math.nan, '.0f')}%"
+            f"{label(item).lower()} {_num(100.0 * v / total_in if total_in else math.nan, '.0f')}%"
             for item, v in shares.iter_rows()
         )
         cash = part.filter(pl.col("kind") == "cash").sort("mean", "month")
@@ -203,7 +205,7 @@ def finances_text(finances: pl.DataFrame) -> str:
             )
         months = part["month"].n_unique()
         sentences.append(
-            f"Over {months} contract months, providers under {s} earned {_gbp(total_in)} "
+            f"Over {months} contract months, providers under {label(s)} earned {_gbp(total_in)} "
             f"({split}) and spent {_gbp(total_cost)} (means over replicates){low}."
         )
     return " ".join(sentences) or "No scenario has providers."
@@ -225,12 +227,12 @@ def sanctions_text(sanctions: pl.DataFrame) -> str:
             .agg(pl.col("mean").sum())
             .iter_rows()
         )
-        refs = totals.get("Referrals to a decision maker", 0.0)
-        dec = totals.get("Adverse decisions", 0.0)
-        wrong = totals.get("Wrong decisions (ill health)", 0.0)
+        refs = totals.get("sanction_referral", 0.0)
+        dec = totals.get("sanction_decision", 0.0)
+        wrong = totals.get("wrong_sanction_decision", 0.0)
         share = _num(100.0 * wrong / dec, ".1f") + "%" if dec else "n/a"
         sentences.append(
-            f"Under {s}: {_num(refs, ',.0f')} referrals to a decision maker, "
+            f"Under {label(s)}: {_num(refs, ',.0f')} referrals to a decision maker, "
             f"{_num(dec, ',.0f')} adverse decisions, of which {_num(wrong, ',.0f')} ({share}) "
             "wrongly rejected ill health as good reason."
         )
@@ -253,23 +255,26 @@ def payments_text(payments: pl.DataFrame, baseline: str) -> str:
     """
     sentences = []
     for s in _scenarios(payments):
-        pay = _row(payments, scenario=s, group="all", measure="Provider payments")
-        sav = _row(payments, scenario=s, group="all", measure="Benefit savings")
+        pay = _row(payments, scenario=s, group="all", measure="payments_gbp")
+        sav = _row(payments, scenario=s, group="all", measure="benefit_savings_gbp")
         if pay is None or sav is None:
             continue
         cost = pay["cost_per_additional_outcome"]
         net = pay.get("net_cost_per_additional_outcome")
+        why = pay.get("cost_note") or "outcomes did not rise"
         per_outcome = (
-            f"each additional job outcome at 24 months cost {_gbp(cost)} in provider payments "
-            f"({_gbp(net)} net of benefit savings)"
+            f"each additional job outcome at 24 months cost {_gbp(cost)} in additional "
+            f"spending ({_gbp(net)} net of benefit savings)"
             if cost is not None
-            else "outcomes did not rise, so there is no cost per additional job outcome"
+            else f"there is no cost per additional job outcome: {why.removeprefix('no ratio: ')}"
         )
+        change = pay["mean"] or 0.0
         sentences.append(
-            f"Under {s}, providers were paid {_gbp(pay['mean'])} per referral "
+            f"Under {label(s)}, the purchaser spent {_gbp(abs(change))} per referral "
+            f"{'more' if change >= 0 else 'less'} than under {label(baseline)} "
             f"({_ci(pay['ci_low'], pay['ci_high'], _gbp)}) and benefit paid "
             f"{'fell' if (sav['mean'] or 0) >= 0 else 'rose'} by "
-            f"{_gbp(abs(float(sav['mean'] or 0)))} per referral against {baseline} "
+            f"{_gbp(abs(float(sav['mean'] or 0)))} per referral "
             f"(savings {_ci(sav['ci_low'], sav['ci_high'], _gbp)}); {per_outcome}."
         )
     return " ".join(sentences) or "No paired payments were found."

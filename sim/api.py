@@ -24,6 +24,9 @@ from sim.metrics import summarise
 from sim.model import RunOutput, population_frame, simulate
 from sim.records import monthly_frame
 from sim.scenario import load_scenario, scenario_hash
+from sim.schema import SCHEMAS
+
+PROVIDER_SCHEMA = SCHEMAS["providers"]
 
 __all__ = ["RunResult", "package_versions", "run"]
 
@@ -52,7 +55,8 @@ class RunResult:
     summary : polars.DataFrame
         Tidy metrics ``(metric, group, horizon_months, value)`` (see :data:`sim.metrics.METRICS`).
     providers : polars.DataFrame
-        Provider income, costs and cash balance by month (empty under the JCP regime).
+        Provider income, costs and cash balance by month (no rows, but every column, under
+        the JCP regime; see :data:`sim.schema.PROVIDER_FIELDS`).
     monthly : polars.DataFrame
         Event counts by calendar month ``(month, month_start, event, n)``.
     events : polars.DataFrame or None
@@ -70,8 +74,9 @@ class RunResult:
 
 
 def _providers_frame(out: RunOutput, scenario: Scenario) -> pl.DataFrame:
+    """The providers' ledgers; with no providers (the JCP regime), no rows but every column."""
     frames = [p.ledger() for p in out.providers]
-    return pl.concat(frames, rechunk=True) if frames else pl.DataFrame()
+    return pl.concat(frames, rechunk=True) if frames else pl.DataFrame(schema=PROVIDER_SCHEMA)
 
 
 def run(

@@ -1,9 +1,9 @@
 """Batches: scenarios x replications, run as tasks on local processes or a Dask cluster.
 
-A batch file (TOML) names its scenarios (one of them the baseline), the number
-of replications, claimants and the root seed. Replicate ``r`` of every
-scenario uses the same random keys, so scenarios are paired claimant by
-claimant. Each (scenario, replicate) is split into shards of contract package
+A batch file (TOML) names its scenarios (one of them the baseline, or several
+the baselines), the number of replications, claimants and the root seed.
+Replicate ``r`` of every scenario uses the same random keys, so scenarios are
+paired claimant by claimant. Each (scenario, replicate) is split into shards of contract package
 areas, which are independent, so a task's output is exactly its slice of the
 whole run whatever the worker, backend or order.
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import json
 import math
 import os
@@ -39,11 +38,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.config import Scenario
-from sim.outputs import atomic_write, git_revision
+from sim.outputs import atomic_write, git_revision, write_data_dictionary
 from sim.scenario import Problem, ScenarioError, load_scenario, scenario_hash
+from sim.schema import parquet_bytes
 
 __all__ = [
     "Adaptive",
@@ -88,6 +95,9 @@ class BatchSpec(_Model):
     """Scenario files, relative to the batch file."""
     baseline: Name | None = None
     """Name of the baseline (counterfactual) scenario; default the last one listed."""
+    baselines: list[Name] | None = Field(None, min_length=1)
+    """Instead of ``baseline``: several baselines, each scenario's impacts are estimated
+    against every one; the first is the primary (``OUT/impacts.*``, the report)."""
     replications: int = Field(ge=1, le=10_000)
     claimants: int = Field(ge=1, le=100_000_000)
     seed: int = Field(ge=0, lt=2**63)
@@ -97,6 +107,19 @@ class BatchSpec(_Model):
     calibration_fit: str | None = None
     """A calibration's fit table (CSV or Parquet, relative to the batch file) to show in the
     report: it is copied to ``OUT/calibration/fit.<ext>``."""
+
+    @field_validator("baselines")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) < len(value):
+            raise ValueError("names a scenario twice")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_name_baselines(self) -> BatchSpec:
+        if self.baseline is not None and self.baselines is not None:
+            raise ValueError("give baseline (one name) or baselines (a list), not both")
+        return self
 
     @model_validator(mode="after")
     def _adaptive_cap(self) -> BatchSpec:
@@ -120,14 +143,24 @@ class Batch:
     spec: BatchSpec
     scenarios: dict[str, Scenario]
     baseline: str
+    """The primary baseline."""
     overrides: dict[str, int] = field(default_factory=dict)
     """Keys of the file replaced for this run (they are part of the spec and its hash)."""
+    baselines: tuple[str, ...] = ()
+    """Every baseline, the primary first (empty: only ``baseline``)."""
+
+    @property
+    def comparisons(self) -> tuple[str, ...]:
+        """The baselines impacts are estimated against, the primary first."""
+        return self.baselines or (self.baseline,)
 
     @property
     def hash(self) -> str:
         """Hash of the spec and every resolved scenario: same hash, same results."""
+        # a file without `baselines` hashes as it did before the key existed
+        unset = set() if self.spec.baselines is not None else {"baselines"}
         payload = {
-            "spec": self.spec.model_dump(mode="json", exclude={"description", "adaptive"}),
+            "spec": self.spec.model_dump(mode="json", exclude={"description", "adaptive", *unset}),
             "scenarios": {n: scenario_hash(s) for n, s in sorted(self.scenarios.items())},
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -143,7 +176,8 @@ def _problems_from_validation(
         if e["type"] == "extra_forbidden":
             msg = f"unknown key; valid keys here: {', '.join(BatchSpec.model_fields)}"
         where = f"{path} (--{key} on the command line)" if key in overrides else str(path)
-        problems.append(Problem(where, key, e.get("input"), msg))
+        # an error of the file as a whole has no key: its input is the whole table
+        problems.append(Problem(where, key, e.get("input") if key else None, msg))
     return problems
 
 
@@ -200,16 +234,19 @@ def load_batch(path: str | Path, overrides: dict[str, int] | None = None) -> Bat
         problems.append(
             Problem(str(path), "calibration_fit", spec.calibration_fit, "file not found")
         )
-    baseline = spec.baseline or (list(scenarios)[-1] if scenarios else "")
-    if not problems and baseline not in scenarios:
-        problems.append(
-            Problem(
-                str(path), "baseline", baseline, f"is none of the scenarios {sorted(scenarios)}"
+    if spec.baselines is not None:
+        named = [(f"baselines[{j}]", b) for j, b in enumerate(spec.baselines)]
+    else:
+        named = [("baseline", spec.baseline or (list(scenarios)[-1] if scenarios else ""))]
+    for key, name in named if not problems else []:
+        if name not in scenarios:
+            problems.append(
+                Problem(str(path), key, name, f"is none of the scenarios {sorted(scenarios)}")
             )
-        )
     if problems:
         raise ScenarioError(problems)
-    return Batch(path, spec, scenarios, baseline, overrides)
+    baselines = tuple(name for _, name in named)
+    return Batch(path, spec, scenarios, baselines[0], overrides, baselines)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -301,12 +338,6 @@ def longest_first(tasks: Sequence[Task]) -> list[Task]:
     return sorted(tasks, key=expected_cost, reverse=True)
 
 
-def _parquet_bytes(df: pl.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.write_parquet(buf, compression="zstd", statistics=False)
-    return buf.getvalue()
-
-
 def run_task(task: Task) -> TaskOutput:
     """Run one task (in a worker process) and return its tables as Parquet bytes."""
     from sim.api import run
@@ -322,9 +353,9 @@ def run_task(task: Task) -> TaskOutput:
         event_log=False,
     )
     return TaskOutput(
-        ledger=_parquet_bytes(result.ledger),
-        providers=_parquet_bytes(result.providers),
-        monthly=_parquet_bytes(result.monthly),
+        ledger=parquet_bytes(result.ledger, "ledger"),
+        providers=parquet_bytes(result.providers, "providers"),
+        monthly=parquet_bytes(result.monthly, "monthly"),
         n_rows=result.ledger.height,
         n_sim_events=int(result.manifest["n_sim_events"]),
         wall_seconds=time.perf_counter() - t0,
@@ -514,6 +545,7 @@ def _manifest(
         "batch_hash": batch.hash,
         "overrides": batch.overrides,
         "baseline": batch.baseline,
+        "baselines": list(batch.comparisons),
         "seed": batch.spec.seed,
         "claimants": batch.spec.claimants,
         "replications": replications,
@@ -567,13 +599,14 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
             f"{out} already holds batch results; pass --resume to continue them, "
             "--overwrite to replace them, or choose another folder"
         )
-    for sub in ("ledger", "providers", "monthly", "_tasks", "report", "calibration"):
+    for sub in ("ledger", "providers", "monthly", "_tasks", "report", "calibration", "compare"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for name in (
         "impacts.parquet",
         "impacts.csv",
         "summary.parquet",
         "summary.csv",
+        "data_dictionary.csv",
         "manifest.json",
     ):
         (out / name).unlink(missing_ok=True)
@@ -672,7 +705,7 @@ def run_batch(
     OutputConflict
         See :func:`prepare_out`.
     """
-    from sim.estimates import compare
+    from sim.estimates import write_estimates
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -681,6 +714,7 @@ def run_batch(
     spec = batch.spec
     reps = spec.replications
     _manifest(batch, out, "running", reps, {})
+    write_data_dictionary(out, "batch")
     done_reps = 0
     n_tasks = n_skipped = 0
     failed: list[tuple[Task, str]] = []
@@ -711,7 +745,7 @@ def run_batch(
         reps = min(ad.max_replications, reps + ad.step)
     status = "failed" if failed else "complete"
     if not failed:
-        compare(out, batch.baseline)
+        write_estimates(out, batch.comparisons)
         _copy_calibration_fit(batch, out)
     wall = time.perf_counter() - t0
     extra = {

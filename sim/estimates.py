@@ -6,6 +6,12 @@ A batch (:mod:`sim.batch`) writes Hive-partitioned Parquet under an output folde
     OUT/providers/scenario=S/replicate=R/part-K.parquet  # provider rows (may be empty or missing)
     OUT/manifest.json                                    # {"scenarios": {S: {"parked_gap_days"}}}
 
+and the estimates here go beside them (:func:`write_estimates`, :func:`compare`)::
+
+    OUT/compare/baseline=B/impacts.parquet, .csv         # paired impacts against baseline B
+    OUT/impacts.parquet, OUT/impacts.csv                 # ... against the primary baseline
+    OUT/summary.parquet, OUT/summary.csv                 # metrics over replicates
+
 Replicate ``r`` of every scenario uses the same random keys, so claimant ``i`` in
 replicate ``r`` is the same person in every scenario (common random numbers).
 Impacts are therefore computed per replicate as *paired* differences on the same
@@ -24,7 +30,8 @@ Parquet and CSV files.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +42,21 @@ from scipy import special  # type: ignore[import-untyped]
 from sim.contract import DAYS_PER_MONTH
 from sim.metrics import summarise
 from sim.outputs import atomic_write
+from sim.schema import Table, parquet_writer
 
 __all__ = [
+    "COST_EFFECTS",
     "DEFAULT_PARKED_GAP_DAYS",
     "EFFECTS",
     "compare",
+    "comparison_dir",
+    "fieller_interval",
     "paired_impacts",
     "replicate_impacts",
     "replicate_summaries",
     "summary_over_replicates",
     "t_interval",
+    "write_estimates",
 ]
 
 DEFAULT_PARKED_GAP_DAYS = 56.0
@@ -71,12 +83,24 @@ EFFECTS: dict[str, str] = {
     "also have one in the baseline (pairing claimant by claimant)",
     "additionality": "(outcomes in the scenario - outcomes in the baseline) / outcomes in the "
     "scenario, at 24 months",
-    "cost_per_additional_outcome_gbp": "scenario purchaser spending per claimant / the change in "
-    "the 24-month outcome rate (null when the change is <= 0)",
-    "net_cost_per_additional_outcome_gbp": "(scenario purchaser spending - benefit savings) per "
-    "claimant / the change in the 24-month outcome rate (null when the change is <= 0)",
+    "cost_per_additional_outcome_gbp": "the change in purchaser spending per claimant (scenario "
+    "minus baseline) / the change in the 24-month outcome rate; against a baseline that spends "
+    "nothing, the scenario's spending / the change. Over replicates: the ratio of the mean "
+    "changes with a Fieller interval; null, with a note, unless the 95% interval of the change "
+    "in outcomes lies above zero",
+    "net_cost_per_additional_outcome_gbp": "(the change in purchaser spending - benefit savings) "
+    "per claimant / the change in the 24-month outcome rate; summarised and withheld as "
+    "cost_per_additional_outcome_gbp",
 }
 """Effects of :func:`paired_impacts`; each is computed per replicate, scenario vs baseline."""
+
+COST_EFFECTS = ("cost_per_additional_outcome_gbp", "net_cost_per_additional_outcome_gbp")
+"""Ratio effects whose summary over replicates is a ratio of mean paired changes
+(spending over outcomes), not a mean of per-replicate ratios; see :func:`paired_impacts`."""
+
+NOTE_OUTCOMES_UNCLEAR = "no ratio: the 95% CI of the change in 24-month job outcomes includes zero"
+NOTE_OUTCOMES_FELL = "no ratio: 24-month job outcomes fell (95% CI below zero)"
+NOTE_TOO_FEW = "no ratio: fewer than 2 replications, so no interval for the change in outcomes"
 
 _HIVE_SCHEMA: dict[str, pl.DataType] = {"scenario": pl.String(), "replicate": pl.Int64()}
 _HIVE = list(_HIVE_SCHEMA)
@@ -106,6 +130,22 @@ _REPLICATE_IMPACT_SCHEMA: dict[str, pl.DataType] = {
     "level_baseline": pl.Float64(),
 }
 _IMPACT_KEYS = ["scenario", "baseline", "effect", "group", "horizon_months"]
+_IMPACT_SCHEMA: dict[str, pl.DataType] = {
+    "scenario": pl.String(),
+    "baseline": pl.String(),
+    "effect": pl.String(),
+    "group": pl.String(),
+    "horizon_months": pl.Int64(),
+    "n_replicates": pl.Int64(),
+    "mean": pl.Float64(),
+    "sd": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "unpaired_ci_low": pl.Float64(),
+    "unpaired_ci_high": pl.Float64(),
+    "note": pl.String(),
+}
+"""Columns of :func:`paired_impacts`."""
 _SUMMARY_KEYS = ["scenario", "metric", "group", "horizon_months"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -583,12 +623,12 @@ def _effects(paired: pl.DataFrame) -> pl.DataFrame:
         row(
             "cost_per_additional_outcome_gbp",
             RATIO_HORIZON,
-            per_additional_outcome(pl.col("m_pay_s")),
+            per_additional_outcome(pl.col("d_pay")),
         ),
         row(
             "net_cost_per_additional_outcome_gbp",
             RATIO_HORIZON,
-            per_additional_outcome(pl.col("m_pay_s") - pl.col("savings")),
+            per_additional_outcome(pl.col("d_pay") - pl.col("savings")),
         ),
     ]
     return pl.concat(rows)
@@ -676,8 +716,118 @@ def replicate_impacts(out: Path, baseline: str) -> pl.DataFrame:
     )
 
 
+def fieller_interval(
+    num: FloatArray, den: FloatArray, level: float = 0.95
+) -> tuple[float, float, float, str | None]:
+    """Ratio of means ``mean(num) / mean(den)`` of paired samples, with Fieller's interval.
+
+    Fieller's interval is the set of ratios ``r`` for which ``mean(num) - r * mean(den)``
+    is not significantly different from zero (a t test with ``n - 1`` degrees of
+    freedom on the paired values ``num_i - r * den_i``). It is a bounded interval
+    exactly when the t interval of ``mean(den)`` excludes zero; the ratio is reported
+    only when that interval lies above zero.
+
+    Parameters
+    ----------
+    num, den : numpy.ndarray
+        Paired per-replicate numerators and denominators of the same length; pairs
+        with a non-finite value are left out.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    (float, float, float, str or None)
+        ``(ratio, low, high, note)``: NaN for all three, with a note saying why, when
+        fewer than 2 pairs are finite or the interval of the denominator's mean
+        includes zero or lies below it; ``note`` is None otherwise.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not strictly between 0 and 1, or the arrays differ in length.
+    """
+    _check_level(level)
+    if num.shape != den.shape:
+        raise ValueError(f"num and den differ in shape: {num.shape} vs {den.shape}")
+    ok = np.isfinite(num) & np.isfinite(den)
+    x, y = num[ok], den[ok]
+    n = x.size
+    if n < 2:
+        return math.nan, math.nan, math.nan, NOTE_TOO_FEW
+    a, b = float(x.mean()), float(y.mean())
+    dx, dy = x - a, y - b
+    s_aa = float(np.dot(dx, dx)) / (n - 1) / n  # variance of the mean of num
+    s_bb = float(np.dot(dy, dy)) / (n - 1) / n
+    s_ab = float(np.dot(dx, dy)) / (n - 1) / n
+    t = float(_t_quantile(0.5 + level / 2.0, np.array([n - 1.0]))[0])
+    half_b = t * math.sqrt(s_bb)
+    if b - half_b > 0.0:
+        pass
+    elif b + half_b < 0.0:
+        return math.nan, math.nan, math.nan, NOTE_OUTCOMES_FELL
+    else:
+        return math.nan, math.nan, math.nan, NOTE_OUTCOMES_UNCLEAR
+    t2 = t * t
+    # (a - r b)^2 = t^2 (s_aa - 2 r s_ab + r^2 s_bb): a quadratic in r opening upwards
+    qa = b * b - t2 * s_bb
+    qb = a * b - t2 * s_ab
+    qc = a * a - t2 * s_aa
+    root = math.sqrt(max(0.0, qb * qb - qa * qc))
+    return a / b, (qb - root) / qa, (qb + root) / qa, None
+
+
+def _cost_ratios(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
+    """Summary rows of :data:`COST_EFFECTS`: ratios of mean paired changes, with notes."""
+    keys = ["scenario", "baseline", "group", "replicate"]
+    h = pl.col("horizon_months")
+
+    def values(effect: str, name: str, horizon: int | None) -> pl.DataFrame:
+        sel = per_rep.filter(
+            (pl.col("effect") == effect) & (h.is_null() if horizon is None else h == horizon)
+        )
+        return sel.select(*keys, pl.col("value").alias(name))
+
+    both = (
+        values("payments_gbp", "spend", None)
+        .join(values("benefit_savings_gbp", "savings", None), on=keys, how="left")
+        .join(values("job_outcome_rate", "outcomes", RATIO_HORIZON), on=keys, how="left")
+        .sort(keys)
+    )
+    numerators = {
+        "cost_per_additional_outcome_gbp": pl.col("spend"),
+        "net_cost_per_additional_outcome_gbp": pl.col("spend") - pl.col("savings"),
+    }
+    rows: list[dict[str, object]] = []
+    for (scenario, baseline, group), part in both.group_by(
+        ["scenario", "baseline", "group"], maintain_order=True
+    ):
+        den = _floats(part, "outcomes")
+        for effect, numerator in numerators.items():
+            num = _floats(part.select(numerator.alias("num")), "num")
+            ratio, lo, hi, note = fieller_interval(num, den, level)
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "baseline": baseline,
+                    "effect": effect,
+                    "group": group,
+                    "horizon_months": RATIO_HORIZON,
+                    "n_replicates": int((np.isfinite(num) & np.isfinite(den)).sum()),
+                    "mean": None if note else ratio,
+                    "sd": None,
+                    "ci_low": None if note else lo,
+                    "ci_high": None if note else hi,
+                    "unpaired_ci_low": None,
+                    "unpaired_ci_high": None,
+                    "note": note,
+                }
+            )
+    return pl.DataFrame(rows, schema=_IMPACT_SCHEMA)
+
+
 def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
-    """Paired t intervals and unpaired Welch intervals over replicates."""
+    """Paired t intervals and unpaired Welch intervals over replicates; cost ratios apart."""
     df, ids = _runs(per_rep, _IMPACT_KEYS, ["replicate"])
     keys = _first_rows(df, ids, _IMPACT_KEYS)
     k = keys.height
@@ -687,7 +837,7 @@ def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
     sd = np.sqrt(var)
     lo, hi = t_interval(mean, sd, n, level)
     ulo, uhi = _welch_interval(mean, var_s, n_s, var_b, n_b, level)
-    return keys.with_columns(
+    summary = keys.with_columns(
         pl.Series("n_replicates", n.astype(np.int64), dtype=pl.Int64),
         _nullable(mean, "mean"),
         _nullable(sd, "sd"),
@@ -695,7 +845,10 @@ def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
         _nullable(hi, "ci_high"),
         _nullable(ulo, "unpaired_ci_low"),
         _nullable(uhi, "unpaired_ci_high"),
+        pl.lit(None, dtype=pl.String).alias("note"),
     )
+    plain = summary.filter(~pl.col("effect").is_in(list(COST_EFFECTS)))
+    return pl.concat([plain, _cost_ratios(per_rep, level)]).sort(_IMPACT_KEYS, nulls_last=True)
 
 
 def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFrame:
@@ -703,7 +856,11 @@ def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFram
 
     Each effect of :data:`EFFECTS` is computed per replicate as a paired difference
     on the same claimants (:func:`replicate_impacts`), then summarised over the
-    replicates in which it is defined.
+    replicates in which it is defined. The cost ratios of :data:`COST_EFFECTS` are
+    summarised as the ratio of the mean paired changes (mean change in spending over
+    mean change in the 24-month outcome rate) with Fieller's interval
+    (:func:`fieller_interval`), and withheld (null, with a ``note``) unless the 95%
+    interval of the change in outcomes lies above zero.
 
     Parameters
     ----------
@@ -719,12 +876,13 @@ def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFram
     polars.DataFrame
         Columns ``scenario, baseline, effect, group, horizon_months`` (null for
         whole-follow-up effects), ``n_replicates`` (replicates where the effect is
-        defined), ``mean``, ``sd`` (``ddof=1``), ``ci_low, ci_high`` (t interval on the
-        per-replicate paired values, ``n_replicates - 1`` degrees of freedom, null if
-        fewer than 2), and ``unpaired_ci_low, unpaired_ci_high``: a Welch interval
-        around the same mean from the two scenarios' per-replicate levels treated as
-        independent samples (null for ratio effects). Sorted by the key columns (null
-        horizons last).
+        defined), ``mean``, ``sd`` (``ddof=1``; null for the cost ratios), ``ci_low,
+        ci_high`` (t interval on the per-replicate paired values, ``n_replicates - 1``
+        degrees of freedom, null if fewer than 2; Fieller's interval for the cost
+        ratios), ``unpaired_ci_low, unpaired_ci_high``: a Welch interval around the
+        same mean from the two scenarios' per-replicate levels treated as independent
+        samples (null for ratio effects), and ``note``: why a value is withheld (null
+        otherwise). Sorted by the key columns (null horizons last).
 
     Raises
     ------
@@ -735,15 +893,23 @@ def paired_impacts(out: Path, baseline: str, level: float = 0.95) -> pl.DataFram
     return _summarise_impacts(replicate_impacts(out, baseline), level)
 
 
-def compare(out: Path, baseline: str, level: float = 0.95) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Write a batch's impacts and metric summaries into its folder and return them.
+def comparison_dir(out: Path, baseline: str) -> Path:
+    """Folder of the impacts of a batch against ``baseline``: ``OUT/compare/baseline=NAME``."""
+    return Path(out) / "compare" / f"baseline={baseline}"
 
-    Writes ``impacts.parquet`` and ``impacts.csv`` (:func:`paired_impacts`) and
-    ``summary.parquet`` and ``summary.csv`` (:func:`summary_over_replicates` of
-    :func:`replicate_summaries`), each atomically (a temporary file renamed into
-    place). ``parked_gap_days`` of each scenario is read from ``OUT/manifest.json``
-    (``scenarios.<name>.parked_gap_days``); a scenario it does not give (or a missing
-    manifest) gets :data:`DEFAULT_PARKED_GAP_DAYS`.
+
+def _write_impacts(folder: Path, impacts: pl.DataFrame) -> None:
+    _write(folder / "impacts.parquet", impacts, "impacts")
+    _write(folder / "impacts.csv", impacts, "impacts")
+
+
+def compare(out: Path, baseline: str, level: float = 0.95) -> pl.DataFrame:
+    """Compute a batch's impacts against ``baseline`` and write them to their own folder.
+
+    Writes ``impacts.parquet`` and ``impacts.csv`` (:func:`paired_impacts`) into
+    :func:`comparison_dir` (``OUT/compare/baseline=NAME/``), each atomically. The
+    batch's own estimates (``OUT/impacts.*``, ``OUT/summary.*``) and its manifest are
+    never touched, so they keep naming the baseline they were computed against.
 
     Parameters
     ----------
@@ -756,39 +922,85 @@ def compare(out: Path, baseline: str, level: float = 0.95) -> tuple[pl.DataFrame
 
     Returns
     -------
-    (polars.DataFrame, polars.DataFrame)
-        ``(impacts, summary)``.
+    polars.DataFrame
+        The impacts written.
 
     Raises
     ------
     ValueError
         If ``out`` holds no ledger partitions (the message names the folder); if
         ``baseline`` is not among the scenarios found (the message lists them); if
-        ``level`` is not strictly between 0 and 1; if the manifest is not valid JSON;
-        or as :func:`replicate_impacts` when the runs are not paired.
+        ``level`` is not strictly between 0 and 1; or as :func:`replicate_impacts`
+        when the runs are not paired. Nothing is written then.
     """
     _check_level(level)
     out = Path(out)
-    scenarios = _check_baseline(_partitions(_ledger_scan(out)), baseline)
+    _check_baseline(_partitions(_ledger_scan(out)), baseline)
     impacts = paired_impacts(out, baseline, level)
+    _write_impacts(comparison_dir(out, baseline), impacts)
+    return impacts
+
+
+def write_estimates(
+    out: Path, baselines: Sequence[str], level: float = 0.95
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Write a batch's estimates: impacts against each baseline and metric summaries.
+
+    For each baseline, ``impacts.parquet`` and ``impacts.csv`` go to its
+    :func:`comparison_dir`; the impacts against the first (the batch's primary
+    baseline) are also written as ``OUT/impacts.parquet`` and ``OUT/impacts.csv``.
+    ``summary.parquet`` and ``summary.csv`` (:func:`summary_over_replicates` of
+    :func:`replicate_summaries`) do not depend on a baseline. Every file is written
+    atomically, and only after every estimate has been computed. ``parked_gap_days``
+    of each scenario is read from ``OUT/manifest.json``
+    (``scenarios.<name>.parked_gap_days``); a scenario it does not give (or a missing
+    manifest) gets :data:`DEFAULT_PARKED_GAP_DAYS`.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder.
+    baselines : sequence of str
+        Names of the counterfactual scenarios, the primary one first.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    (dict, polars.DataFrame)
+        ``({baseline: impacts}, summary)``.
+
+    Raises
+    ------
+    ValueError
+        If ``baselines`` is empty; if ``out`` holds no ledger partitions (the message
+        names the folder); if a baseline is not among the scenarios found (the message
+        lists them); if ``level`` is not strictly between 0 and 1; if the manifest is
+        not valid JSON; or as :func:`replicate_impacts` when the runs are not paired.
+    """
+    _check_level(level)
+    if not baselines:
+        raise ValueError("no baseline given")
+    out = Path(out)
+    parts = _partitions(_ledger_scan(out))
+    for name in baselines:
+        scenarios = _check_baseline(parts, name)
+    impacts = {name: paired_impacts(out, name, level) for name in baselines}
     summary = summary_over_replicates(
         replicate_summaries(out, _manifest_gaps(out, scenarios)), level
     )
-    for name, df in (("impacts", impacts), ("summary", summary)):
-        _write(out / f"{name}.parquet", df, csv=False)
-        _write(out / f"{name}.csv", df, csv=True)
+    for name, frame in impacts.items():
+        _write_impacts(comparison_dir(out, name), frame)
+    _write_impacts(out, impacts[baselines[0]])
+    _write(out / "summary.parquet", summary, "summary")
+    _write(out / "summary.csv", summary, "summary")
     return impacts, summary
 
 
-def _write(path: Path, df: pl.DataFrame, *, csv: bool) -> None:
-    """Write ``df`` to ``path`` atomically, as CSV or as Parquet (zstd, no statistics)."""
-
-    frame = df.rechunk()  # the bytes must not depend on how the frame is chunked
-
-    def write(tmp: Path) -> None:
-        if csv:
-            frame.write_csv(tmp)
-        else:
-            frame.write_parquet(tmp, compression="zstd", statistics=False)
-
-    atomic_write(path, write)
+def _write(path: Path, df: pl.DataFrame, table: Table) -> None:
+    """Write ``df`` to ``path`` atomically: CSV for a ``.csv`` path, else described Parquet."""
+    if path.suffix == ".csv":
+        frame = df.rechunk()  # the bytes must not depend on how the frame is chunked
+        atomic_write(path, frame.write_csv)
+    else:
+        atomic_write(path, parquet_writer(df, table))

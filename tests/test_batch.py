@@ -212,7 +212,7 @@ def test_resume_skips_finished_tasks(serial_run: Path, tmp_path: Path) -> None:
 def _pbrsim(*args: str) -> subprocess.CompletedProcess[str]:
     """Run ``pbrsim ARGS`` in a fresh interpreter to the end, capturing its output."""
     return subprocess.run(
-        [sys.executable, "-c", "from sim.cli import app; app()", *args],
+        [sys.executable, "-c", "from pbrsim.cli import app; app()", *args],
         capture_output=True,
         text=True,
     )
@@ -220,7 +220,7 @@ def _pbrsim(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from sim.cli import app; app()", *args],
+        [sys.executable, "-c", "from pbrsim.cli import app; app()", *args],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -272,6 +272,10 @@ def render(spec: dict[str, object]) -> str:
         ({"replications": "4"}, "replications", "integer"),
         ({"claimants_per_task": 5}, "claimants_per_task", "greater than or equal to 100"),
         ({"calibration_fit": "nope.csv"}, "calibration_fit", "file not found"),
+        ({"baselines": ["nope"]}, "baselines[0]", "is none of the scenarios"),
+        ({"baselines": ["work_programme"] * 2}, "baselines", "names a scenario twice"),
+        ({"baselines": []}, "baselines", "at least 1"),
+        ({"baseline": "work_programme", "baselines": ["work_programme"]}, "", "not both"),
     ],
     ids=[
         "no-scenarios",
@@ -284,6 +288,10 @@ def render(spec: dict[str, object]) -> str:
         "string-for-int",
         "tiny-tasks",
         "missing-calibration-fit",
+        "unknown-baselines",
+        "repeated-baselines",
+        "empty-baselines",
+        "baseline-and-baselines",
     ],
 )
 def test_bad_batch_files(
@@ -397,3 +405,31 @@ def test_cli_override_runs_the_smaller_batch_and_records_it(tmp_path: Path) -> N
     assert manifest["claimants"] == 300
     ledger = pl.read_parquet(out / "ledger" / "**" / "*.parquet", hive_partitioning=True)
     assert ledger.height == 2 * 2 * 300
+
+
+def test_several_baselines_each_get_their_impacts(tmp_path: Path) -> None:
+    """The first baseline stays the batch's own impacts.*; each has its compare/ folder."""
+    path = write_batch(tmp_path, claimants=300, claimants_per_task=300, baseline=None)
+    text = path.read_text().replace(
+        "baseline = null\n", 'baselines = ["jcp_offer", "work_programme"]\n'
+    )
+    path.write_text(text)
+    batch = load_batch(path)
+    assert batch.baseline == "jcp_offer"
+    assert batch.comparisons == ("jcp_offer", "work_programme")
+    out = tmp_path / "out"
+    run_batch(batch, out, workers=1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["baseline"] == "jcp_offer"
+    assert manifest["baselines"] == ["jcp_offer", "work_programme"]
+    for name in ("jcp_offer", "work_programme"):
+        impacts = pl.read_parquet(out / "compare" / f"baseline={name}" / "impacts.parquet")
+        assert set(impacts["baseline"]) == {name}
+        assert set(impacts["scenario"]) == {"jcp_offer", "work_programme"} - {name}
+    primary = out / "compare" / "baseline=jcp_offer"
+    for ext in ("parquet", "csv"):
+        assert (out / f"impacts.{ext}").read_bytes() == (primary / f"impacts.{ext}").read_bytes()
+    # --overwrite clears every comparison with the rest
+    single = load_batch(write_batch(tmp_path, claimants=300, claimants_per_task=300))
+    run_batch(single, out, workers=1, overwrite=True)
+    assert [p.name for p in (out / "compare").iterdir()] == ["baseline=jcp_offer"]

@@ -12,6 +12,7 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
@@ -22,12 +23,18 @@ import sim
 from sim.contract import DAYS_PER_MONTH
 from sim.estimates import (
     EFFECTS,
+    NOTE_OUTCOMES_FELL,
+    NOTE_OUTCOMES_UNCLEAR,
+    NOTE_TOO_FEW,
     compare,
+    comparison_dir,
+    fieller_interval,
     paired_impacts,
     replicate_impacts,
     replicate_summaries,
     summary_over_replicates,
     t_interval,
+    write_estimates,
 )
 from sim.metrics import summarise
 from sim.scenario import load_scenario, override
@@ -251,6 +258,7 @@ def test_impact_frame_shape(impacts: pl.DataFrame) -> None:
         "ci_high",
         "unpaired_ci_low",
         "unpaired_ci_high",
+        "note",
     ]
     assert set(impacts["scenario"]) == {WP, COPY}
     assert set(impacts["baseline"]) == {BASE}
@@ -320,8 +328,10 @@ def test_null_reform_has_exactly_zero_effects(batch: Path, impacts: pl.DataFrame
     assert defined.height >= len(groups) - 1  # a tiny group may have no outcome at all
     assert (defined["mean"] == 1.0).all() and (defined["sd"].fill_null(0.0) == 0.0).all()
     assert add.filter(pl.col("mean").is_not_null())["mean"].to_list() == [0.0] * defined.height
+    # no change in outcomes at all: no cost per additional outcome, and the note says why
     cost = null.filter(pl.col("effect").str.contains("cost_per"))
-    assert (cost["n_replicates"] == 0).all() and cost["mean"].null_count() == cost.height
+    assert cost["mean"].null_count() == cost.height and cost["ci_low"].null_count() == cost.height
+    assert set(cost["note"]) == {NOTE_OUTCOMES_UNCLEAR}
     # and against the JCP baseline the copy has exactly the programme's impacts
     wp_rows = impacts.filter(pl.col("scenario") == WP).drop("scenario")
     copy_rows = impacts.filter(pl.col("scenario") == COPY).drop("scenario")
@@ -414,19 +424,30 @@ def test_cost_is_null_when_outcomes_do_not_rise(per_replicate: pl.DataFrame) -> 
 # --------------------------------------------------------------------------- compare
 
 
-def test_compare_writes_deterministic_files(batch: Path, tmp_path: Path) -> None:
+def test_estimates_are_written_deterministically(batch: Path, tmp_path: Path) -> None:
     names = ["impacts.parquet", "impacts.csv", "summary.parquet", "summary.csv"]
+    per_baseline = [
+        f"compare/baseline={b}/impacts.{ext}" for b in (BASE, WP) for ext in ("parquet", "csv")
+    ]
     outputs = []
     for k in range(2):
         copy = tmp_path / f"copy{k}"
         shutil.copytree(batch, copy)
-        impacts, summary = compare(copy, BASE)
-        for name in names:
-            assert (copy / name).exists()
-        assert not list(copy.glob(".*tmp*"))
+        by_baseline, summary = write_estimates(copy, [BASE, WP])
+        impacts = by_baseline[BASE]
+        for name in names + per_baseline:
+            assert (copy / name).exists(), name
+        assert not list(copy.rglob(".*tmp*"))
         assert pl.read_parquet(copy / "impacts.parquet").equals(impacts)
+        assert pl.read_parquet(comparison_dir(copy, WP) / "impacts.parquet").equals(by_baseline[WP])
+        assert set(by_baseline[WP]["baseline"]) == {WP}
         assert pl.read_parquet(copy / "summary.parquet").equals(summary)
-        outputs.append({name: (copy / name).read_bytes() for name in names})
+        # the primary baseline's impacts, twice: same bytes in both places
+        for ext in ("parquet", "csv"):
+            assert (copy / f"impacts.{ext}").read_bytes() == (
+                comparison_dir(copy, BASE) / f"impacts.{ext}"
+            ).read_bytes()
+        outputs.append({name: (copy / name).read_bytes() for name in names + per_baseline})
     assert outputs[0] == outputs[1]
     # sorted by the keys
     assert impacts.equals(
@@ -449,6 +470,21 @@ def test_compare_bad_baseline(batch: Path) -> None:
     for name in (WP, BASE, COPY):
         assert name in str(err.value)
     assert not (batch / "impacts.parquet").exists()
+    assert not (batch / "compare").exists()
+
+
+def test_compare_leaves_the_batch_estimates_alone(batch: Path, tmp_path: Path) -> None:
+    """Another baseline's impacts go to their own folder; the batch's files keep their bytes."""
+    out = tmp_path / "out"
+    shutil.copytree(batch, out)
+    write_estimates(out, [BASE])
+    own = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    impacts = compare(out, WP)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == own
+    assert set(pl.read_parquet(out / "impacts.parquet")["baseline"]) == {BASE}
+    written = pl.read_parquet(comparison_dir(out, WP) / "impacts.parquet")
+    assert written.equals(impacts) and set(written["baseline"]) == {WP}
+    assert comparison_dir(out, WP) == out / "compare" / f"baseline={WP}"
 
 
 def test_compare_empty_folder(tmp_path: Path) -> None:
@@ -481,3 +517,151 @@ def test_t_quantile_is_scipy_stats_t_ppf_bit_for_bit(df, level):
     p = 0.5 + level / 2.0
     ours = _t_quantile(p, np.array([df]))
     assert np.array_equal(ours, np.asarray([stats.t.ppf(p, df)]))
+
+
+# --------------------------------------------------------------------------- cost ratios
+# A hand-built batch of 10 claimants and 3 replicates: the baseline is a programme that
+# spends £1,000 per referral; a reform spends more and changes the number of claimants
+# with a 24-month job outcome by a known count in each replicate.
+
+HAND_N = 10
+HAND_REPS = (0, 1, 2)
+
+
+def hand_ledger(n_outcomes: int, pay_gbp: float, benefit_gbp: float) -> pl.DataFrame:
+    """``HAND_N`` claimants; the first ``n_outcomes`` have a job outcome 100 days in."""
+    ids = list(range(HAND_N))
+    return pl.DataFrame(
+        {
+            "claimant_id": ids,
+            "group": ["g"] * HAND_N,
+            "distance": [i / 10 for i in ids],
+            "referred_at": [0.0] * HAND_N,
+            "outcome_at": [100.0 if i < n_outcomes else None for i in ids],
+            "days_in_work": [0.0] * HAND_N,
+            "days_on_benefit": [0.0] * HAND_N,
+            "n_sanctions": [0] * HAND_N,
+            "payments_gbp": [pay_gbp] * HAND_N,
+            "intervention_cost_gbp": [0.0] * HAND_N,
+            "benefit_paid_gbp": [benefit_gbp] * HAND_N,
+        },
+        schema_overrides={"outcome_at": pl.Float64},
+    )
+
+
+def hand_batch(out: Path, runs: dict[str, list[tuple[int, float, float]]]) -> Path:
+    """Write ``runs[scenario][r] = (n_outcomes, pay_gbp, benefit_gbp)`` as a batch folder."""
+    for scenario, per_rep in runs.items():
+        for r, (k, pay, ben) in zip(HAND_REPS, per_rep, strict=True):
+            part = out / "ledger" / f"scenario={scenario}" / f"replicate={r}" / "part-000.parquet"
+            _write(hand_ledger(k, pay, ben), part)
+    (out / "manifest.json").write_text(json.dumps({"baseline": "programme", "scenarios": {}}))
+    return out
+
+
+HAND_RUNS = {
+    # (outcomes out of 10, purchaser spending per referral, benefit paid per referral)
+    "programme": [(2, 1000.0, 5000.0)] * 3,
+    "no_spend": [(2, 0.0, 5000.0)] * 3,
+    # 107, 110 and 104 pounds more per referral; 2, 3 and 3 more outcomes; 50 less benefit
+    "reform": [(4, 1107.0, 4950.0), (5, 1110.0, 4950.0), (5, 1104.0, 4950.0)],
+    "unclear": [(3, 1100.0, 5000.0), (1, 1100.0, 5000.0), (4, 1100.0, 5000.0)],
+    "worse": [(0, 1100.0, 5000.0), (0, 1100.0, 5000.0), (1, 1100.0, 5000.0)],
+}
+
+
+def _t_stat(num: np.ndarray, den: np.ndarray, ratio: float) -> float:
+    """t statistic of the paired values ``num - ratio * den``."""
+    d = num - ratio * den
+    return float(d.mean() / (d.std(ddof=1) / math.sqrt(d.size)))
+
+
+def test_cost_per_additional_outcome_is_the_change_in_spending_over_the_change_in_outcomes(
+    tmp_path: Path,
+) -> None:
+    out = hand_batch(tmp_path / "hand", HAND_RUNS)
+    spend = np.array([107.0, 110.0, 104.0])  # change in spending per referral
+    gain = np.array([2.0, 3.0, 3.0]) / HAND_N  # change in the outcome rate
+    savings = np.full(3, 50.0)
+    imp = paired_impacts(out, "programme")
+    keys = {"scenario": "reform", "group": "all", "horizon_months": 24}
+    cost = _num(imp, effect="cost_per_additional_outcome_gbp", **keys)
+    # £107 more per referral for 0.2667 more outcomes per referral: £401 per extra outcome,
+    # not the reform's whole spending (£1,107) over the gain (£4,151)
+    assert cost == pytest.approx(spend.mean() / gain.mean(), rel=1e-12)
+    assert cost == pytest.approx(401.25, rel=1e-12)
+    net = _num(imp, effect="net_cost_per_additional_outcome_gbp", **keys)
+    assert net == pytest.approx((spend - savings).mean() / gain.mean(), rel=1e-12)
+    # Fieller's interval: the ratios at which the paired t statistic of spend - r * gain
+    # is exactly the 97.5% t quantile with 2 degrees of freedom
+    t = stats.t.ppf(0.975, 2)
+    lo = _num(imp, "ci_low", effect="cost_per_additional_outcome_gbp", **keys)
+    hi = _num(imp, "ci_high", effect="cost_per_additional_outcome_gbp", **keys)
+    assert lo < cost < hi
+    assert _t_stat(spend, gain, lo) == pytest.approx(t, rel=1e-9)
+    assert _t_stat(spend, gain, hi) == pytest.approx(-t, rel=1e-9)
+    row = imp.filter(
+        (pl.col("scenario") == "reform")
+        & (pl.col("effect") == "cost_per_additional_outcome_gbp")
+        & (pl.col("group") == "all")
+    )
+    assert row["note"][0] is None and row["n_replicates"][0] == 3 and row["sd"][0] is None
+    # per replicate: the change in spending over the change in outcomes
+    per_rep = replicate_impacts(out, "programme").filter(
+        (pl.col("scenario") == "reform")
+        & (pl.col("effect") == "cost_per_additional_outcome_gbp")
+        & (pl.col("group") == "all")
+    )
+    assert per_rep["value"].to_list() == pytest.approx((spend / gain).tolist(), rel=1e-12)
+
+
+def test_against_a_baseline_that_spends_nothing_the_two_ratios_coincide(tmp_path: Path) -> None:
+    out = hand_batch(tmp_path / "hand", HAND_RUNS)
+    imp = paired_impacts(out, "no_spend")
+    keys = {"scenario": "reform", "group": "all", "horizon_months": 24}
+    total = np.array([1107.0, 1110.0, 1104.0])
+    gain = np.array([2.0, 3.0, 3.0]) / HAND_N
+    spend = _num(imp, effect="payments_gbp", scenario="reform", group="all", horizon_months=None)
+    assert spend == pytest.approx(total.mean(), rel=1e-12)
+    assert _num(imp, effect="cost_per_additional_outcome_gbp", **keys) == pytest.approx(
+        total.mean() / gain.mean(), rel=1e-12
+    )
+
+
+def test_no_ratio_when_the_change_in_outcomes_is_not_clear_of_zero(tmp_path: Path) -> None:
+    out = hand_batch(tmp_path / "hand", HAND_RUNS)
+    imp = paired_impacts(out, "programme")
+    for scenario, note in (("unclear", NOTE_OUTCOMES_UNCLEAR), ("worse", NOTE_OUTCOMES_FELL)):
+        rows = imp.filter(
+            (pl.col("scenario") == scenario)
+            & pl.col("effect").str.contains("cost_per_additional")
+            & pl.col("group").is_in(["all", "g"])
+        )
+        assert rows.height == 2 * 2  # two effects, two groups
+        assert rows["mean"].null_count() == rows.height
+        assert rows["ci_low"].null_count() == rows["ci_high"].null_count() == rows.height
+        assert set(rows["note"]) == {note}
+    # the outcome change's own interval says the same
+    unclear = imp.filter(
+        (pl.col("scenario") == "unclear")
+        & (pl.col("effect") == "job_outcome_rate")
+        & (pl.col("horizon_months") == 24)
+        & (pl.col("group") == "all")
+    )
+    assert unclear["ci_low"][0] < 0.0 < unclear["ci_high"][0]
+    # every other row carries no note
+    other = imp.filter(~pl.col("effect").str.contains("cost_per_additional"))
+    assert other["note"].null_count() == other.height
+
+
+def test_fieller_interval_edge_cases() -> None:
+    nan = float("nan")
+    assert fieller_interval(np.array([5.0]), np.array([0.1]))[3] == NOTE_TOO_FEW
+    assert fieller_interval(np.array([5.0, nan]), np.array([0.1, 0.2]))[3] == NOTE_TOO_FEW
+    # no spread at all: a degenerate interval at the ratio
+    ratio, lo, hi, note = fieller_interval(np.array([4.0, 4.0]), np.array([0.5, 0.5]))
+    assert (ratio, lo, hi, note) == (8.0, 8.0, 8.0, None)
+    with pytest.raises(ValueError, match="shape"):
+        fieller_interval(np.array([1.0, 2.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match="level"):
+        fieller_interval(np.array([1.0, 2.0]), np.array([1.0, 2.0]), level=1.5)

@@ -26,7 +26,9 @@ import pytest
 from scipy import stats
 
 from reports import data, figures, narrative, theme
+from reports.labels import label
 from sim.contract import DAYS_PER_MONTH
+from sim.estimates import NOTE_OUTCOMES_UNCLEAR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,6 +94,16 @@ def assert_common(spec: dict[str, Any]) -> None:
                 assert re.search(r"\(.+\)", c["title"]), f"no unit in {name} title {c['title']!r}"
 
 
+def assert_lines_over_bands(spec: dict[str, Any]) -> None:
+    """Bands come before lines (drawn under them) and add no legend; lines have one."""
+    layers = next(d["layer"] for d in walk(spec) if "layer" in d)
+    kinds = [layer["mark"]["type"] for layer in layers]
+    assert kinds == ["area", "line"], kinds
+    band, line = (layer["encoding"] for layer in layers)
+    assert "color" not in band and band["fill"]["legend"] is None
+    assert line["color"]["legend"]["symbolType"] == "stroke"
+
+
 def test_theme_is_registered_and_okabe_ito() -> None:
     assert theme.NAME in alt.theme.names()
     okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
@@ -131,12 +143,13 @@ def test_outcome_curves() -> None:
     spec = figures.outcome_curves(df).to_dict()
     assert_common(spec)
     assert marks(spec) == {"area", "line"}
-    assert spec["facet"]["field"] == "group"
+    assert spec["facet"]["field"] == "group_label"
     assert ("months", "quantitative") in fields(spec, "x")
     assert ("mean", "quantitative") in fields(spec, "y")
     assert ("ci_low", "quantitative") in fields(spec, "y")
     assert {c["field"] for c in channels(spec, "y2")} == {"ci_high"}
-    assert fields(spec, "color") == {("scenario", "nominal")}
+    assert fields(spec, "color") == {("scenario_label", "nominal")}
+    assert_lines_over_bands(spec)
     assert titles(spec, "x") == {"Time since referral (months)"}
     assert all("%" in t for t in titles(spec, "y"))
     got = {(r["scenario"], r["group"], r["months"]): r["mean"] for r in rows(spec)}
@@ -148,7 +161,9 @@ def test_impact_forest() -> None:
     df = pl.DataFrame(
         {
             "scenario": ["wp"] * 4,
-            "effect": ["Job outcomes at 24 months (pp)"] * 2 + ["Days in work (days)"] * 2,
+            "baseline": ["jcp_offer"] * 4,
+            "effect": ["job_outcome_rate_24m"] * 2 + ["days_in_work"] * 2,
+            "unit": ["percentage points"] * 2 + ["days per referral"] * 2,
             "group": ["all", "g1"] * 2,
             **stats_cols([2.5, -1.0, 15.0, 7.0], half=1.0),
         }
@@ -156,12 +171,17 @@ def test_impact_forest() -> None:
     spec = figures.impact_forest(df).to_dict()
     assert_common(spec)
     assert marks(spec) == {"rule", "point"}
-    assert spec["facet"]["column"]["field"] == "effect"
+    assert len(spec["hconcat"]) == 2  # a panel per effect, each with its own x title
     assert spec["resolve"]["scale"]["x"] == "independent"
+    assert titles(spec, "x") == {
+        "Job outcome rate at 24 months (percentage points)",
+        "Days in work (days per referral)",
+    }
+    assert "against Jobcentre Plus offer" in spec["title"]
     assert ("mean", "quantitative") in fields(spec, "x")
     assert {c["field"] for c in channels(spec, "x2")} == {"ci_high"}
-    assert ("group", "nominal") in fields(spec, "y")
-    assert ("scenario", "nominal") in fields(spec, "yOffset")
+    assert ("group_label", "nominal") in fields(spec, "y")
+    assert ("scenario_label", "nominal") in fields(spec, "yOffset")
     assert any(c.get("datum") == 0 for c in channels(spec, "x")), "no zero reference rule"
     assert {r["mean"] for r in rows(spec)} == {2.5, -1.0, 15.0, 7.0}
 
@@ -205,13 +225,13 @@ def test_creaming_parking() -> None:
 
 
 def finances_frame(scenarios: tuple[str, ...] = ("wp",)) -> pl.DataFrame:
-    items = list(data.FINANCE_ITEMS.values())
+    items = list(data.FINANCE_ITEMS.items())
     keys = [(s, i, m) for s in scenarios for i in range(len(items)) for m in range(12)]
     return pl.DataFrame(
         {
             "scenario": [k[0] for k in keys],
-            "kind": [items[k[1]][0] for k in keys],
-            "item": [items[k[1]][1] for k in keys],
+            "kind": [items[k[1]][1] for k in keys],
+            "item": [items[k[1]][0] for k in keys],
             "item_order": [k[1] for k in keys],
             "month": [k[2] for k in keys],
             **stats_cols([1000.0 * (k[1] + 1) + k[2] for k in keys], half=50.0),
@@ -229,8 +249,8 @@ def test_provider_finances() -> None:
     assert {"Income (£ per month)", "Costs (£ per month)"} <= y
     assert any(t.startswith("Cash balance (£") for t in y)
     assert any(c.get("stack") == "zero" for c in channels(spec, "y"))
-    assert ("item", "nominal") in fields(spec, "color")
-    items = {r["item"] for r in rows(spec)}
+    assert ("item_label", "nominal") in fields(spec, "color")
+    items = {r["item_label"] for r in rows(spec)}
     assert {"Outcome fees", "Advisers", "Cash balance"} <= items
 
 
@@ -241,7 +261,7 @@ def test_provider_finances_empty_frame_draws_nothing_but_works() -> None:
 
 def test_sanctions_over_time() -> None:
     months = [f"2012-{m:02d}-01" for m in range(1, 13)]
-    events = list(data.SANCTION_EVENTS.values())
+    events = list(data.SANCTION_EVENTS)
     keys = [(s, e, m) for s in ("wp", "jcp") for e in events for m in months]
     df = pl.DataFrame(
         {
@@ -255,12 +275,14 @@ def test_sanctions_over_time() -> None:
     spec = figures.sanctions_over_time(df).to_dict()
     assert_common(spec)
     assert marks(spec) == {"area", "line"}
-    assert spec["facet"]["field"] == "scenario"
+    assert spec["facet"]["field"] == "scenario_label"
     xs = channels(spec, "x")
     assert all(c["type"] == "temporal" and c["timeUnit"] == "utcyearmonth" for c in xs)
-    assert fields(spec, "color") == {("event", "nominal")}
+    assert fields(spec, "color") == {("event_label", "nominal")}
     assert titles(spec, "y") == {"Events per month (count)"}
     assert {r["event"] for r in rows(spec)} == set(events)
+    assert {r["event_label"] for r in rows(spec)} == {label(e) for e in events}
+    assert_lines_over_bands(spec)
 
 
 def payments_frame() -> pl.DataFrame:
@@ -269,7 +291,7 @@ def payments_frame() -> pl.DataFrame:
             "scenario": ["wp"] * 4,
             "baseline": ["jcp"] * 4,
             "group": ["all", "all", "g7", "g7"],
-            "measure": ["Provider payments", "Benefit savings"] * 2,
+            "measure": ["payments_gbp", "benefit_savings_gbp"] * 2,
             **stats_cols([1800.0, -30.0, 950.0, 75.0], half=40.0),
             "cost_per_additional_outcome": [81_690.0, 81_690.0, None, None],
             "net_cost_per_additional_outcome": [82_000.0, 82_000.0, None, None],
@@ -282,8 +304,12 @@ def test_payments_vs_savings() -> None:
     assert_common(spec)
     assert marks(spec) == {"bar", "rule", "text"}
     assert ("mean", "quantitative") in fields(spec, "x")
-    assert ("group", "nominal") in fields(spec, "y")
-    assert ("measure", "nominal") in fields(spec, "color")
+    assert ("group_label", "nominal") in fields(spec, "y")
+    assert ("measure_label", "nominal") in fields(spec, "color")
+    assert {r["measure_label"] for r in rows(spec)} == {
+        "Change in purchaser spending",
+        "Benefit savings",
+    }
     assert ("label", "nominal") in fields(spec, "text")
     assert titles(spec, "x") == {"Per referral, paired against the baseline (£)"}
     labels = {r.get("label") for r in rows(spec)}
@@ -392,11 +418,14 @@ def test_narratives_survive_missing_rows() -> None:
     assert narrative.sanctions_text(empty).startswith("No")
     assert narrative.finances_text(empty).startswith("No")
     text = narrative.payments_text(payments_frame().filter(pl.col("group") == "all"), "jcp")
-    assert "£1,800 per referral" in text and "rose by £30" in text and "£81,690" in text
+    assert "Under WP, the purchaser spent £1,800 per referral more than under JCP" in text
+    assert "rose by £30" in text and "£81,690 in additional spending" in text
     no_gain = payments_frame().with_columns(
-        pl.lit(None, dtype=pl.Float64).alias("cost_per_additional_outcome")
+        pl.lit(None, dtype=pl.Float64).alias("cost_per_additional_outcome"),
+        cost_note=pl.lit(NOTE_OUTCOMES_UNCLEAR),
     )
-    assert "did not rise" in narrative.payments_text(no_gain, "jcp")
+    text = narrative.payments_text(no_gain, "jcp")
+    assert "no cost per additional job outcome" in text and "includes zero" in text
     fit = narrative.calibration_text(calibration_synthetic())
     assert fit.startswith("For 1 of 2") and "SA11" in fit
 
@@ -497,7 +526,8 @@ def test_report_html_is_self_contained(built: Path) -> None:
     assert containers == list(FIGURE_NAMES)  # 7: the calibration file exists
     assert "STRESS-DES" in text and "Root seed" in text
     assert "population.groups.jsa_18_24.share" in text  # the [sources] table
-    assert "Under work_programme, 24-month outcomes were" in text
+    assert "Under Work Programme, 24-month outcomes were" in text
+    assert "than under Jobcentre Plus offer" in text
 
 
 def test_report_files_for_every_figure(built: Path) -> None:
@@ -579,3 +609,139 @@ def test_calibration_frame_reads_the_calibration_fit_file(tmp_path: Path) -> Non
     fit.drop("published").write_parquet(tmp_path / "calibration_fit.parquet")
     with pytest.raises(ValueError, match="lacks columns"):
         data.calibration_frame(tmp_path)
+
+
+# --------------------------------------------------------------------------- fit to publish
+
+
+def test_rate_intervals_stay_inside_0_and_1() -> None:
+    """With 2 replications the t interval of a rate can reach -50%; the logit one cannot."""
+    df = pl.DataFrame(
+        {
+            "k": ["a", "a", "b", "b", "c", "c"],
+            "replicate": [0, 1] * 3,
+            "value": [0.01, 0.2, 0.0, 0.0, 0.95, 0.999],
+            "n": [100] * 6,
+        }
+    )
+    plain = data.over_replicates(df, ["k"])
+    assert plain["ci_low"][0] < -0.5 and plain["ci_high"][2] > 1.0  # the old bands
+    got = data.over_replicates(df, ["k"], bound="rate")
+    assert got.select("k", "n_replicates", "mean", "sd").equals(
+        plain.select("k", "n_replicates", "mean", "sd")
+    )
+    for row in got.iter_rows(named=True):
+        assert 0.0 <= row["ci_low"] <= row["mean"] <= row["ci_high"] <= 1.0, row
+    # closed form for "a": a t interval (1 df) on the empirical logits, transformed back
+    k = np.array([1.0, 20.0])
+    logits = np.log((k + 0.5) / (100 - k + 0.5))
+    half = stats.t.ppf(0.975, 1) * logits.std(ddof=1) / math.sqrt(2)
+    lo, hi = (1 / (1 + np.exp(-(logits.mean() + s * half))) for s in (-1, 1))
+    assert got["ci_low"][0] == pytest.approx(min(lo, 0.105), rel=1e-12)
+    assert got["ci_high"][0] == pytest.approx(hi, rel=1e-12)
+    # replicates that agree: the interval is the mean itself, zero included
+    assert (got["ci_low"][1], got["ci_high"][1]) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="column n"):
+        data.over_replicates(df.drop("n"), ["k"], bound="rate")
+    counts = data.over_replicates(df.drop("n"), ["k"], bound="nonnegative")
+    assert counts["ci_low"][0] == 0.0 and counts["ci_high"][0] == plain["ci_high"][0]
+
+
+def test_t_multiplier() -> None:
+    assert data.t_multiplier(2) == pytest.approx(12.706, abs=1e-3)
+    assert data.t_multiplier(4) == pytest.approx(stats.t.ppf(0.975, 3), rel=1e-12)
+    assert math.isnan(data.t_multiplier(1))
+
+
+def test_labels_come_from_one_map() -> None:
+    from reports.labels import LABELS
+
+    assert label("distance_q2") == LABELS["distance_q2"] == "Distance quintile 2"
+    assert label("new_claim_less_severe") == "New claims, less severe conditions"
+    assert label("my_jcp_variant") == "My JCP variant"  # unknown: humanised
+    assert label("esa_rerun_2") == "ESA rerun 2"
+    # every shipped scenario and payment group has a label of its own
+    from sim.scenario import load_scenario
+
+    for path in sorted((ROOT / "scenarios").rglob("*.toml")):
+        sc = load_scenario(path)
+        assert sc.name in LABELS, sc.name
+        assert set(sc.population.groups) <= set(LABELS), path
+
+
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+"""A snake_case identifier, e.g. new_claim_less_severe or distance_q2."""
+
+
+def svg_text(path: Path) -> str:
+    return " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text()))
+
+
+def test_the_figures_and_their_text_show_no_raw_identifiers(built: Path) -> None:
+    from reports.build import FIGURE_NAMES
+
+    page = (built / "report" / "report.html").read_text()
+    shown = []
+    for name in FIGURE_NAMES:
+        start = page.index(f'<section class="figure" id="fig-{name}">')
+        section = page[start : page.index("</section>", start)]
+        shown.append(re.sub(r"<[^>]+>", " ", section.split('<div class="chart"')[0]))
+        shown.append(svg_text(built / "report" / f"{name}.svg"))
+    text = " ".join(shown)
+    assert "All referrals" in text and "Distance quintile 1 (nearest work)" in text
+    assert not SNAKE.findall(text), sorted(set(SNAKE.findall(text)))
+    assert "unit above" not in page and "CALIBRATION_FILES" not in page
+
+
+def test_a_report_of_two_replications_warns_with_the_t_multiplier(built: Path) -> None:
+    page = (built / "report" / "report.html").read_text()
+    box = page[page.index('<div class="warning"') :]
+    box = box[: box.index("</div>")]
+    assert "Only 2 replications" in box and "t(0.975, 1) = 12.7" in box and "3.2" in box
+    assert page.index('<div class="warning"') < page.index('<section class="figure"')
+
+
+def test_warnings_by_replications(tmp_path: Path) -> None:
+    from reports.build import warnings
+
+    for n, expected in ((1, "no interval"), (3, "= 4.3"), (4, None), (20, None)):
+        (tmp_path / "manifest.json").write_text(json.dumps({"batch": "b", "replications": n}))
+        found = warnings(tmp_path)
+        if expected is None:
+            assert found == [], n
+        else:
+            assert len(found) == 1 and expected in found[0], (n, found)
+
+
+def test_bands_in_a_real_report_respect_their_bounds(built: Path) -> None:
+    curves = pl.read_csv(built / "report" / "outcome_curves.csv")
+    assert curves["ci_low"].min() >= 0.0 and curves["ci_high"].max() <= 1.0  # type: ignore[operator]
+    creaming = pl.read_csv(built / "report" / "creaming_parking.csv")
+    rates = creaming.filter(pl.col("measure") == figures.OUTCOME_24)
+    assert rates["ci_low"].min() >= 0.0 and rates["ci_high"].max() <= 1.0  # type: ignore[operator]
+    assert creaming["ci_low"].drop_nulls().min() >= 0.0  # type: ignore[operator]
+    sanctions = pl.read_csv(built / "report" / "sanctions_over_time.csv")
+    assert sanctions["ci_low"].min() >= 0.0  # type: ignore[operator]
+
+
+def test_the_report_names_the_baseline_its_impacts_were_computed_against(
+    built: Path, tmp_path: Path
+) -> None:
+    """A folder whose impacts.parquet an older pbrsim compare rewrote with another baseline."""
+    from reports.build import collect_figures, warnings
+    from sim.estimates import compare
+
+    out = tmp_path / "out"
+    shutil.copytree(built, out, ignore=shutil.ignore_patterns("report"))
+    other = compare(out, "work_programme")
+    other.write_parquet(out / "impacts.parquet")
+    figs, _ = collect_figures(out)
+    by_name = {f.name: f for f in figs}
+    forest = by_name["impact_forest"]
+    assert set(forest.frame["baseline"]) == {"work_programme"}
+    assert "against Work Programme" in forest.chart.to_dict()["title"]
+    assert "than under Work Programme" in by_name["outcome_curves"].text
+    assert "than under Jobcentre Plus offer" not in by_name["outcome_curves"].text
+    assert "less than under Work Programme" in by_name["payments_vs_savings"].text
+    found = warnings(out)
+    assert any("computed against Work Programme, not against" in w for w in found)

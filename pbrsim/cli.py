@@ -8,15 +8,19 @@ without touching results already written.
 
 from __future__ import annotations
 
+import json
+import math
 import sys
+import tomllib
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from sim.config import Scenario
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
@@ -32,10 +36,26 @@ out_console = Console(width=None if sys.stdout.isatty() else 132)
 err_console = Console(stderr=True)
 
 
+def say(text: str) -> None:
+    """Print ``text`` on standard output as it is: no markup, no highlighting.
+
+    Messages carry file names, keys and values (a pattern such as ``^[a-z]*$``, a
+    path with brackets) that rich would otherwise read as markup and drop.
+    """
+    out_console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def complain(label: str, message: str) -> None:
+    """Print ``label`` (in bold red) and ``message`` (as it is) on standard error."""
+    err_console.print(
+        Text.assemble((label, "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
+
+
 def fail(*messages: str) -> NoReturn:
-    """Print each message on standard error and exit with status 2."""
+    """Print each message on standard error (as it is, no markup) and exit with status 2."""
     for message in messages:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        complain("error:", message)
     raise typer.Exit(code=2)
 
 
@@ -46,19 +66,41 @@ def _load(path: Path) -> Scenario:
         fail(*(str(p) for p in err.problems))
 
 
+def _is_batch_file(path: Path) -> bool:
+    """True if ``path`` reads as TOML with a ``scenarios`` list, which only batch files have."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # load_scenario reports what is wrong with the file
+    return isinstance(raw.get("scenarios"), list)
+
+
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario TOML files to check.")],
+    files: Annotated[list[Path], typer.Argument(help="Scenario or batch TOML files to check.")],
 ) -> None:
-    """Check scenario files; print each one's hash, or every problem found."""
+    """Check scenario and batch files; print each one's hash, or every problem found.
+
+    A batch file (one with a ``scenarios`` list) is checked as a batch: its keys, and
+    every scenario it names, resolved.
+    """
+    from sim.batch import load_batch
+
     problems: list[str] = []
     for path in files:
         try:
-            sc = load_scenario(path)
+            if _is_batch_file(path):
+                batch = load_batch(path)
+                names = ", ".join(batch.scenarios)
+                say(
+                    f"ok  {path}  (batch {batch.spec.name}: scenarios {names}; "
+                    f"baseline {', '.join(batch.comparisons)}; {batch.hash[:12]})"
+                )
+            else:
+                sc = load_scenario(path)
+                say(f"ok  {path}  ({sc.name}, {scenario_hash(sc)[:12]})")
         except ScenarioError as err:
             problems.extend(str(p) for p in err.problems)
-            continue
-        out_console.print(f"ok  {path}  ({sc.name}, {scenario_hash(sc)[:12]})", highlight=False)
     if problems:
         fail(*problems)
 
@@ -77,7 +119,7 @@ def _summary_table(summary: pl.DataFrame, name: str) -> Table:
     wide = summary.with_columns(
         key=pl.col("metric") + pl.col("horizon_months").cast(pl.Utf8).fill_null("")
     ).filter(pl.col("key").is_in(list(_COLUMNS)))
-    table = Table(title=f"{name}: summary by payment group", title_justify="left")
+    table = Table(title=Text(f"{name}: summary by payment group"), title_justify="left")
     table.add_column("group")
     for label in _COLUMNS.values():
         table.add_column(label, justify="right")
@@ -88,7 +130,7 @@ def _summary_table(summary: pl.DataFrame, name: str) -> Table:
         for metric in _COLUMNS:
             hit = row.filter(pl.col("key") == metric)["value"]
             cells.append(_fmt(metric, hit[0] if len(hit) else None))
-        table.add_row(group, *cells)
+        table.add_row(*(Text(c) for c in (group, *cells)))
     return table
 
 
@@ -162,11 +204,10 @@ def run(
     paths = write_run(result, out)
     out_console.print(_summary_table(result.summary, sc.name))
     m = result.manifest
-    out_console.print(
+    say(
         f"{claimants:,} claimants in {m['simulation_seconds']:.1f} s "
         f"({claimants / max(m['simulation_seconds'], 1e-9):,.0f}/s, "
-        f"{m['n_sim_events'] / claimants:.1f} events each); wrote {len(paths)} files to {out}",
-        highlight=False,
+        f"{m['n_sim_events'] / claimants:.1f} events each); wrote {len(paths)} files to {out}"
     )
 
 
@@ -214,6 +255,7 @@ def batch(
 ) -> None:
     """Run scenarios x replications as tasks, then write paired impacts and a summary."""
     from sim.batch import OutputConflict, load_batch, run_batch
+    from sim.estimates import comparison_dir
 
     _check_executor(workers, scheduler, dask_local)
     if resume and overwrite:
@@ -261,16 +303,19 @@ def batch(
             fail(f"--out {out}: {err}")
     if report.failed:
         for task, msg in report.failed:
-            err_console.print(f"[bold red]task failed:[/] {task.part}: {msg}", highlight=False)
-        err_console.print("rerun with --resume to redo the failed tasks", highlight=False)
+            complain("task failed:", f"{task.part}: {msg}")
+        err_console.print(
+            "rerun with --resume to redo the failed tasks", markup=False, highlight=False
+        )
         raise typer.Exit(code=1)
-    _print_impacts(out, spec.baseline)
+    _print_impacts(pl.read_parquet(out / "impacts.parquet"))
+    for name in spec.comparisons[1:]:
+        say(f"impacts against {name} in {comparison_dir(out, name)}")
     page = _write_report(out)
-    out_console.print(
+    say(
         f"{report.n_tasks} tasks ({report.n_skipped} already done), "
         f"{report.replications} replications, {report.wall_seconds:.1f} s; results in {out}; "
-        f"report in {page}",
-        highlight=False,
+        f"report in {page}"
     )
 
 
@@ -283,69 +328,115 @@ def _write_report(out: Path) -> Path:
         fail(f"{out}: {err}")
 
 
+def _batch_manifest(out: Path, command: str) -> dict[str, Any]:
+    """The manifest of a batch output folder; fail (status 2) on any other folder.
+
+    A single run's folder (``pbrsim run``) is named as such: the report and the
+    comparisons need a batch's replications and partitioned ledgers.
+    """
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        fail(f"{out}: no manifest.json, so not a batch output folder")
+    try:
+        meta = json.loads(manifest.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        fail(f"{manifest}: unreadable ({err})")
+    if not isinstance(meta, dict):
+        fail(f"{manifest}: not a batch manifest (a JSON object)")
+    if "batch" not in meta and (out / "ledger.parquet").exists():
+        fail(
+            f"{out}: a single run's folder (pbrsim run); pbrsim {command} needs a batch "
+            "output folder (pbrsim batch BATCH.toml --out DIR)"
+        )
+    if "batch" not in meta or not (out / "ledger").is_dir():
+        fail(f"{out}: not a batch output folder (no batch in manifest.json or no ledger/)")
+    return meta
+
+
 @app.command()
 def report(
     out: Annotated[Path, typer.Argument(help="A batch's output folder.")],
 ) -> None:
-    """Write OUT/report/report.html (offline, self-contained) and each figure's PNG, SVG, CSV."""
-    if not (out / "manifest.json").exists():
-        fail(f"{out}: no manifest.json, so not a batch output folder")
-    out_console.print(f"report in {_write_report(out)}", highlight=False)
+    """Write OUT/report/report.html (offline, self-contained) and each figure's PNG, SVG, CSV.
+
+    Only a batch folder has a report (it needs replications for its intervals); a single
+    run's folder is refused with status 2.
+    """
+    _batch_manifest(out, "report")
+    say(f"report in {_write_report(out)}")
 
 
-def _print_impacts(out: Path, baseline: str) -> None:
-    impacts = pl.read_parquet(out / "impacts.parquet")
+_SHOWN_EFFECTS = (
+    "job_outcome_rate",
+    "days_in_work",
+    "benefit_savings_gbp",
+    "payments_gbp",
+    "deadweight_share",
+    "cost_per_additional_outcome_gbp",
+)
+
+
+def _num(value: float | None, spec: str = ",.4g") -> str:
+    """``value`` formatted with ``spec``, or ``-`` for a missing or non-finite value."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return format(value, spec)
+
+
+def _print_impacts(impacts: pl.DataFrame) -> None:
+    """Print the main effects for all referrals; the title names the frame's own baseline."""
+    baselines = sorted(set(impacts["baseline"].to_list()))
     show = impacts.filter(
-        pl.col("effect").is_in(
-            [
-                "job_outcome_rate",
-                "days_in_work",
-                "benefit_savings_gbp",
-                "payments_gbp",
-                "deadweight_share",
-                "cost_per_additional_outcome_gbp",
-            ]
-        )
+        pl.col("effect").is_in(_SHOWN_EFFECTS)
         & ((pl.col("horizon_months") == 24) | pl.col("horizon_months").is_null())
         & (pl.col("group") == "all")
     )
-    table = Table(
-        title=f"paired impacts against {baseline} (all referrals, 95% CI)", title_justify="left"
-    )
-    for col in ("scenario", "effect", "mean", "95% CI"):
-        table.add_column(col, justify="left" if col in ("scenario", "effect") else "right")
+    title = f"paired impacts against {', '.join(baselines) or '-'} (all referrals, 95% CI)"
+    table = Table(title=Text(title), title_justify="left")
+    notes = "note" in show.columns and show["note"].null_count() < show.height
+    for col in ("scenario", "effect", "mean", "95% CI", *(["note"] if notes else [])):
+        table.add_column(col, justify="right" if col in ("mean", "95% CI") else "left")
     for row in show.iter_rows(named=True):
         lo, hi = row["ci_low"], row["ci_high"]
-        ci = "-" if lo is None else f"[{lo:,.4g}, {hi:,.4g}]"
-        table.add_row(row["scenario"], row["effect"], f"{row['mean']:,.4g}", ci)
+        ci = "-" if lo is None or hi is None else f"[{_num(lo)}, {_num(hi)}]"
+        cells = [row["scenario"], row["effect"], _num(row["mean"]), ci]
+        if notes:
+            cells.append(row["note"] or "")
+        table.add_row(*(Text(c) for c in cells))
     out_console.print(table)
 
 
 @app.command()
 def compare(
     out: Annotated[Path, typer.Argument(help="A batch's output folder.")],
-    baseline: Annotated[str | None, typer.Option(help="Baseline scenario name.")] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="Baseline scenario name (default: every baseline of the batch)."),
+    ] = None,
 ) -> None:
-    """(Re)compute paired impacts and the summary of a batch's outputs."""
-    import json
+    """Estimate paired impacts against a baseline into OUT/compare/baseline=NAME/.
 
+    The batch's own impacts.*, summary.* and manifest.json are left as they are.
+    """
     from sim.estimates import compare as compare_outputs
+    from sim.estimates import comparison_dir
 
+    meta = _batch_manifest(out, "compare")
     manifest = out / "manifest.json"
-    if not manifest.exists():
-        fail(f"{out}: no manifest.json, so not a batch output folder")
-    try:
-        meta = json.loads(manifest.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        fail(f"{manifest}: unreadable ({err})")
-    name = baseline or meta.get("baseline")
-    if not isinstance(name, str):
-        fail(f"{manifest}: names no baseline; pass --baseline")
-    try:
-        compare_outputs(out, name)
-    except ValueError as err:
-        fail(f"--baseline {name}: {err}")
-    _print_impacts(out, name)
+    if baseline is not None:
+        names = [baseline]
+    else:
+        given = meta.get("baselines") or [meta.get("baseline")]
+        names = given if all(isinstance(n, str) for n in given) else []
+        if not names:
+            fail(f"{manifest}: names no baseline; pass --baseline")
+    for name in names:
+        try:
+            impacts = compare_outputs(out, name)
+        except ValueError as err:
+            fail(f"--baseline {name}: {err}")
+        _print_impacts(impacts)
+        say(f"wrote impacts.parquet and impacts.csv to {comparison_dir(out, name)}")
 
 
 @app.command()
@@ -392,9 +483,9 @@ def calibrate(
         fail(*(str(p) for p in err.problems))
     except CalibrationError as err:
         fail(str(err))
-    out_console.print(result.report, highlight=False, markup=False)
+    say(result.report)
     for path in result.scenario_files:
-        out_console.print(f"wrote {path}", highlight=False)
+        say(f"wrote {path}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
