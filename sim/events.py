@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Final
 
-__all__ = ["EVENT_CODES", "IN_WORK", "OFF_BENEFIT", "ON_BENEFIT", "Event"]
+__all__ = ["EVENT_CODES", "EVENT_DESCRIPTIONS", "IN_WORK", "OFF_BENEFIT", "ON_BENEFIT", "Event"]
 
 # a claimant's benefit and work status (plain integers: compared on every event)
 ON_BENEFIT: Final = 0
@@ -56,3 +56,29 @@ class Event(IntEnum):
 
 EVENT_CODES: tuple[str, ...] = tuple(e.name.lower() for e in Event)
 """Event names in code order, as written in the event log and the monthly counts."""
+
+EVENT_DESCRIPTIONS: dict[str, str] = {
+    "referral": "a claimant is referred",
+    "attach": "a claimant attaches to a provider",
+    "interview": "an interview is attended (event log only; settled in bulk)",
+    "fta": "a failure to attend an interview",
+    "sanction_referral": "a failure referred to a decision maker (value: its requirement route, "
+    "0 Jobcentre attendance, 1 provider attendance, 2 activity, 3 job search, 4 leaving a job)",
+    "sanction_start": "a sanction spell starts",
+    "sanction_end": "a sanction spell ends",
+    "overturn": "a sanction is overturned",
+    "job_start": "a job starts",
+    "job_end": "a job ends",
+    "outcome": "cumulative days in work reach the group's qualifying days (job outcome)",
+    "sustainment": "a sustainment payment is triggered",
+    "offflow": "the claimant leaves benefit without a job",
+    "programme_end": "the programme ends for the claimant",
+    "intensity_change": "the provider changes the claimant's interview interval",
+    "end": "follow-up ends (event log only)",
+    "sanction_decision": "an adverse decision (event log value 1: a wrong decision)",
+    "wrong_sanction_decision": "an adverse decision although ill health was the reason",
+    "intervention_start": "an intervention (CMP, option, placement, daily signing) starts",
+    "intervention_end": "an intervention ends",
+    "reclaim": "a repeat claim after leaving benefit, with or without a job",
+}
+"""What each event of :data:`EVENT_CODES` is (tested to cover every code)."""

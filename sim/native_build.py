@@ -22,6 +22,7 @@ __all__ = ["NATIVE_MODULES", "PREFIX", "native_copy_text", "source_digest", "wri
 NATIVE_MODULES = (
     "attendance",
     "benefit",
+    "benefit_states",
     "clocks",
     "closing",
     "conditionality",

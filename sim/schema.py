@@ -25,6 +25,7 @@ from typing import Literal
 import polars as pl
 import pyarrow as pa
 
+from sim.events import EVENT_DESCRIPTIONS
 from sim.metrics import METRICS
 from sim.records import EVENT_CODES, JOURNEY_FIELDS, LEDGER_FIELDS, POPULATION_FIELDS
 
@@ -100,30 +101,6 @@ MONTHLY_FIELDS: dict[str, tuple[pl.DataType, str]] = {
     "n": (_I, "events of that kind in the month"),
 }
 """Event counts by calendar month (:func:`sim.records.monthly_frame`)."""
-
-EVENT_DESCRIPTIONS: dict[str, str] = {
-    "referral": "a claimant is referred",
-    "attach": "a claimant attaches to a provider",
-    "interview": "an interview is attended (event log only; settled in bulk)",
-    "fta": "a failure to attend an interview",
-    "sanction_referral": "a failure to attend referred to a decision maker",
-    "sanction_start": "a sanction spell starts",
-    "sanction_end": "a sanction spell ends",
-    "overturn": "a sanction is overturned",
-    "job_start": "a job starts",
-    "job_end": "a job ends",
-    "outcome": "cumulative days in work reach the group's qualifying days (job outcome)",
-    "sustainment": "a sustainment payment is triggered",
-    "offflow": "the claimant leaves benefit without a job",
-    "programme_end": "the programme ends for the claimant",
-    "intensity_change": "the provider changes the claimant's interview interval",
-    "end": "follow-up ends (event log only)",
-    "sanction_decision": "an adverse decision (event log value 1: a wrong decision)",
-    "wrong_sanction_decision": "an adverse decision although ill health was the reason",
-    "intervention_start": "an intervention (CMP, option, placement, daily signing) starts",
-    "intervention_end": "an intervention ends",
-}
-"""What each event of :data:`sim.records.EVENT_CODES` is."""
 
 EVENT_LOG_FIELDS: dict[str, tuple[pl.DataType, str]] = {
     "claimant_id": (_I, "claimant id"),
