@@ -32,6 +32,7 @@ import polars as pl
 
 from reports import data, figures, narrative, theme
 from reports.checklist import checklist_rows, provenance_rows
+from sim import store
 
 __all__ = [
     "FIGURE_NAMES",
@@ -383,10 +384,14 @@ def build_report(out: Path) -> Path:
         If vl-convert-python is not installed (``pip install -e '.[report]'``).
     ValueError
         If ``OUT/manifest.json`` or ``OUT/calibration_fit.*`` is malformed.
+    sim.store.StoreError
+        (a ValueError) naming the first result file that fails verification
+        (:func:`sim.store.verify`) or cannot be read; nothing is written then.
     """
     import vl_convert  # noqa: F401  (fail early, before any work, if it is missing)
 
     out = Path(out)
+    store.verify(out)
     folder = out / "report"
     folder.mkdir(parents=True, exist_ok=True)
     for name in FIGURE_NAMES:  # a figure left out this time must not keep an old file

@@ -32,9 +32,9 @@ import numpy.typing as npt
 import polars as pl
 from scipy import special  # type: ignore[import-untyped]
 
+from sim import store
 from sim.contract import DAYS_PER_MONTH
 from sim.metrics import summarise
-from sim.outputs import atomic_write
 
 __all__ = [
     "DEFAULT_PARKED_GAP_DAYS",
@@ -245,11 +245,17 @@ def _floats(df: pl.DataFrame, column: str) -> FloatArray:
 def _ledger_scan(out: Path) -> pl.LazyFrame:
     """Lazy scan of every ledger partition, with the Hive columns scenario and replicate.
 
+    The folder is verified first (:func:`sim.store.verify`), so no part that is
+    missing, damaged or not what its task wrote is ever read.
+
     Raises
     ------
+    sim.store.StoreError
+        Naming the first file that fails verification (a ValueError).
     ValueError
         If ``out`` holds no ledger partitions.
     """
+    store.verify(out)
     folder = out / "ledger"
     if not folder.is_dir() or next(folder.glob("**/*.parquet"), None) is None:
         raise ValueError(
@@ -287,7 +293,11 @@ def _ledger(
     """
     lf = scan.filter((pl.col("scenario") == scenario) & (pl.col("replicate") == replicate))
     lf = lf.select(columns) if columns is not None else lf.drop(_HIVE)
-    df = lf.collect().sort("claimant_id").rechunk()
+    try:
+        df = lf.collect().sort("claimant_id").rechunk()
+    except pl.exceptions.PolarsError as err:  # a part damaged inside, in a folder without hashes
+        folder = Path("ledger", f"scenario={scenario}", f"replicate={replicate}")
+        raise store.StoreError(folder, f"a part cannot be read ({err})") from None
     if df["claimant_id"].is_duplicated().any():
         raise ValueError(
             f"scenario {scenario!r} replicate {replicate}: a claimant id occurs in more than "
@@ -299,7 +309,7 @@ def _ledger(
 def _providers(out: Path, scenario: str, replicate: int) -> pl.DataFrame:
     """Provider rows of one (scenario, replicate); an empty frame if there are none."""
     folder = out / "providers" / f"scenario={scenario}" / f"replicate={replicate}"
-    frames = [pl.read_parquet(p) for p in sorted(folder.glob("*.parquet"))]
+    frames = [store.read_parquet(p) for p in sorted(folder.glob("*.parquet"))]
     frames = [f for f in frames if f.height > 0 and f.width > 0]
     if not frames:
         return pl.DataFrame()
@@ -766,6 +776,9 @@ def compare(out: Path, baseline: str, level: float = 0.95) -> tuple[pl.DataFrame
         ``baseline`` is not among the scenarios found (the message lists them); if
         ``level`` is not strictly between 0 and 1; if the manifest is not valid JSON;
         or as :func:`replicate_impacts` when the runs are not paired.
+    sim.store.StoreError
+        (a ValueError) naming the first result file that fails verification or cannot
+        be read, or a file that cannot be written.
     """
     _check_level(level)
     out = Path(out)
@@ -791,4 +804,4 @@ def _write(path: Path, df: pl.DataFrame, *, csv: bool) -> None:
         else:
             frame.write_parquet(tmp, compression="zstd", statistics=False)
 
-    atomic_write(path, write)
+    store.write_atomic(path, write)

@@ -39,6 +39,7 @@ __all__ = [
     "load_scenario",
     "override",
     "resolved_dict",
+    "scenario_files",
     "scenario_from_dict",
     "scenario_hash",
 ]
@@ -230,6 +231,28 @@ def resolved_dict(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     for file, data in chain:
         merged = _merge(merged, data, provenance, file, "")
     return merged, provenance
+
+
+def scenario_files(path: str | Path) -> list[Path]:
+    """Return a scenario file and every base it extends, top first.
+
+    Parameters
+    ----------
+    path : str or Path
+        The top scenario file.
+
+    Returns
+    -------
+    list of Path
+        The files whose contents make the scenario (``path`` first, then its base,
+        that base's base, ...), as paths relative to where ``path`` is.
+
+    Raises
+    ------
+    ScenarioError
+        As :func:`resolved_dict`.
+    """
+    return [Path(file) for file, _ in reversed(_read_chain(Path(path)))]
 
 
 # --------------------------------------------------------------------------- reading
