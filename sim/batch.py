@@ -400,7 +400,9 @@ class BatchStopped(BaseException):
     """A batch was stopped by a signal (see :func:`stop_on_signals`).
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the
-    way (a task's failure handler, say) takes it for a failed task.
+    way (a task's failure handler, say) takes it for a failed task. Its only argument
+    is the signal number, so that a copy made from ``args`` is the same exception
+    (SimPy re-raises an exception from inside a process as ``type(e)(*e.args)``).
 
     Parameters
     ----------
@@ -409,9 +411,12 @@ class BatchStopped(BaseException):
     """
 
     def __init__(self, signum: int) -> None:
-        self.signum = signum
-        self.signal_name = signal.Signals(signum).name
-        super().__init__(f"stopped by {self.signal_name}")
+        super().__init__(signum)
+        self.signum = int(signum)
+        self.signal_name = signal.Signals(self.signum).name
+
+    def __str__(self) -> str:
+        return f"stopped by {self.signal_name}"
 
 
 @contextlib.contextmanager
