@@ -24,6 +24,7 @@ from rich.text import Text
 
 from sim.config import Scenario
 from sim.scenario import ScenarioError, load_scenario, scenario_hash
+from sim.store import StoreError
 
 app = typer.Typer(
     name="pbrsim",
@@ -254,7 +255,7 @@ def batch(
     ] = None,
 ) -> None:
     """Run scenarios x replications as tasks, then write paired impacts and a summary."""
-    from sim.batch import OutputConflict, load_batch, run_batch
+    from sim.batch import BatchStopped, OutputConflict, load_batch, run_batch, stop_on_signals
     from sim.estimates import comparison_dir
 
     _check_executor(workers, scheduler, dask_local)
@@ -288,19 +289,31 @@ def batch(
             )
 
         try:
-            report = run_batch(
-                spec,
-                out,
-                workers=workers,
-                scheduler=scheduler,
-                dask_local=dask_local,
-                resume=resume,
-                overwrite=overwrite,
-                on_plan=on_plan,
-                on_done=on_done,
-            )
+            with stop_on_signals():
+                report = run_batch(
+                    spec,
+                    out,
+                    workers=workers,
+                    scheduler=scheduler,
+                    dask_local=dask_local,
+                    resume=resume,
+                    overwrite=overwrite,
+                    on_plan=on_plan,
+                    on_done=on_done,
+                )
         except OutputConflict as err:
             fail(f"--out {out}: {err}")
+        except StoreError as err:
+            fail(str(err))
+        except BatchStopped as stop:
+            bar.stop()
+            err_console.print(
+                f"[bold red]stopped:[/] {stop.signal_name} after {counts['done']} tasks; "
+                f"finished tasks are kept in {out}; rerun with --resume to finish",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=128 + stop.signum) from None
     if report.failed:
         for task, msg in report.failed:
             complain("task failed:", f"{task.part}: {msg}")
@@ -313,7 +326,8 @@ def batch(
         say(f"impacts against {name} in {comparison_dir(out, name)}")
     page = _write_report(out)
     say(
-        f"{report.n_tasks} tasks ({report.n_skipped} already done), "
+        f"{report.n_tasks} tasks ({report.n_skipped} already done, "
+        f"{report.n_redone} redone after failing verification), "
         f"{report.replications} replications, {report.wall_seconds:.1f} s; results in {out}; "
         f"report in {page}"
     )
@@ -324,6 +338,8 @@ def _write_report(out: Path) -> Path:
 
     try:
         return build_report(out)
+    except StoreError as err:
+        fail(str(err))
     except ValueError as err:
         fail(f"{out}: {err}")
 
@@ -433,6 +449,8 @@ def compare(
     for name in names:
         try:
             impacts = compare_outputs(out, name)
+        except StoreError as err:
+            fail(str(err))
         except ValueError as err:
             fail(f"--baseline {name}: {err}")
         _print_impacts(impacts)

@@ -33,6 +33,7 @@ import polars as pl
 from reports import data, figures, narrative, theme
 from reports.checklist import checklist_rows, provenance_rows
 from reports.labels import label
+from sim import store
 
 __all__ = [
     "FIGURE_NAMES",
@@ -438,6 +439,9 @@ def build_report(out: Path) -> Path:
         If ``OUT`` is not a batch output folder (no batch manifest or no ``ledger/``;
         checked before anything is written), or ``OUT/manifest.json`` or
         ``OUT/calibration_fit.*`` is malformed.
+    sim.store.StoreError
+        (a ValueError) naming the first result file that fails verification
+        (:func:`sim.store.verify`) or cannot be read; nothing is written then.
     """
     import vl_convert  # noqa: F401  (fail early, before any work, if it is missing)
 
@@ -448,6 +452,7 @@ def build_report(out: Path) -> Path:
             "not a batch output folder (a report needs a batch's manifest and ledger/ "
             "partitions; a single run's folder from pbrsim run has neither)"
         )
+    store.verify(out)
     folder = out / "report"
     folder.mkdir(parents=True, exist_ok=True)
     for name in FIGURE_NAMES:  # a figure left out this time must not keep an old file

@@ -51,6 +51,7 @@ import polars as pl
 from reports.figures import MINUTES, OUTCOME_24
 from sim.contract import DAYS_PER_MONTH
 from sim.estimates import t_interval
+from sim.store import read_parquet
 
 __all__ = [
     "CALIBRATION_COLUMNS",
@@ -282,7 +283,7 @@ def _read_table(out: Path, table: str) -> pl.DataFrame:
     """Every non-empty partition of ``table`` with ``scenario`` and ``replicate`` columns."""
     frames = []
     for scenario, replicate, path in _parts(out, table):
-        df = pl.read_parquet(path)
+        df = read_parquet(path)
         if df.height == 0 or df.width == 0:
             continue
         frames.append(
@@ -313,7 +314,7 @@ def read_ledger(out: Path, columns: Sequence[str]) -> pl.DataFrame:
     """
     cols = list(dict.fromkeys(["claimant_id", *columns]))
     frames = [
-        pl.read_parquet(path, columns=cols).with_columns(
+        read_parquet(path, columns=cols).with_columns(
             scenario=pl.lit(s, dtype=pl.String), replicate=pl.lit(r, dtype=pl.Int64)
         )
         for s, r, path in _parts(out, "ledger")
@@ -340,7 +341,7 @@ def impacts(out: Path) -> pl.DataFrame:
                 "note": pl.String(),
             }
         )
-    return pl.read_parquet(path)
+    return read_parquet(path)
 
 
 def impact_baseline(imp: pl.DataFrame, manifest: dict[str, Any]) -> tuple[pl.DataFrame, str]:
@@ -704,7 +705,7 @@ def calibration_frame(out: Path) -> pl.DataFrame | None:
         path = Path(out) / name
         if not path.exists():
             continue
-        df = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+        df = read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
         missing = [c for c in CALIBRATION_COLUMNS if c not in df.columns]
         if missing:
             raise ValueError(f"{path} lacks columns {missing}")

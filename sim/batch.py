@@ -16,8 +16,12 @@ atomically, as Hive partitions::
     OUT/_tasks/scenario=S/replicate=R/part-K.json      # written last: the task is done
 
 so nothing is held in memory for the whole batch, an interrupted batch can be
-resumed (``--resume`` skips tasks whose marker exists and redoes the rest), and a
-task killed half-way leaves no file that looks finished.
+resumed, and a task killed half-way leaves no file that looks finished. A done
+marker records the SHA-256 of each part its task wrote (:mod:`sim.store`):
+``--resume`` skips a task only if its parts are still exactly those bytes and
+redoes the rest, so a part lost or damaged after its task finished is written
+again. A batch stopped by SIGTERM or SIGINT (:func:`stop_on_signals`) keeps its
+finished tasks and says so in its manifest.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ import math
 import os
 import platform
 import shutil
+import signal
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,14 +52,16 @@ from pydantic import (
     model_validator,
 )
 
+from sim import store
 from sim.config import Scenario
-from sim.outputs import atomic_write, git_revision, write_data_dictionary
-from sim.scenario import Problem, ScenarioError, load_scenario, scenario_hash
+from sim.outputs import git_revision, write_data_dictionary
+from sim.scenario import Problem, ScenarioError, load_scenario, scenario_files, scenario_hash
 from sim.schema import parquet_bytes
 
 __all__ = [
     "Adaptive",
     "BatchSpec",
+    "BatchStopped",
     "Task",
     "TaskOutput",
     "expected_cost",
@@ -63,6 +70,7 @@ __all__ = [
     "plan_tasks",
     "run_task",
     "start_local_cluster",
+    "stop_on_signals",
 ]
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -154,6 +162,12 @@ class Batch:
         """The baselines impacts are estimated against, the primary first."""
         return self.baselines or (self.baseline,)
 
+    files: dict[str, Path] = field(default_factory=dict)
+    """Each scenario's file, by scenario name."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of the batch file and of every scenario file and base it extends, by the
+    file's absolute path: which file changed, when a resume finds a different batch."""
+
     @property
     def hash(self) -> str:
         """Hash of the spec and every resolved scenario: same hash, same results."""
@@ -219,9 +233,12 @@ def load_batch(path: str | Path, overrides: dict[str, int] | None = None) -> Bat
         raise ScenarioError(_problems_from_validation(path, err, overrides)) from None
     problems: list[Problem] = []
     scenarios: dict[str, Scenario] = {}
+    files: dict[str, Path] = {}
+    inputs = {str(path.resolve()): hashlib.sha256(path.read_bytes()).hexdigest()}
     for j, rel in enumerate(spec.scenarios):
         try:
             sc = load_scenario(path.parent / rel)
+            inputs.update(_input_hashes(path.parent / rel))
         except ScenarioError as err:
             problems.extend(err.problems)
             continue
@@ -230,6 +247,7 @@ def load_batch(path: str | Path, overrides: dict[str, int] | None = None) -> Bat
                 Problem(str(path), f"scenarios[{j}]", rel, f"a second scenario named {sc.name!r}")
             )
         scenarios[sc.name] = sc
+        files[sc.name] = path.parent / rel
     if spec.calibration_fit is not None and not (path.parent / spec.calibration_fit).is_file():
         problems.append(
             Problem(str(path), "calibration_fit", spec.calibration_fit, "file not found")
@@ -246,7 +264,26 @@ def load_batch(path: str | Path, overrides: dict[str, int] | None = None) -> Bat
     if problems:
         raise ScenarioError(problems)
     baselines = tuple(name for _, name in named)
-    return Batch(path, spec, scenarios, baselines[0], overrides, baselines)
+    return Batch(
+        path, spec, scenarios, baselines[0], overrides, baselines, files=files, inputs=inputs
+    )
+
+
+def _input_hashes(scenario_file: Path) -> dict[str, str]:
+    """SHA-256 of a scenario file and each base it extends, by absolute path.
+
+    Raises
+    ------
+    ScenarioError
+        If a file of the chain cannot be read.
+    """
+    hashes = {}
+    for file in scenario_files(scenario_file):
+        try:
+            hashes[str(file.resolve())] = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError as err:
+            raise ScenarioError([Problem(str(file), "", None, f"cannot read: {err}")]) from None
+    return hashes
 
 
 # --------------------------------------------------------------------------- tasks
@@ -364,22 +401,18 @@ def run_task(task: Task) -> TaskOutput:
 
 def marker_path(out: Path, task: Task) -> Path:
     """Path of the file whose presence says ``task`` is finished."""
-    return out / "_tasks" / f"{task.part}.json"
-
-
-def _bytes_writer(data: bytes) -> Callable[[Path], int]:
-    return lambda p: p.write_bytes(data)
+    return store.marker_path(out, task.part)
 
 
 def write_task(out: Path, task: Task, output: TaskOutput) -> None:
-    """Write a task's partitions atomically, then its marker."""
-    tables = (
-        ("ledger", output.ledger),
-        ("providers", output.providers),
-        ("monthly", output.monthly),
-    )
-    for table, data in tables:
-        atomic_write(out / table / f"{task.part}.parquet", _bytes_writer(data))
+    """Write a task's partitions atomically, then its marker with their SHA-256.
+
+    Raises
+    ------
+    sim.store.StoreError
+        If a file cannot be written (e.g. no space left); files written before stay.
+    """
+    tables = {"ledger": output.ledger, "providers": output.providers, "monthly": output.monthly}
     meta = {
         "scenario": task.scenario,
         "replicate": task.replicate,
@@ -389,12 +422,79 @@ def write_task(out: Path, task: Task, output: TaskOutput) -> None:
         "n_sim_events": output.n_sim_events,
         "wall_seconds": round(output.wall_seconds, 3),
     }
-    text = json.dumps(meta, sort_keys=True) + "\n"
-    atomic_write(marker_path(out, task), lambda p: p.write_text(text))
+    store.write_task_files(out, task.part, tables, meta)
 
 
 # --------------------------------------------------------------------------- executors
 Outcome = tuple[Task, TaskOutput | None, BaseException | None]
+Outcomes = Generator[Outcome, None, None]
+
+
+class BatchStopped(BaseException):
+    """A batch was stopped by a signal (see :func:`stop_on_signals`).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the
+    way (a task's failure handler, say) takes it for a failed task. Its only argument
+    is the signal number, so that a copy made from ``args`` is the same exception
+    (SimPy re-raises an exception from inside a process as ``type(e)(*e.args)``).
+
+    Parameters
+    ----------
+    signum : int
+        The signal received.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = int(signum)
+        self.signal_name = signal.Signals(self.signum).name
+
+    def __str__(self) -> str:
+        return f"stopped by {self.signal_name}"
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    signums: Sequence[int] = (signal.SIGTERM, signal.SIGINT),
+) -> Iterator[None]:
+    """Within the block, turn the first of ``signums`` into :class:`BatchStopped`.
+
+    The exception is raised in the main thread wherever it is (running a task,
+    waiting for one, writing files, which are written atomically), unwinds the
+    executors (worker processes are shut down, a Dask client closed) and leaves
+    every finished task's files and done marker in place. Later signals are
+    ignored while the batch stops. The previous handlers are restored on exit.
+
+    Raises
+    ------
+    ValueError
+        If called outside the main thread (Python delivers signals only there).
+    """
+
+    stopping = False
+
+    def handler(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        raise BatchStopped(signum)
+
+    previous = {s: signal.signal(s, handler) for s in signums}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def _ignore_interrupts() -> None:
+    """Worker start-up: leave SIGINT (Ctrl-C reaches the whole process group) to the runner.
+
+    The runner stops the batch and shuts the pool down; a worker interrupted on its
+    own would only print a traceback from inside the pool.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_here(task: Task) -> Outcome:
@@ -404,7 +504,7 @@ def _run_here(task: Task) -> Outcome:
         return task, None, err
 
 
-def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
+def run_local(tasks: Sequence[Task], workers: int) -> Outcomes:
     """Run tasks in this process and ``workers - 1`` spawned worker processes.
 
     This process is one of the workers: it starts on the longest task at once, while
@@ -426,7 +526,11 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[Outcome]:
     todo = deque(longest_first(tasks))
     finished: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
     # spawn, never fork: polars' thread pool is not fork-safe (PERFORMANCE.md)
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers - 1,
+        mp_context=mp.get_context("spawn"),
+        initializer=_ignore_interrupts,
+    ) as pool:
 
         def feed_pool() -> None:
             try:
@@ -493,9 +597,7 @@ def start_local_cluster(n_workers: int) -> Any:
         )
 
 
-def run_dask(
-    tasks: Sequence[Task], scheduler: str | None, n_local: int | None
-) -> Iterator[Outcome]:
+def run_dask(tasks: Sequence[Task], scheduler: str | None, n_local: int | None) -> Outcomes:
     """Run tasks on a Dask cluster: an existing one at ``scheduler`` or a LocalCluster."""
     from distributed import Client, as_completed
 
@@ -527,6 +629,8 @@ class BatchReport:
     n_skipped: int
     failed: list[tuple[Task, str]]
     wall_seconds: float
+    n_redone: int = 0
+    """Tasks marked done whose files failed verification on resume, and were redone."""
 
 
 class OutputConflict(Exception):
@@ -536,6 +640,13 @@ class OutputConflict(Exception):
 def _manifest(
     batch: Batch, out: Path, status: str, replications: int, extra: dict[str, Any]
 ) -> None:
+    """Write ``OUT/manifest.json`` atomically.
+
+    Raises
+    ------
+    sim.store.StoreError
+        If it cannot be written.
+    """
     from sim.api import package_versions
 
     data = {
@@ -544,6 +655,7 @@ def _manifest(
         "batch_text": batch.path.read_text(),
         "batch_hash": batch.hash,
         "overrides": batch.overrides,
+        "input_files": batch.inputs,
         "baseline": batch.baseline,
         "baselines": list(batch.comparisons),
         "seed": batch.spec.seed,
@@ -565,7 +677,7 @@ def _manifest(
         **extra,
     }
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    atomic_write(out / "manifest.json", lambda p: p.write_text(text))
+    store.write_atomic(out / "manifest.json", lambda p: p.write_text(text))
 
 
 def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> None:
@@ -588,11 +700,7 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
         raise OutputConflict(f"{manifest} is unreadable ({err}); choose another folder") from None
     if resume:
         if old.get("batch_hash") != batch.hash:
-            raise OutputConflict(
-                f"{out} holds results of a different batch or scenario version "
-                f"(batch_hash {str(old.get('batch_hash'))[:12]} vs {batch.hash[:12]}); "
-                "cannot resume into it"
-            )
+            raise OutputConflict(_why_different(batch, out, old))
         return
     if not overwrite:
         raise OutputConflict(
@@ -612,6 +720,39 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
         (out / name).unlink(missing_ok=True)
 
 
+def _why_different(batch: Batch, out: Path, old: dict[str, Any]) -> str:
+    """Say, on one line, why the results in ``out`` are not this batch's (naming a file)."""
+    cannot = (
+        f"cannot resume the results in {out}: restore it, or start again with --overwrite "
+        "or another --out"
+    )
+    before = old.get("input_files")
+    before = before if isinstance(before, dict) else {}
+    for file, sha in batch.inputs.items():
+        if file in before and before[file] != sha:
+            return f"{file} changed since these results were written; {cannot}"
+    was = old.get("overrides")
+    if isinstance(was, dict) and was != batch.overrides:
+        return (
+            f"the command-line overrides {batch.overrides} differ from those of the results "
+            f"in {out} ({was}); cannot resume into them"
+        )
+    scenarios = old.get("scenarios")
+    scenarios = scenarios if isinstance(scenarios, dict) else {}
+    for name, top in batch.files.items():
+        entry = scenarios.get(name)
+        if isinstance(entry, dict) and entry.get("hash") != scenario_hash(batch.scenarios[name]):
+            return (
+                f"{top}: scenario {name!r} resolves differently from the one whose results "
+                f"are in {out} (changed, or read by another pbrsim version); {cannot}"
+            )
+    return (
+        f"{out} holds results of a different batch or scenario version "
+        f"(batch_hash {str(old.get('batch_hash'))[:12]} vs {batch.hash[:12]}); "
+        "cannot resume into it"
+    )
+
+
 def _execute(
     tasks: Sequence[Task],
     out: Path,
@@ -626,13 +767,15 @@ def _execute(
     else:
         outcomes = run_local(tasks, workers)
     failed = []
-    for task, output, err in outcomes:
-        if output is not None:
-            write_task(out, task, output)
-            on_done(task, True)
-        else:
-            failed.append((task, f"{type(err).__name__}: {err}"))
-            on_done(task, False)
+    # closed on the way out, whatever stops the loop: the workers go with it
+    with contextlib.closing(outcomes):
+        for task, output, err in outcomes:
+            if output is not None:
+                write_task(out, task, output)
+                on_done(task, True)
+            else:
+                failed.append((task, f"{type(err).__name__}: {err}"))
+                on_done(task, False)
     return failed
 
 
@@ -659,8 +802,11 @@ def _copy_calibration_fit(batch: Batch, out: Path) -> None:
     if batch.spec.calibration_fit is None:
         return
     src = batch.path.parent / batch.spec.calibration_fit
-    data = src.read_bytes()
-    atomic_write(out / "calibration" / f"fit{src.suffix}", lambda p: p.write_bytes(data))
+    try:
+        data = src.read_bytes()
+    except OSError as err:
+        raise store.StoreError(src, f"cannot read: {err.strerror or err}") from None
+    store.write_atomic(out / "calibration" / f"fit{src.suffix}", lambda p: p.write_bytes(data))
 
 
 def run_batch(
@@ -689,7 +835,10 @@ def run_batch(
     dask_local : int, optional
         Start a Dask LocalCluster with this many single-threaded worker processes.
     resume : bool
-        Skip tasks already finished in ``out``; redo the rest.
+        Skip tasks already finished in ``out`` whose parts are exactly the bytes their
+        done markers record (:func:`sim.store.task_fault`); redo the rest, including
+        finished tasks whose parts are missing or damaged (counted in
+        ``BatchReport.n_redone`` and listed in the manifest's ``redone_tasks``).
     overwrite : bool
         Replace results of this or an earlier run of the batch in ``out``.
     on_plan, on_done : callable, optional
@@ -704,6 +853,14 @@ def run_batch(
     ------
     OutputConflict
         See :func:`prepare_out`.
+    sim.store.StoreError
+        If a file cannot be written (e.g. no space left on the device) or a result
+        read for the estimates fails verification; files written before are kept and
+        the manifest (if it can still be written) has status ``failed``.
+    BatchStopped
+        If a signal stopped the batch inside :func:`stop_on_signals`; finished tasks
+        are kept, to be finished with ``resume=True``, and the manifest has status
+        ``stopped``.
     """
     from sim.estimates import write_estimates
 
@@ -718,41 +875,72 @@ def run_batch(
     done_reps = 0
     n_tasks = n_skipped = 0
     failed: list[tuple[Task, str]] = []
-    while True:
-        tasks = plan_tasks(batch, range(done_reps, reps))
-        todo = [t for t in tasks if not (resume and marker_path(out, t).exists())]
-        n_tasks += len(tasks)
-        n_skipped += len(tasks) - len(todo)
-        if on_plan is not None:
-            on_plan(len(tasks))
+    redone: list[str] = []
+    counts = {"written": 0}
+    hook = on_done or (lambda _t, _ok: None)
+
+    def done(task: Task, ok: bool) -> None:
+        counts["written"] += ok
+        hook(task, ok)
+
+    def record(status: str, **more: Any) -> None:
+        extra = {
+            "wall_seconds": round(time.perf_counter() - t0, 3),
+            "n_tasks": n_tasks,
+            "n_tasks_skipped_on_resume": n_skipped,
+            "n_tasks_redone_after_verification": len(redone),
+            "redone_tasks": redone,
+            "failed_tasks": [f"{t.part}: {msg}" for t, msg in failed],
+            **more,
+        }
+        _manifest(batch, out, status, reps, extra)
+
+    try:
+        while True:
+            tasks = plan_tasks(batch, range(done_reps, reps))
+            todo = []
             for t in tasks:
-                if t not in todo and on_done is not None:
-                    on_done(t, True)
-        failed += _execute(
-            todo,
-            out,
-            workers=workers,
-            scheduler=scheduler,
-            dask_local=dask_local,
-            on_done=on_done or (lambda _t, _ok: None),
-        )
-        done_reps = reps
-        ad = spec.adaptive
-        if failed or ad is None or reps >= ad.max_replications:
-            break
-        if _half_width(out, batch, ad) <= ad.target_half_width:
-            break
-        reps = min(ad.max_replications, reps + ad.step)
-    status = "failed" if failed else "complete"
-    if not failed:
-        write_estimates(out, batch.comparisons)
-        _copy_calibration_fit(batch, out)
+                if resume:
+                    fault = store.task_fault(out, t.part)
+                    if fault is None:
+                        continue
+                    if marker_path(out, t).exists():  # marked done, but not what it wrote
+                        redone.append(f"{t.part}: {fault}")
+                        store.forget_task(out, t.part)
+                todo.append(t)
+            n_tasks += len(tasks)
+            n_skipped += len(tasks) - len(todo)
+            if on_plan is not None:
+                on_plan(len(tasks))
+                for t in tasks:
+                    if t not in todo and on_done is not None:
+                        on_done(t, True)
+            failed += _execute(
+                todo,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                dask_local=dask_local,
+                on_done=done,
+            )
+            done_reps = reps
+            ad = spec.adaptive
+            if failed or ad is None or reps >= ad.max_replications:
+                break
+            if _half_width(out, batch, ad) <= ad.target_half_width:
+                break
+            reps = min(ad.max_replications, reps + ad.step)
+        if not failed:
+            write_estimates(out, batch.comparisons)
+            _copy_calibration_fit(batch, out)
+    except BatchStopped as stop:
+        with contextlib.suppress(store.StoreError):
+            record("stopped", stopped_by=stop.signal_name, n_tasks_written=counts["written"])
+        raise
+    except store.StoreError as err:
+        with contextlib.suppress(store.StoreError):  # the disk may still be full
+            record("failed", error=str(err), n_tasks_written=counts["written"])
+        raise
+    record("failed" if failed else "complete")
     wall = time.perf_counter() - t0
-    extra = {
-        "wall_seconds": round(wall, 3),
-        "n_tasks": n_tasks,
-        "n_tasks_skipped_on_resume": n_skipped,
-        "failed_tasks": [f"{t.part}: {msg}" for t, msg in failed],
-    }
-    _manifest(batch, out, status, reps, extra)
-    return BatchReport(out, reps, n_tasks, n_skipped, failed, wall)
+    return BatchReport(out, reps, n_tasks, n_skipped, failed, wall, len(redone))

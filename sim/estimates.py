@@ -39,9 +39,9 @@ import numpy.typing as npt
 import polars as pl
 from scipy import special  # type: ignore[import-untyped]
 
+from sim import store
 from sim.contract import DAYS_PER_MONTH
 from sim.metrics import summarise
-from sim.outputs import atomic_write
 from sim.schema import Table, parquet_writer
 
 __all__ = [
@@ -285,11 +285,17 @@ def _floats(df: pl.DataFrame, column: str) -> FloatArray:
 def _ledger_scan(out: Path) -> pl.LazyFrame:
     """Lazy scan of every ledger partition, with the Hive columns scenario and replicate.
 
+    The folder is verified first (:func:`sim.store.verify`), so no part that is
+    missing, damaged or not what its task wrote is ever read.
+
     Raises
     ------
+    sim.store.StoreError
+        Naming the first file that fails verification (a ValueError).
     ValueError
         If ``out`` holds no ledger partitions.
     """
+    store.verify(out)
     folder = out / "ledger"
     if not folder.is_dir() or next(folder.glob("**/*.parquet"), None) is None:
         raise ValueError(
@@ -327,7 +333,11 @@ def _ledger(
     """
     lf = scan.filter((pl.col("scenario") == scenario) & (pl.col("replicate") == replicate))
     lf = lf.select(columns) if columns is not None else lf.drop(_HIVE)
-    df = lf.collect().sort("claimant_id").rechunk()
+    try:
+        df = lf.collect().sort("claimant_id").rechunk()
+    except pl.exceptions.PolarsError as err:  # a part damaged inside, in a folder without hashes
+        folder = Path("ledger", f"scenario={scenario}", f"replicate={replicate}")
+        raise store.StoreError(folder, f"a part cannot be read ({err})") from None
     if df["claimant_id"].is_duplicated().any():
         raise ValueError(
             f"scenario {scenario!r} replicate {replicate}: a claimant id occurs in more than "
@@ -339,7 +349,7 @@ def _ledger(
 def _providers(out: Path, scenario: str, replicate: int) -> pl.DataFrame:
     """Provider rows of one (scenario, replicate); an empty frame if there are none."""
     folder = out / "providers" / f"scenario={scenario}" / f"replicate={replicate}"
-    frames = [pl.read_parquet(p) for p in sorted(folder.glob("*.parquet"))]
+    frames = [store.read_parquet(p) for p in sorted(folder.glob("*.parquet"))]
     frames = [f for f in frames if f.height > 0 and f.width > 0]
     if not frames:
         return pl.DataFrame()
@@ -932,6 +942,9 @@ def compare(out: Path, baseline: str, level: float = 0.95) -> pl.DataFrame:
         ``baseline`` is not among the scenarios found (the message lists them); if
         ``level`` is not strictly between 0 and 1; or as :func:`replicate_impacts`
         when the runs are not paired. Nothing is written then.
+    sim.store.StoreError
+        (a ValueError) naming the first result file that fails verification or cannot
+        be read, or a file that cannot be written.
     """
     _check_level(level)
     out = Path(out)
@@ -998,9 +1011,12 @@ def write_estimates(
 
 
 def _write(path: Path, df: pl.DataFrame, table: Table) -> None:
-    """Write ``df`` to ``path`` atomically: CSV for a ``.csv`` path, else described Parquet."""
+    """Write ``df`` to ``path`` atomically: CSV for a ``.csv`` path, else described Parquet.
+
+    A write that fails (no space left, say) is a :class:`sim.store.StoreError` naming the file.
+    """
     if path.suffix == ".csv":
         frame = df.rechunk()  # the bytes must not depend on how the frame is chunked
-        atomic_write(path, frame.write_csv)
+        store.write_atomic(path, frame.write_csv)
     else:
-        atomic_write(path, parquet_writer(df, table))
+        store.write_atomic(path, parquet_writer(df, table))

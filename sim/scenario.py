@@ -39,6 +39,7 @@ __all__ = [
     "load_scenario",
     "override",
     "resolved_dict",
+    "scenario_files",
     "scenario_from_dict",
     "scenario_hash",
 ]
@@ -232,6 +233,28 @@ def resolved_dict(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     return merged, provenance
 
 
+def scenario_files(path: str | Path) -> list[Path]:
+    """Return a scenario file and every base it extends, top first.
+
+    Parameters
+    ----------
+    path : str or Path
+        The top scenario file.
+
+    Returns
+    -------
+    list of Path
+        The files whose contents make the scenario (``path`` first, then its base,
+        that base's base, ...), as paths relative to where ``path`` is.
+
+    Raises
+    ------
+    ScenarioError
+        As :func:`resolved_dict`.
+    """
+    return [Path(file) for file, _ in reversed(_read_chain(Path(path)))]
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -279,27 +302,31 @@ def _check_cycle(path: Path, ref: str, base: Path, seen: list[Path], files: list
 def _read_toml(file: str, *, extended_by: tuple[str, str] | None = None) -> dict[str, Any]:
     """Parse one TOML file.
 
-    ``extended_by`` is ``(extending file, its extends value)`` for a base file;
-    a missing base is then reported against the extending file's ``extends`` key.
+    ``extended_by`` is ``(extending file, its extends value)`` for a base file; a
+    base that cannot be opened (missing, a directory, unreadable) is then reported
+    against the extending file's ``extends`` key, which is where the fix goes. A
+    base that opens but does not parse is reported against the base itself.
     """
+
+    def unopenable(message: str) -> ScenarioError:
+        if extended_by is not None:
+            parent, ref = extended_by
+            return ScenarioError([Problem(parent, "extends", ref, f"{message}: {file}")])
+        return ScenarioError([Problem(file, "", None, message)])
+
     try:
         with open(file, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        if extended_by is not None:
-            parent, ref = extended_by
-            raise ScenarioError(
-                [Problem(parent, "extends", ref, f"file not found: {file}")]
-            ) from None
-        raise ScenarioError([Problem(file, "", None, "file not found")]) from None
+        raise unopenable("file not found") from None
     except IsADirectoryError:
-        raise ScenarioError([Problem(file, "", None, "is a directory, not a file")]) from None
+        raise unopenable("is a directory, not a scenario file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([Problem(file, "", None, f"invalid TOML: {exc}")]) from None
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(file, "", None, f"not UTF-8 text: {exc}")]) from None
     except OSError as exc:
-        raise ScenarioError([Problem(file, "", None, f"cannot read: {exc.strerror}")]) from None
+        raise unopenable(f"cannot read: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------- merging

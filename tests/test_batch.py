@@ -433,3 +433,71 @@ def test_several_baselines_each_get_their_impacts(tmp_path: Path) -> None:
     single = load_batch(write_batch(tmp_path, claimants=300, claimants_per_task=300))
     run_batch(single, out, workers=1, overwrite=True)
     assert [p.name for p in (out / "compare").iterdir()] == ["baseline=jcp_offer"]
+
+
+# --------------------------------------------------------------------------- verified resume
+
+
+def truncate(path: Path, size_bytes: int = 100) -> None:
+    """Cut ``path`` to its first ``size_bytes`` bytes, as a full disk or a bad copy would."""
+    with path.open("r+b") as fh:
+        fh.truncate(size_bytes)
+
+
+PART = Path("ledger/scenario=work_programme/replicate=1/part-000.parquet")
+
+
+def test_resume_redoes_a_task_whose_part_was_damaged(serial_run: Path, tmp_path: Path) -> None:
+    """A part cut short after its done marker is caught on resume and its task redone."""
+    batch = load_batch(write_batch(tmp_path))
+    out = tmp_path / "out"
+    run_batch(batch, out, workers=1)
+    truncate(out / PART)
+    report = run_batch(batch, out, workers=1, resume=True)
+    assert report.n_redone == 1
+    assert report.n_skipped == report.n_tasks - 1
+    assert digest(out) == digest(serial_run)
+    assert digest(out, "*.csv") == digest(serial_run, "*.csv")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["n_tasks_redone_after_verification"] == 1
+    assert [str(PART) in r for r in manifest["redone_tasks"]] == [True]
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        ("truncate", str(PART)),
+        ("delete", str(PART)),
+        ("flip", str(PART)),
+        ("manifest", "manifest.json"),
+    ],
+)
+def test_compare_on_damaged_results_is_one_line_naming_the_file(
+    serial_run: Path, tmp_path: Path, damage: str, named: str
+) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pbrsim.cli import app
+
+    out = tmp_path / "out"
+    shutil.copytree(serial_run, out)
+    target = out / named
+    if damage == "truncate":
+        truncate(target)
+    elif damage == "delete":
+        target.unlink()
+    elif damage == "flip":  # same length, one byte changed in the middle
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        target.write_bytes(bytes(data))
+    else:
+        target.write_text('{"baseline": "jcp_o')
+    result = CliRunner().invoke(app, ["compare", str(out)])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1, lines
+    assert str(target) in lines[0]
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -33,8 +33,12 @@ def wp() -> Scenario:
 
 
 def _write(directory: Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``directory/name``; a name ending in ``/`` makes a folder instead."""
     path = directory / name
-    path.write_text(text, encoding="utf-8")
+    if name.endswith("/"):
+        path.mkdir()
+    else:
+        path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -430,6 +434,20 @@ CASES: dict[str, Case] = {
         "child.toml",
         "'nope.toml'",
         "file not found: {tmp}/nope.toml",
+    ),
+    "base is a directory": Case(
+        {"bases/": "", "child.toml": CHILD.replace("work_programme.toml", "bases")},
+        "extends",
+        "child.toml",
+        "'bases'",
+        "is a directory, not a scenario file: {tmp}/bases",
+    ),
+    "base is the file's own directory": Case(
+        {"child.toml": CHILD.replace("work_programme.toml", ".")},
+        "extends",
+        "child.toml",
+        "'.'",
+        "is a directory, not a scenario file: {tmp}",
     ),
     "non-string extends": Case(
         {"child.toml": 'extends = 3\nname = "child"\n'},
