@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -34,9 +35,13 @@ err_console = Console(stderr=True)
 
 
 def fail(*messages: str) -> NoReturn:
-    """Print each message on standard error and exit with status 2."""
+    """Print each message on standard error and exit with status 2.
+
+    Messages are printed as they are: brackets in them (a key named ``[/]``, say) are
+    not rich markup.
+    """
     for message in messages:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -267,14 +272,16 @@ def batch(
             bar.stop()
             err_console.print(
                 f"[bold red]stopped:[/] {stop.signal_name} after {counts['done']} tasks; "
-                f"finished tasks are kept in {out}; rerun with --resume to finish",
+                f"finished tasks are kept in {escape(str(out))}; rerun with --resume to finish",
                 highlight=False,
                 soft_wrap=True,
             )
             raise typer.Exit(code=128 + stop.signum) from None
     if report.failed:
         for task, msg in report.failed:
-            err_console.print(f"[bold red]task failed:[/] {task.part}: {msg}", highlight=False)
+            err_console.print(
+                f"[bold red]task failed:[/] {task.part}: {escape(msg)}", highlight=False
+            )
         err_console.print("rerun with --resume to redo the failed tasks", highlight=False)
         raise typer.Exit(code=1)
     _print_impacts(out, spec.baseline)
