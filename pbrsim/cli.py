@@ -18,6 +18,7 @@ from typing import Annotated, Any, NoReturn
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -309,7 +310,7 @@ def batch(
             bar.stop()
             err_console.print(
                 f"[bold red]stopped:[/] {stop.signal_name} after {counts['done']} tasks; "
-                f"finished tasks are kept in {out}; rerun with --resume to finish",
+                f"finished tasks are kept in {escape(str(out))}; rerun with --resume to finish",
                 highlight=False,
                 soft_wrap=True,
             )

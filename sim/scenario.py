@@ -82,15 +82,25 @@ class Problem:
         """Return ``"{file}: {key} = {value!r}: {message}"`` on one line.
 
         A value whose repr is longer than 200 characters (a whole table, for a
-        table-level error) is cut short and ends with ``" ..."``. A problem with
-        the file as a whole (no key, no value) is ``"{file}: {message}"``.
+        table-level error) is cut short and ends with ``" ..."``. Characters that
+        do not print (a line break, NUL, a direction override) in the file, key or
+        message are shown escaped, as in a repr, so the line stays one line. A
+        problem with the file as a whole (no key, no value) is ``"{file}: {message}"``.
         """
+        file, key, message = _printable(self.file), _printable(self.key), _printable(self.message)
         if not self.key and self.value is None:
-            return f"{self.file}: {self.message}"
+            return f"{file}: {message}"
         shown = repr(self.value)
         if len(shown) > _REPR_LIMIT:
             shown = shown[: _REPR_LIMIT - 4] + " ..."
-        return f"{self.file}: {self.key} = {shown}: {self.message}"
+        return f"{file}: {key} = {shown}: {message}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with each character that does not print escaped as in a repr."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ScenarioError(Exception):
@@ -279,7 +289,7 @@ def _base_of(path: Path, data: dict[str, Any]) -> Path | None:
     ref = data.get("extends")
     if ref is None:
         return None
-    if not isinstance(ref, str) or not ref:
+    if not isinstance(ref, str) or not ref or "\x00" in ref:
         raise ScenarioError(
             [Problem(str(path), "extends", ref, "expected the path of a base scenario file")]
         )
