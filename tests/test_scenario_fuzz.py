@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from pbrsim.cli import app
 from typer.testing import CliRunner
+
+from pbrsim.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.relative_to(ROOT / "scenarios") for p in (ROOT / "scenarios").rglob("*.toml"))
