@@ -156,15 +156,6 @@ class BenefitDynamics(_Model):
 
 
 # ------------------------------------------------------------------------------ retention
-def _default_job_loss_bands() -> list[RateBand]:
-    return [
-        RateBand(from_days=0.0, rate_per_day=0.0047),
-        RateBand(from_days=91.0, rate_per_day=0.0022),
-        RateBand(from_days=182.0, rate_per_day=0.0012),
-        RateBand(from_days=365.0, rate_per_day=0.0006),
-    ]
-
-
 def _default_age_multipliers() -> dict[str, float]:
     return {"18-24": 1.3, "25-49": 1.0, "50+": 0.9}
 
@@ -187,26 +178,19 @@ class InWorkSupport(_Model):
 
 
 class Retention(_Model):
-    """Job loss as a hazard with duration dependence and heterogeneity.
+    """Who keeps a job: heterogeneity in job loss, and in-work support.
 
     The job-loss hazard at tenure ``s`` (days since the job began) is::
 
-        h(s) = base(s) * benefit * condition * age * exp(distance_coef * distance)
+        h(s) = rate * tenure(s) * exp(coef * distance) * benefit * condition * age
                * (in_work_support.loss_multiplier while s < in_work_support.duration_days)
 
-    with ``base`` the piecewise-constant ``job_loss_bands``. The base is for the reference
-    claimant: JSA, no health condition, aged 25-49, at distance 0. See :mod:`sim.retention`.
+    with ``rate``, ``tenure`` and ``coef`` the base in ``[employment]``
+    (``job_loss_rate_per_day``, ``job_loss_tenure_bands``, ``job_loss_distance_coef``: the
+    calibration maps them) for the reference claimant: JSA, no health condition, aged 25-49.
+    See :mod:`sim.retention`.
     """
 
-    job_loss_bands: list[RateBand] = Field(default_factory=_default_job_loss_bands)
-    """Job-loss hazard, per day, by days since the job began: high early and falling (new
-    jobs end most often in their first months; NAO 2007, RT01; Hasluck & Green 2007, DWP
-    Research Report 407). Prior levels: 35% of jobs end within 13 weeks and 47% within 26
-    (with ``BenefitDynamics.reclaim_after_job``, about RT01's returns to benefit); then 0.0012
-    a day, so 85% of jobs that reach 26 weeks last 20 weeks more (WP45: over 60% of outcome
-    achievers reach 5+ four-weekly sustainment payments; WP44 gives the same order, censored),
-    and 0.0006 a day after a year (WP46: 11 of the 12 months after a first-year outcome in
-    work, counting new jobs)."""
     loss_multiplier_jsa: Positive = 1.0
     """Multiplier on job loss for JSA claimants: the reference (1)."""
     loss_multiplier_esa: Positive = 1.3
@@ -223,18 +207,8 @@ class Retention(_Model):
     Prior: young people cycle between benefit and short jobs more, older workers less
     (NAO 2007, RT01; ND01's sustained-job definition, no JSA reclaim within 13 weeks, with
     lower rates for the young); 1.3 / 1 / 0.9 are priors for calibration."""
-    distance_coef: float = 0.2
-    """Job loss scales with ``exp(distance_coef * distance)``, per unit of latent distance
-    from work. Prior: the shipped Work Programme scenario's ``job_loss_distance_coef``
-    (0.2); direction from Hasluck & Green (2007): those further from work keep jobs less
-    often."""
     in_work_support: InWorkSupport = Field(default_factory=InWorkSupport)
     """Support in work and its effect on job loss."""
-
-    @field_validator("job_loss_bands")
-    @classmethod
-    def _loss_bands(cls, v: list[RateBand]) -> list[RateBand]:
-        return _check_rate_bands(v, "job_loss")
 
     @field_validator("age_multipliers")
     @classmethod

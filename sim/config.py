@@ -620,7 +620,7 @@ class Records(_Model):
 
 
 # the behaviour rules' models import this module's primitives, defined above
-from sim.behaviour_config import BenefitDynamics  # noqa: E402
+from sim.behaviour_config import BenefitDynamics, Retention  # noqa: E402
 
 
 class Scenario(_Model):
@@ -641,6 +641,9 @@ class Scenario(_Model):
     benefit_dynamics: BenefitDynamics = Field(default_factory=BenefitDynamics)
     """Repeat claims after leaving benefit (with or without a job) and claims closed
     after a missed signing."""
+    retention: Retention = Field(default_factory=Retention)
+    """Who keeps a job (job loss by benefit, health condition and age, on top of
+    ``[employment]``'s base) and in-work support from the provider."""
     providers: Providers = Field(default_factory=Providers)
     contract: Contract
     labour_market: LabourMarket = Field(default_factory=LabourMarket)

@@ -115,6 +115,10 @@ class RunContext:
     reclaim_after_offflow: StepHazard
     reclaim_after_job: StepHazard
     base_reclaim: int
+    # in-work support (provider-delivered, on jobs that start on the programme)
+    support_days: float
+    support_loss_multiplier: float
+    support_cost_gbp_per_week: float
 
     def ladder_for(self, esa: bool, higher: bool, failed_at: float) -> Ladder:
         """Return the ladder in force for a failure on day ``failed_at``."""

@@ -1,11 +1,12 @@
 """Work: starting a job, its end, and the outcome and sustainment payments it earns.
 
 Where entering and leaving a job is decided. A job's end is drawn when it starts (a
-keyed unit-exponential clock on the job-loss hazard by tenure, scaled by the
-claimant's multiplier), so its outcome and sustainment triggers are dated then
-(:func:`sim.contract.settle_job`) instead of waking the process for each. When a job
-ends the claimant claims again: back to the provider inside the attachment period,
-otherwise to the Jobcentre offer.
+keyed unit-exponential clock on the job-loss hazard by tenure, scaled by the claimant's
+multiplier by benefit, condition, age and distance, and lowered by the provider's
+in-work support on a job that starts on the programme: :mod:`sim.retention`), so its
+outcome and sustainment triggers are dated then (:func:`sim.contract.settle_job`)
+instead of waking the process for each. When a job ends the claimant is off benefit
+until a repeat claim (:func:`sim.benefit.claim_again`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
 from sim.hazards import INF
 from sim.interviews import pause_all
 from sim.programme import leave_caseload
+from sim.retention import job_end_after_days, support_cost_gbp
 from sim.rng import exponential_from_base, uniform_from_base
 from sim.services import drop_interventions
 
@@ -44,8 +46,17 @@ def start_job(j: Journey, now: float) -> None:
         j.first_job_at = now
     e_loss = exponential_from_base(ctx.base_loss, i, j.n_jobs)
     j.n_jobs += 1
-    k_loss = j.k_loss
-    j.job_end_at = now + ctx.loss.solve(e_loss / k_loss) if k_loss > 0 else INF
+    supported = j.on_prog and j.provider is not None and ctx.support_days > 0.0
+    support_days = ctx.support_days if supported else 0.0
+    job_days = job_end_after_days(
+        e_loss, j.k_loss, ctx.loss, support_days, ctx.support_loss_multiplier
+    )
+    j.job_end_at = now + job_days
+    if supported and ctx.support_cost_gbp_per_week > 0.0 and j.provider is not None:
+        days = min(job_days, ctx.horizon_at[i] - now)
+        j.provider.book_cost(
+            now, support_cost_gbp(days, support_days, ctx.support_cost_gbp_per_week)
+        )
     j.log(now, Event.JOB_START)
     # the entry clock has fired and the off-flow clock dies with the spell
     j.t_entry = j.t_off = INF

@@ -155,9 +155,7 @@ def _context(
         miss_logit_shift=(-(cond_att[cond] + age_att[pop.age_band])).tolist(),
         rate_per_day=(pop.weekly_rate_gbp / 7.0).tolist(),
         k_entry=(emp.entry_rate_per_day * exp_array(-pop.distance)).tolist(),
-        k_loss=(
-            emp.job_loss_rate_per_day * exp_array(emp.job_loss_distance_coef * pop.distance)
-        ).tolist(),
+        k_loss=_loss_multipliers(sc, pop).tolist(),
         p_ill=np.where(cond >= 0, p_ill_cond[cond], att.p_ill_health_fta_no_condition).tolist(),
         esa=pop.benefit_esa.tolist(),
         groups=[contract_groups[g] for g in pop.group.tolist()],
@@ -217,6 +215,20 @@ def _context(
     )
 
 
+def _loss_multipliers(sc: Scenario, pop: Population) -> npt.NDArray[np.float64]:
+    """Each claimant's job-loss multiplier on the tenure bands: the base rate times
+    :func:`sim.retention.claimant_loss_multiplier` (vectorised; tested equal)."""
+    emp, ret = sc.employment, sc.retention
+    benefit = np.where(pop.benefit_esa, ret.loss_multiplier_esa, ret.loss_multiplier_jsa)
+    by_condition = np.array(
+        [ret.condition_multipliers.get(c, 1.0) for c in pop.condition_names] + [1.0]
+    )
+    by_age = np.array([ret.age_multipliers.get(b, 1.0) for b in AGE_BANDS])
+    heterogeneity = benefit * by_condition[pop.condition] * by_age[pop.age_band]
+    distance = exp_array(emp.job_loss_distance_coef * pop.distance)
+    return np.asarray(emp.job_loss_rate_per_day * (heterogeneity * distance), dtype=np.float64)
+
+
 def rate_hazard(bands: Sequence[RateBand], kit: Engine) -> StepHazard:
     """Return the engine's step hazard of piecewise-constant rate bands."""
     return kit.step_hazard([b.from_days for b in bands], [b.rate_per_day for b in bands])
@@ -255,6 +267,9 @@ def _behaviour(sc: Scenario, pop: Population, key: Callable[[str], int]) -> dict
         "reclaim_after_offflow": rate_hazard(sc.benefit_dynamics.reclaim_after_offflow, kit),
         "reclaim_after_job": rate_hazard(sc.benefit_dynamics.reclaim_after_job, kit),
         "base_reclaim": key("benefit_dynamics.reclaim"),
+        "support_days": sc.retention.in_work_support.duration_days,
+        "support_loss_multiplier": sc.retention.in_work_support.loss_multiplier,
+        "support_cost_gbp_per_week": sc.retention.in_work_support.cost_gbp_per_week,
     }
 
 

@@ -36,6 +36,7 @@ NATIVE_MODULES = (
     "obligation",
     "journey",
     "programme",
+    "retention",
     "rng",
     "sanctions",
     "services",

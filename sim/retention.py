@@ -5,29 +5,30 @@ A job ends when its cumulative job-loss hazard reaches a keyed unit-exponential 
 
     h(s) = m * b(s) * (support_multiplier if s < support_days else 1)
 
-with ``b`` the piecewise-constant base rate by tenure (``Retention.job_loss_bands``, high
-early and falling later), ``m`` the claimant's multiplier (:func:`loss_multiplier`:
-benefit x health condition x age band x ``exp(distance_coef * distance)``) and the
-in-work support multiplier (``Retention.in_work_support``) applying for the first
-``support_days`` of the job. The cumulative hazard is
+with ``b`` the piecewise-constant base by tenure (``employment.job_loss_tenure_bands``,
+high early and falling later, times ``employment.job_loss_rate_per_day``), ``m`` the
+claimant's multiplier (:func:`loss_multiplier`: benefit x health condition x age band x
+``exp(distance_coef * distance)``) and the in-work support multiplier
+(``Retention.in_work_support``) applying for the first ``support_days`` of the job. The
+cumulative hazard is
 
     Lambda(t) = m * sm * B(min(t, d)) + m * (B(t) - B(min(t, d)))
 
-(``B`` the integral of ``b``, ``d`` the support days, ``sm`` its multiplier), the survival
-is ``exp(-Lambda(t))`` (:func:`p_still_in_work`) and the job ends at ``Lambda^-1(e)``
-(:func:`job_end_after_days`). A support multiplier of 1 takes the unsupported path
-exactly, so switching support on with no effect changes no draw.
+(``B`` the integral of ``b``, ``d`` the support days, ``sm`` its multiplier), the
+survival is ``exp(-Lambda(t))`` (:func:`p_still_in_work`) and the job ends at
+``Lambda^-1(e)`` (:func:`job_end_after_days`). A support multiplier of 1 takes the
+unsupported path exactly, so switching support on with no effect changes no draw.
 
-The base rate is a :class:`~sim.hazards.StepHazard` built once per run
-(:func:`tenure_hazard`); the scalar functions take floats and that object, so they compile
-with mypyc. Transcendental functions come from :mod:`sim.fmath`.
+The base is a :class:`~sim.hazards.StepHazard` built once per run; the scalar functions
+take floats and that object, so they compile with mypyc. Transcendental functions come
+from :mod:`sim.fmath`.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from sim.behaviour_config import InWorkSupport, Retention, rate_hazard
+from sim.behaviour_config import InWorkSupport, Retention
 from sim.config import AGE_BANDS
 from sim.fmath import exp
 from sim.hazards import INF, StepHazard
@@ -41,15 +42,9 @@ __all__ = [
     "loss_multiplier",
     "p_still_in_work",
     "support_cost_gbp",
-    "tenure_hazard",
 ]
 
 DAYS_PER_WEEK: Final = 7.0
-
-
-def tenure_hazard(cfg: Retention) -> StepHazard:
-    """Return the base job-loss hazard by tenure as a :class:`StepHazard` (once per run)."""
-    return rate_hazard(cfg.job_loss_bands)
 
 
 def loss_multiplier(
@@ -80,7 +75,12 @@ def loss_multiplier(
 
 
 def claimant_loss_multiplier(
-    cfg: Retention, esa: bool, condition: str | None, age_band: str, distance: float
+    cfg: Retention,
+    esa: bool,
+    condition: str | None,
+    age_band: str,
+    distance: float,
+    distance_coef: float,
 ) -> float:
     """Return :func:`loss_multiplier` for a claimant described by name.
 
@@ -97,6 +97,9 @@ def claimant_loss_multiplier(
         One of ``AGE_BANDS``; a band not in ``cfg.age_multipliers`` has multiplier 1.
     distance : float
         Latent distance from work.
+    distance_coef : float
+        ``employment.job_loss_distance_coef``: job loss scales with
+        ``exp(distance_coef * distance)``.
 
     Returns
     -------
@@ -112,7 +115,7 @@ def claimant_loss_multiplier(
     benefit = cfg.loss_multiplier_esa if esa else cfg.loss_multiplier_jsa
     cond = 1.0 if condition is None else cfg.condition_multipliers.get(condition, 1.0)
     age = cfg.age_multipliers.get(age_band, 1.0)
-    return loss_multiplier(benefit, cond, age, cfg.distance_coef, distance)
+    return loss_multiplier(benefit, cond, age, distance_coef, distance)
 
 
 def _check(multiplier: float, support_days: float, support_multiplier: float) -> None:

@@ -85,6 +85,13 @@ def switched_off(data: dict[str, Any]) -> dict[str, Any]:
     out["attendance"] = {**data["attendance"], "p_attend": 1.0, "logit_per_prior_fta": 0.0}
     out["offflow"] = {**data["offflow"], "rate_per_day": 0.0}
     out["benefit_dynamics"] = {**data["benefit_dynamics"], "p_close_on_failure_to_sign": 0.0}
+    out["retention"] = {
+        **data["retention"],
+        "loss_multiplier_esa": 1.0,
+        "loss_multiplier_jsa": 1.0,
+        "age_multipliers": {},
+        "condition_multipliers": {},
+    }
     out["labour_market"] = {"index_by_month": [1.0]}
     out["providers"] = {
         **data["providers"],

@@ -14,6 +14,7 @@ import pytest
 from conftest import TINY_RATE, bare, one_failure
 
 import sim
+from sim.scenario import override
 
 N = 4000
 ROUTES = ["fta_jcp", "fta_provider", "activity", "job_search", "leaving_job"]
@@ -170,3 +171,67 @@ def test_a_returner_inside_the_attachment_period_goes_back_to_the_provider(wp):
     late = late.filter(pl.col("first_reclaim_at") >= pl.col("programme_end_at"))
     assert late.height > 20
     np.testing.assert_allclose(late["caseload_days"], late["first_spell"], atol=1e-9)
+
+
+# ------------------------------------------------------------------ retention
+def test_job_loss_multipliers_are_the_retention_rule_per_claimant(wp):
+    """The run's per-claimant job-loss multipliers equal the pure rule, claimant by claimant."""
+    from sim.config import AGE_BANDS
+    from sim.model import _loss_multipliers
+    from sim.population import build_population
+    from sim.retention import claimant_loss_multiplier
+    from sim.rng import Streams
+
+    sc = override(wp, {"retention.condition_multipliers": {"mental_health": 1.4}})
+    pop = build_population(sc, 500, Streams(1, 0))
+    got = _loss_multipliers(sc, pop)
+    emp = sc.employment
+    for k in range(pop.n):
+        c = int(pop.condition[k])
+        expected = emp.job_loss_rate_per_day * claimant_loss_multiplier(
+            sc.retention,
+            bool(pop.benefit_esa[k]),
+            None if c < 0 else pop.condition_names[c],
+            AGE_BANDS[int(pop.age_band[k])],
+            float(pop.distance[k]),
+            emp.job_loss_distance_coef,
+        )
+        assert got[k] == pytest.approx(expected, rel=1e-12)
+
+
+def test_in_work_support_keeps_programme_jobs_longer_and_costs_the_provider(wp):
+    """Same claimants, same clocks: support that halves job loss for 182 days never
+    shortens a job and lengthens some; its cost is booked to the provider."""
+    common = {
+        "employment__entry_rate_per_day": 0.01,
+        "employment__job_loss_rate_per_day": 0.01,
+        "providers__provider__n_advisers": 1000,
+    }
+    plain = bare(wp, regime="programme", **common)
+    support = bare(
+        wp,
+        regime="programme",
+        **common,
+        retention__in_work_support={
+            "duration_days": 182.0,
+            "loss_multiplier": 0.5,
+            "cost_gbp_per_week": 10.0,
+        },
+    )
+    a = sim.run(plain, n_claimants=2000, seed=9)
+    b = sim.run(support, n_claimants=2000, seed=9)
+    first = "first_job_at"
+    both = a.ledger.select("claimant_id", first, "first_job_end_at").join(
+        b.ledger.select("claimant_id", first, "first_job_end_at"), on="claimant_id", suffix="_s"
+    )
+    same_start = both.filter(pl.col(first) == pl.col(f"{first}_s"))
+    assert same_start.height > 1000
+    ends = same_start.select(
+        plain=(pl.col("first_job_end_at") - pl.col(first)).fill_null(math.inf),
+        support=(pl.col("first_job_end_at_s") - pl.col(first)).fill_null(math.inf),
+    )
+    assert (ends["support"] >= ends["plain"] - 1e-9).all()
+    assert (ends["support"] > ends["plain"] + 1.0).sum() > 100
+    # no interventions here: the provider's service costs are the support alone
+    assert a.providers["cost_interventions_gbp"].sum() == 0.0
+    assert b.providers["cost_interventions_gbp"].sum() > 0.0

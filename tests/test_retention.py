@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.behaviour_config import rate_hazard
 from sim.hazards import INF, StepHazard
 from sim.retention import (
     InWorkSupport,
@@ -23,7 +22,6 @@ from sim.retention import (
     loss_multiplier,
     p_still_in_work,
     support_cost_gbp,
-    tenure_hazard,
 )
 from sim.rng import Streams
 
@@ -70,19 +68,6 @@ def test_survival_to_13_and_26_weeks_closed_form_and_draws(
         p = p_still_in_work(t, m, TENURE, support_days, sm)
         assert p == pytest.approx(survival_by_hand(t, m, support_days, sm), rel=1e-12)
         assert abs(np.mean(ends > t) - p) < Z * math.sqrt(p * (1.0 - p) / N_DRAWS), t
-
-
-def test_default_priors_survival_table() -> None:
-    tenure = tenure_hazard(Retention())
-    s13 = p_still_in_work(WEEKS_13, 1.0, tenure, 0.0, 1.0)
-    s26 = p_still_in_work(WEEKS_26, 1.0, tenure, 0.0, 1.0)
-    assert s13 == pytest.approx(math.exp(-0.0047 * 91))
-    assert s26 == pytest.approx(math.exp(-0.0047 * 91 - 0.0022 * 91))
-
-
-def test_default_base_rate_falls_with_tenure() -> None:
-    rates = [b.rate_per_day for b in Retention().job_loss_bands]
-    assert all(b < a for a, b in pairwise(rates))
 
 
 @pytest.mark.parametrize("e", [0.0, 0.1, 0.4277, 0.5, 1.0, 3.0])
@@ -190,7 +175,8 @@ def test_clock_carries_over_a_change_of_multiplier() -> None:
 
 
 # ------------------------------------------------------------------ heterogeneity
-CFG = Retention(condition_multipliers={"mental_health": 1.5}, distance_coef=0.2)
+CFG = Retention(condition_multipliers={"mental_health": 1.5})
+COEF = 0.2
 HETEROGENEITY = [
     # esa, condition, age band, distance, expected multiplier
     (False, None, "25-49", 0.0, 1.0),
@@ -209,13 +195,13 @@ HETEROGENEITY = [
 def test_heterogeneity_multiplier_table(
     esa: bool, condition: str | None, age: str, distance: float, expected: float
 ) -> None:
-    got = claimant_loss_multiplier(CFG, esa, condition, age, distance)
+    got = claimant_loss_multiplier(CFG, esa, condition, age, distance, COEF)
     assert got == pytest.approx(expected, rel=1e-14)
 
 
 def test_unlisted_age_band_has_multiplier_one() -> None:
     cfg = Retention(age_multipliers={"18-24": 2.0})
-    assert claimant_loss_multiplier(cfg, False, None, "50+", 0.0) == 1.0
+    assert claimant_loss_multiplier(cfg, False, None, "50+", 0.0, COEF) == 1.0
 
 
 @pytest.mark.parametrize("position", range(3))
@@ -237,7 +223,7 @@ def test_loss_multiplier_rises_with_distance_for_a_positive_coefficient() -> Non
 
 def test_unknown_age_band_raises() -> None:
     with pytest.raises(ValueError, match="age_band"):
-        claimant_loss_multiplier(CFG, False, None, "16-17", 0.0)
+        claimant_loss_multiplier(CFG, False, None, "16-17", 0.0, COEF)
 
 
 # ------------------------------------------------------------------ support cost and arguments
@@ -274,29 +260,14 @@ def test_other_functions_reject_bad_arguments() -> None:
 
 
 # ------------------------------------------------------------------ config
-def test_rate_hazard_of_the_default_bands() -> None:
-    hazard = rate_hazard(Retention().job_loss_bands)
-    assert hazard.cumulative(WEEKS_26) == pytest.approx(TENURE.cumulative(WEEKS_26))
-
-
 @pytest.mark.parametrize(
     "bad",
     [
-        {"job_loss_bands": []},
-        {"job_loss_bands": [{"from_days": 5.0, "rate_per_day": 0.01}]},
-        {"job_loss_bands": [{"from_days": 0.0, "rate_per_day": -0.01}]},
-        {
-            "job_loss_bands": [
-                {"from_days": 0.0, "rate_per_day": 0.01},
-                {"from_days": 100.0, "rate_per_day": 0.01},
-                {"from_days": 50.0, "rate_per_day": 0.01},
-            ]
-        },
         {"loss_multiplier_esa": 0.0},
         {"loss_multiplier_jsa": -1.0},
         {"condition_multipliers": {"mental_health": -0.5}},
         {"age_multipliers": {"16-17": 1.0}},
-        {"distance_coef": math.nan},
+        {"distance_coef": 0.2},
         {"in_work_support": {"loss_multiplier": 0.0}},
         {"in_work_support": {"loss_multiplier": 1.2}},
         {"in_work_support": {"duration_days": -7.0}},
@@ -305,15 +276,11 @@ def test_rate_hazard_of_the_default_bands() -> None:
         {"tenure_bands": []},
     ],
     ids=[
-        "no-bands",
-        "first-band-not-0",
-        "negative-rate",
-        "bands-not-increasing",
         "esa-multiplier-zero",
         "jsa-multiplier-negative",
         "condition-negative",
         "unknown-age-band",
-        "distance-nan",
+        "distance-coef-lives-in-employment",
         "support-multiplier-zero",
         "support-multiplier-over-1",
         "support-days-negative",
