@@ -350,20 +350,19 @@ def compare(
     baseline: Annotated[str | None, typer.Option(help="Baseline scenario name.")] = None,
 ) -> None:
     """(Re)compute paired impacts and the summary of a batch's outputs."""
-    import json
-
     from sim.estimates import compare as compare_outputs
+    from sim.store import BatchStore
 
-    manifest = out / "manifest.json"
-    if not manifest.exists():
-        fail(f"{out}: no manifest.json, so not a batch output folder")
+    folder = BatchStore(out)
     try:
-        meta = json.loads(manifest.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        fail(f"{manifest}: unreadable ({err})")
-    name = baseline or meta.get("baseline")
-    if not isinstance(name, str):
-        fail(f"{manifest}: names no baseline; pass --baseline")
+        meta = folder.read_manifest()
+    except StoreError as err:
+        fail(str(err))
+    if meta is None:
+        fail(f"{out}: no manifest.json, so not a batch output folder")
+    name = baseline or meta.baseline
+    if name is None:
+        fail(f"{folder.manifest_path}: names no baseline; pass --baseline")
     try:
         compare_outputs(out, name)
     except StoreError as err:
