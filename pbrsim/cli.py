@@ -351,9 +351,15 @@ def _batch_manifest(out: Path, command: str) -> dict[str, Any]:
     A single run's folder (``pbrsim run``) is named as such: the report and the
     comparisons need a batch's replications and partitioned ledgers.
     """
+    from sim.store import BatchStore
+
     manifest = out / "manifest.json"
     if not manifest.exists():
         fail(f"{out}: no manifest.json, so not a batch output folder")
+    try:
+        BatchStore(out).read_manifest()  # validated: a wrong field is one line naming it
+    except StoreError as err:
+        fail(str(err))
     try:
         meta = json.loads(manifest.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -441,7 +441,7 @@ def build_report(out: Path) -> Path:
         ``OUT/calibration_fit.*`` is malformed.
     sim.store.StoreError
         (a ValueError) naming the first result file that fails verification
-        (:func:`sim.store.verify`) or cannot be read; nothing is written then.
+        (:meth:`sim.store.BatchStore.verify`) or cannot be read; nothing is written then.
     """
     import vl_convert  # noqa: F401  (fail early, before any work, if it is missing)
 
@@ -452,7 +452,7 @@ def build_report(out: Path) -> Path:
             "not a batch output folder (a report needs a batch's manifest and ledger/ "
             "partitions; a single run's folder from pbrsim run has neither)"
         )
-    store.verify(out)
+    store.BatchStore(out).verify()
     folder = out / "report"
     folder.mkdir(parents=True, exist_ok=True)
     for name in FIGURE_NAMES:  # a figure left out this time must not keep an old file

@@ -51,7 +51,7 @@ import polars as pl
 from reports.figures import MINUTES, OUTCOME_24
 from sim.contract import DAYS_PER_MONTH
 from sim.estimates import t_interval
-from sim.store import read_parquet
+from sim.store import BatchStore, read_parquet
 
 __all__ = [
     "CALIBRATION_COLUMNS",
@@ -271,12 +271,7 @@ def over_replicates(
 
 def _parts(out: Path, table: str) -> list[tuple[str, int, Path]]:
     """(scenario, replicate, path) of every partition file of ``table``, sorted."""
-    found = []
-    for path in sorted((Path(out) / table).glob("scenario=*/replicate=*/*.parquet")):
-        scenario = path.parent.parent.name.removeprefix("scenario=")
-        replicate = int(path.parent.name.removeprefix("replicate="))
-        found.append((scenario, replicate, path))
-    return found
+    return [(p.scenario, p.replicate, p.path) for p in BatchStore(out).parts(table)]
 
 
 def _read_table(out: Path, table: str) -> pl.DataFrame:

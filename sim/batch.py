@@ -33,7 +33,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import signal
 import time
 import tomllib
@@ -57,6 +56,7 @@ from sim.config import Scenario
 from sim.outputs import git_revision, write_data_dictionary
 from sim.scenario import Problem, ScenarioError, load_scenario, scenario_files, scenario_hash
 from sim.schema import parquet_bytes
+from sim.store import BatchStore
 
 __all__ = [
     "Adaptive",
@@ -401,7 +401,7 @@ def run_task(task: Task) -> TaskOutput:
 
 def marker_path(out: Path, task: Task) -> Path:
     """Path of the file whose presence says ``task`` is finished."""
-    return store.marker_path(out, task.part)
+    return BatchStore(out).marker_path(task.part)
 
 
 def write_task(out: Path, task: Task, output: TaskOutput) -> None:
@@ -422,7 +422,7 @@ def write_task(out: Path, task: Task, output: TaskOutput) -> None:
         "n_sim_events": output.n_sim_events,
         "wall_seconds": round(output.wall_seconds, 3),
     }
-    store.write_task_files(out, task.part, tables, meta)
+    BatchStore(out).write_task(task.part, tables, meta)
 
 
 # --------------------------------------------------------------------------- executors
@@ -676,8 +676,7 @@ def _manifest(
         "status": status,
         **extra,
     }
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    store.write_atomic(out / "manifest.json", lambda p: p.write_text(text))
+    BatchStore(out).write_manifest(data)
 
 
 def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> None:
@@ -687,19 +686,20 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
     ------
     OutputConflict
         If ``out`` holds results of another batch (whatever the flags), or results of
-        this batch without ``--resume`` or ``--overwrite``.
+        this batch without ``--resume`` or ``--overwrite``, or a manifest that cannot
+        be read.
     """
-    manifest = out / "manifest.json"
+    folder = BatchStore(out)
     if out.exists() and not out.is_dir():
         raise OutputConflict(f"{out} exists and is not a folder")
-    if not manifest.exists():
-        return
     try:
-        old = json.loads(manifest.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise OutputConflict(f"{manifest} is unreadable ({err}); choose another folder") from None
+        old = folder.read_manifest()
+    except store.StoreError as err:
+        raise OutputConflict(f"{err}; choose another folder") from None
+    if old is None:
+        return
     if resume:
-        if old.get("batch_hash") != batch.hash:
+        if old.batch_hash != batch.hash:
             raise OutputConflict(_why_different(batch, out, old))
         return
     if not overwrite:
@@ -707,48 +707,33 @@ def prepare_out(batch: Batch, out: Path, *, resume: bool, overwrite: bool) -> No
             f"{out} already holds batch results; pass --resume to continue them, "
             "--overwrite to replace them, or choose another folder"
         )
-    for sub in ("ledger", "providers", "monthly", "_tasks", "report", "calibration", "compare"):
-        shutil.rmtree(out / sub, ignore_errors=True)
-    for name in (
-        "impacts.parquet",
-        "impacts.csv",
-        "summary.parquet",
-        "summary.csv",
-        "data_dictionary.csv",
-        "manifest.json",
-    ):
-        (out / name).unlink(missing_ok=True)
+    folder.clear()
 
 
-def _why_different(batch: Batch, out: Path, old: dict[str, Any]) -> str:
+def _why_different(batch: Batch, out: Path, old: store.Manifest) -> str:
     """Say, on one line, why the results in ``out`` are not this batch's (naming a file)."""
     cannot = (
         f"cannot resume the results in {out}: restore it, or start again with --overwrite "
         "or another --out"
     )
-    before = old.get("input_files")
-    before = before if isinstance(before, dict) else {}
     for file, sha in batch.inputs.items():
-        if file in before and before[file] != sha:
+        if file in old.input_files and old.input_files[file] != sha:
             return f"{file} changed since these results were written; {cannot}"
-    was = old.get("overrides")
-    if isinstance(was, dict) and was != batch.overrides:
+    if "overrides" in old.model_fields_set and old.overrides != batch.overrides:
         return (
             f"the command-line overrides {batch.overrides} differ from those of the results "
-            f"in {out} ({was}); cannot resume into them"
+            f"in {out} ({old.overrides}); cannot resume into them"
         )
-    scenarios = old.get("scenarios")
-    scenarios = scenarios if isinstance(scenarios, dict) else {}
     for name, top in batch.files.items():
-        entry = scenarios.get(name)
-        if isinstance(entry, dict) and entry.get("hash") != scenario_hash(batch.scenarios[name]):
+        entry = old.scenarios.get(name)
+        if entry is not None and entry.hash != scenario_hash(batch.scenarios[name]):
             return (
                 f"{top}: scenario {name!r} resolves differently from the one whose results "
                 f"are in {out} (changed, or read by another pbrsim version); {cannot}"
             )
     return (
         f"{out} holds results of a different batch or scenario version "
-        f"(batch_hash {str(old.get('batch_hash'))[:12]} vs {batch.hash[:12]}); "
+        f"(batch_hash {str(old.batch_hash)[:12]} vs {batch.hash[:12]}); "
         "cannot resume into it"
     )
 
@@ -806,7 +791,8 @@ def _copy_calibration_fit(batch: Batch, out: Path) -> None:
         data = src.read_bytes()
     except OSError as err:
         raise store.StoreError(src, f"cannot read: {err.strerror or err}") from None
-    store.write_atomic(out / "calibration" / f"fit{src.suffix}", lambda p: p.write_bytes(data))
+    target = BatchStore(out).calibration_fit_path(src.suffix)
+    store.write_atomic(target, lambda p: p.write_bytes(data))
 
 
 def run_batch(
@@ -836,7 +822,7 @@ def run_batch(
         Start a Dask LocalCluster with this many single-threaded worker processes.
     resume : bool
         Skip tasks already finished in ``out`` whose parts are exactly the bytes their
-        done markers record (:func:`sim.store.task_fault`); redo the rest, including
+        done markers record (:meth:`sim.store.BatchStore.task_fault`); redo the rest, including
         finished tasks whose parts are missing or damaged (counted in
         ``BatchReport.n_redone`` and listed in the manifest's ``redone_tasks``).
     overwrite : bool
@@ -895,18 +881,19 @@ def run_batch(
         }
         _manifest(batch, out, status, reps, extra)
 
+    folder = BatchStore(out)
     try:
         while True:
             tasks = plan_tasks(batch, range(done_reps, reps))
             todo = []
             for t in tasks:
                 if resume:
-                    fault = store.task_fault(out, t.part)
+                    fault = folder.task_fault(t.part)
                     if fault is None:
                         continue
                     if marker_path(out, t).exists():  # marked done, but not what it wrote
                         redone.append(f"{t.part}: {fault}")
-                        store.forget_task(out, t.part)
+                        folder.forget_task(t.part)
                 todo.append(t)
             n_tasks += len(tasks)
             n_skipped += len(tasks) - len(todo)

@@ -29,7 +29,6 @@ Parquet and CSV files.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -43,6 +42,7 @@ from sim import store
 from sim.contract import DAYS_PER_MONTH
 from sim.metrics import summarise
 from sim.schema import Table, parquet_writer
+from sim.store import BatchStore
 
 __all__ = [
     "COST_EFFECTS",
@@ -285,8 +285,8 @@ def _floats(df: pl.DataFrame, column: str) -> FloatArray:
 def _ledger_scan(out: Path) -> pl.LazyFrame:
     """Lazy scan of every ledger partition, with the Hive columns scenario and replicate.
 
-    The folder is verified first (:func:`sim.store.verify`), so no part that is
-    missing, damaged or not what its task wrote is ever read.
+    The folder is verified first (:meth:`sim.store.BatchStore.verify`), so no part that
+    is missing, damaged or not what its task wrote is ever read.
 
     Raises
     ------
@@ -295,16 +295,17 @@ def _ledger_scan(out: Path) -> pl.LazyFrame:
     ValueError
         If ``out`` holds no ledger partitions.
     """
-    store.verify(out)
-    folder = out / "ledger"
-    if not folder.is_dir() or next(folder.glob("**/*.parquet"), None) is None:
+    folder = BatchStore(out)
+    folder.verify()
+    parts = folder.parts("ledger")
+    if not parts:
         raise ValueError(
             f"{out} holds no ledger partitions (expected "
-            f"{folder}/scenario=<name>/replicate=<r>/part-<k>.parquet); "
+            f"{out / 'ledger'}/scenario=<name>/replicate=<r>/part-<k>.parquet); "
             "is it a batch output folder?"
         )
     return pl.scan_parquet(
-        folder / "**" / "*.parquet", hive_partitioning=True, hive_schema=_HIVE_SCHEMA
+        [p.path for p in parts], hive_partitioning=True, hive_schema=_HIVE_SCHEMA
     )
 
 
@@ -348,8 +349,8 @@ def _ledger(
 
 def _providers(out: Path, scenario: str, replicate: int) -> pl.DataFrame:
     """Provider rows of one (scenario, replicate); an empty frame if there are none."""
-    folder = out / "providers" / f"scenario={scenario}" / f"replicate={replicate}"
-    frames = [store.read_parquet(p) for p in sorted(folder.glob("*.parquet"))]
+    parts = BatchStore(out).parts("providers", scenario)
+    frames = [store.read_parquet(p.path) for p in parts if p.replicate == replicate]
     frames = [f for f in frames if f.height > 0 and f.width > 0]
     if not frames:
         return pl.DataFrame()
@@ -374,40 +375,32 @@ def _manifest_gaps(out: Path, scenarios: list[str]) -> dict[str, float]:
 
     Raises
     ------
-    ValueError
-        If the manifest exists but is not valid JSON.
+    sim.store.StoreError
+        If the manifest exists but cannot be read or is not a valid manifest.
     """
-    path = out / "manifest.json"
-    entries: Mapping[str, object] = {}
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON: {err}") from None
-        got = data.get("scenarios", {}) if isinstance(data, dict) else {}
-        entries = got if isinstance(got, dict) else {}
+    manifest = BatchStore(out).read_manifest()
+    records = manifest.scenarios if manifest is not None else {}
     gaps = {}
     for s in scenarios:
-        entry = entries.get(s)
-        value = entry.get("parked_gap_days") if isinstance(entry, dict) else None
-        gaps[s] = float(value) if isinstance(value, int | float) else DEFAULT_PARKED_GAP_DAYS
+        record = records.get(s)
+        value = record.parked_gap_days if record is not None else None
+        gaps[s] = value if value is not None else DEFAULT_PARKED_GAP_DAYS
     return gaps
 
 
 def _manifest_mpls(out: Path) -> dict[str, list[float]]:
-    """Minimum performance levels by scenario from ``OUT/manifest.json`` (empty if unknown)."""
-    path = out / "manifest.json"
-    try:
-        data = json.loads(path.read_text()) if path.exists() else {}
-    except json.JSONDecodeError:
-        return {}
-    scenarios = data.get("scenarios", {}) if isinstance(data, dict) else {}
+    """Minimum performance levels by scenario from ``OUT/manifest.json`` (empty if unknown).
+
+    Raises
+    ------
+    sim.store.StoreError
+        If the manifest exists but cannot be read or is not a valid manifest.
+    """
+    manifest = BatchStore(out).read_manifest()
     out_: dict[str, list[float]] = {}
-    for name, entry in (scenarios if isinstance(scenarios, dict) else {}).items():
-        try:
-            levels = entry["resolved"]["contract"]["minimum_performance_levels"]
-        except (KeyError, TypeError):
-            continue
+    for name, record in (manifest.scenarios if manifest is not None else {}).items():
+        contract = record.resolved.get("contract")
+        levels = contract.get("minimum_performance_levels") if isinstance(contract, dict) else None
         if isinstance(levels, list):
             out_[name] = [float(x) for x in levels]
     return out_

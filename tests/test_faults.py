@@ -142,7 +142,7 @@ def test_sigterm_stops_cleanly_and_resume_finishes_identically(
     assert 2 <= len(kept) < N_TASKS
     assert not (out / "impacts.parquet").exists()
     parts = [str(m.relative_to(out / "_tasks").with_suffix("")) for m in kept]
-    assert all(store.task_fault(out, part) is None for part in parts)
+    assert all(store.BatchStore(out).task_fault(part) is None for part in parts)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "stopped" and manifest["stopped_by"] == "SIGTERM"
 
