@@ -5,27 +5,49 @@ benefit paid, net of a sanction and with hardship payments; it is called before 
 state change. :func:`leave_without_job` is where leaving benefit without work (the
 off-flow clock firing, or a claim closed after a missed signing) is applied, with its
 reason recorded, and a repeat claim drawn; :func:`claim_again` is where a claimant who
-left (with or without a job) claims again.
+left (with or without a job) claims again. :func:`set_benefit_state` takes a state's
+conditionality from the table of :mod:`sim.benefit_states`, and :func:`on_wca` applies
+the Work Capability Assessment's outcome at the end of the ESA assessment phase.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from sim.benefit_states import reclaim_at, returns_to_provider
+from sim.benefit_states import (
+    BenefitState,
+    conditionality,
+    is_esa,
+    reclaim_at,
+    returns_to_provider,
+    wca_outcome,
+)
 from sim.clocks import update_hazards
-from sim.conditionality import clear_sanctions, draw_job_search_doubt, on_leaving_job
+from sim.conditionality import (
+    clear_sanctions,
+    draw_job_search_doubt,
+    on_leaving_job,
+    refresh_all_attendance,
+)
 from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
 from sim.hazards import INF
-from sim.interviews import jcp_schedule, pause_all
+from sim.interviews import jcp_schedule, pause_all, signing_on_programme
 from sim.programme import leave_caseload, rejoin
-from sim.rng import exponential_from_base
+from sim.rng import exponential_from_base, uniform_from_base
 from sim.services import drop_interventions
 
 if TYPE_CHECKING:
     from sim.journey import Journey
 
-__all__ = ["CEASED", "FAILED_TO_SIGN", "accrue", "claim_again", "leave_without_job"]
+__all__ = [
+    "CEASED",
+    "FAILED_TO_SIGN",
+    "accrue",
+    "claim_again",
+    "leave_without_job",
+    "on_wca",
+    "set_benefit_state",
+]
 
 
 def accrue(j: Journey, now: float) -> None:
@@ -68,6 +90,7 @@ def leave_without_job(j: Journey, now: float, reason: int) -> None:
     clear_sanctions(j, now)
     drop_interventions(j, now)
     pause_all(j)
+    j.wca_at = INF  # a claim that ends before its assessment is not assessed
     if j.offflow_at != j.offflow_at:
         j.offflow_at = now
         j.offflow_reason = reason
@@ -79,6 +102,45 @@ def leave_without_job(j: Journey, now: float, reason: int) -> None:
     e = exponential_from_base(j.ctx.base_reclaim, j.i, j.n_left)
     j.n_left += 1
     j.reclaim_at = reclaim_at(now, e, j.ctx.reclaim_after_offflow)
+
+
+def set_benefit_state(j: Journey, state: int) -> None:
+    """Put the claimant in benefit ``state`` and take its conditionality from the table.
+
+    Where the claimant must sign, look for work and can be sanctioned is decided by
+    :func:`sim.benefit_states.conditionality` (JSA; ESA assessment phase, work-related
+    activity group, support group; volunteers).
+    """
+    ctx = j.ctx
+    rules = conditionality(BenefitState(state), ctx.volunteer[j.i])
+    j.bstate = state
+    j.esa = is_esa(BenefitState(state))
+    j.signs = rules.jobcentre_signing
+    j.job_search = rules.job_search
+    j.sanctionable = rules.sanctionable
+
+
+def on_wca(j: Journey, now: float) -> None:
+    """The Work Capability Assessment's outcome at the end of the assessment phase.
+
+    Found fit for work, the claimant moves to JSA: signing (on a programme too), job
+    search and the JSA sanctions. In the support group nothing is required any more: every
+    later contact is voluntary. In the work-related activity group, ESA conditions apply.
+    """
+    ctx = j.ctx
+    j.wca_at = INF
+    state = int(wca_outcome(uniform_from_base(ctx.base_wca, j.i, 0), ctx.benefit_dynamics))
+    j.wca_outcome = state
+    set_benefit_state(j, state)
+    j.log(now, Event.WCA, float(state))
+    if state == BenefitState.ESA_SUPPORT:
+        j.jcp.mand_k_end = min(j.jcp.mand_k_end, j.jcp.k)
+        j.prov.mand_k_end = min(j.prov.mand_k_end, j.prov.k)
+        refresh_all_attendance(j)
+    elif state == BenefitState.JSA:
+        if j.on_prog:
+            signing_on_programme(j, now)
+        draw_job_search_doubt(j, now)
 
 
 def claim_again(j: Journey, now: float) -> None:

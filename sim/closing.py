@@ -63,4 +63,5 @@ def close_journey(j: Journey, now: float) -> None:
         first_reclaim_at=j.first_reclaim_at,
         n_repeat_claims=j.n_repeat_claims,
         offflow_reason=j.offflow_reason,
+        wca_outcome=j.wca_outcome,
     )

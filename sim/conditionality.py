@@ -113,7 +113,7 @@ def on_failure_to_attend(j: Journey, o: Obligation, now: float) -> bool:
     j.log(now, Event.FTA)
     _new_clock(j, o)
     refresh_all_attendance(j)
-    if o.actor == JCP and ctx.signs[i] and ctx.p_close_on_failure_to_sign > 0.0:
+    if o.actor == JCP and j.signs and ctx.p_close_on_failure_to_sign > 0.0:
         u = uniform_from_base(ctx.base_close, i, j.n_fta)
         if u < ctx.p_close_on_failure_to_sign:
             return True
@@ -126,7 +126,7 @@ def on_failure_to_attend(j: Journey, o: Obligation, now: float) -> bool:
 def draw_job_search_doubt(j: Journey, now: float) -> None:
     """Draw when the next doubt about actively seeking work arises (jobseekers on benefit)."""
     rate = j.ctx.job_search_doubt_per_day
-    if rate <= 0.0 or not j.ctx.signs[j.i]:
+    if rate <= 0.0 or not j.job_search:
         j.job_search_at = INF
         return
     e = exponential_from_base(j.ctx.base_job_search, j.i, j.n_job_search)
@@ -149,7 +149,7 @@ def on_leaving_job(j: Journey, now: float) -> None:
 def _refer(j: Journey, now: float, route: int, occ: int) -> None:
     """Refer a failure by ``route`` to a decision maker; queue an adverse decision."""
     ctx, i = j.ctx, j.i
-    if not ctx.sanctions_enabled or not ctx.sanctionable[i]:
+    if not ctx.sanctions_enabled or not j.sanctionable:
         return
     key = route * _ROUTE_STRIDE + occ
     if uniform_from_base(ctx.base_refer, i, key) >= ctx.route_p_refer[route]:
@@ -161,12 +161,12 @@ def _refer(j: Journey, now: float, route: int, occ: int) -> None:
     if uniform_from_base(ctx.base_decision, i, key) >= p:
         return
     if ctx.route_higher[route]:
-        higher = not ctx.esa[i]
+        higher = not j.esa
     else:
         higher = (
             route <= ACTIVITY
             and ctx.p_higher_level > 0.0
-            and not ctx.esa[i]
+            and not j.esa
             and uniform_from_base(ctx.base_higher, i, key) < ctx.p_higher_level
         )
     j.pending.append((now + ctx.decision_days, now, ill, higher))
@@ -177,7 +177,7 @@ def on_decision(j: Journey, now: float) -> None:
     """An adverse decision on the oldest pending referral takes effect at ``now``."""
     ctx, i = j.ctx, j.i
     _, failed_at, wrong, higher = j.pending.pop(0)
-    ladder = ctx.ladder_for(ctx.esa[i], higher, failed_at)
+    ladder = ctx.ladder_for(j.esa, higher, failed_at)
     level = ladder_level(
         [(t, lvl) for t, lvl, h in j.history if h == higher],
         failed_at,

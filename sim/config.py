@@ -136,8 +136,14 @@ class PopulationGroup(_Model):
     """Probability that a referral attaches to the provider."""
     attach_delay_days: NonNeg = 14.0
     volunteer: bool = False
-    """Volunteers (e.g. ESA claimants in the support group who join the Work Programme,
-    WP group 5) take part but can never be sanctioned."""
+    """ESA volunteers (e.g. ESA claimants in the support group who join the Work Programme,
+    WP group 5) take part but can never be sanctioned (``sim.benefit_states.conditionality``)."""
+    esa_phase_at_referral: Literal["assessment", "wrag", "support"] = "wrag"
+    """For an ESA group, where the claim is at referral: in the assessment phase (the Work
+    Capability Assessment then sends the claimant to JSA, the work-related activity group
+    or the support group ``benefit_dynamics.esa_assessment_days`` after the claim began),
+    already in the work-related activity group, or in the support group (no conditions).
+    Ignored for JSA groups."""
 
     @field_validator("age_mix")
     @classmethod

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.attendance import AttendanceParams
+from sim.behaviour_config import BenefitDynamics
 from sim.config import ContractGroup, Intervention, Ladder
 from sim.hazards import EntryHazard, StepHazard
 from sim.records import EventLog, JourneyRecords
@@ -94,10 +95,14 @@ class RunContext:
     """Per claimant: the shift in the log-odds of missing a contact (condition, age)."""
     attendance_certain: bool
     # obligations and requirement routes (sim.conditionality.ROUTES)
-    signs: list[bool]
-    """Per claimant: signs on at the Jobcentre (jobseekers)."""
-    sanctionable: list[bool]
-    """Per claimant: can be sanctioned (not a volunteer)."""
+    benefit_state: list[int]
+    """Per claimant: the benefit state at referral (``sim.benefit_states.BenefitState``)."""
+    volunteer: list[bool]
+    """Per claimant: joined the programme voluntarily (an ESA volunteer is never sanctioned)."""
+    wca_at: list[float]
+    """Per claimant: the day of the Work Capability Assessment outcome (inf: none to come)."""
+    benefit_dynamics: BenefitDynamics
+    base_wca: int
     signing_interval_days: float
     signing_minutes: float
     p_close_on_failure_to_sign: float

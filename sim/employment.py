@@ -39,6 +39,7 @@ def start_job(j: Journey, now: float) -> None:
         clear_sanctions(j, now)
         drop_interventions(j, now)
         pause_all(j)
+        j.wca_at = INF  # a claim that ends before its assessment is not assessed
     if j.attach_at < INF:  # found work before attaching: never attaches
         j.attach_at = INF
     j.status = IN_WORK

@@ -52,6 +52,9 @@ class Event(IntEnum):
     """Value: the change in distance from work on completion."""
     RECLAIM = 20
     """A repeat claim after leaving benefit (with or without a job)."""
+    WCA = 21
+    """The Work Capability Assessment's outcome; value: the new ``BenefitState`` (0 JSA,
+    2 work-related activity group, 3 support group)."""
 
 
 EVENT_CODES: tuple[str, ...] = tuple(e.name.lower() for e in Event)
@@ -80,5 +83,7 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     "intervention_start": "an intervention (CMP, option, placement, daily signing) starts",
     "intervention_end": "an intervention ends",
     "reclaim": "a repeat claim after leaving benefit, with or without a job",
+    "wca": "the Work Capability Assessment's outcome (value: 0 fit for work, 2 work-related "
+    "activity group, 3 support group)",
 }
 """What each event of :data:`EVENT_CODES` is (tested to cover every code)."""

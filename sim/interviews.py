@@ -88,7 +88,7 @@ def signing_on_programme(j: Journey, now: float) -> None:
     o = j.jcp
     settle(j, o, now)
     interval = j.ctx.signing_interval_days
-    if interval <= 0.0 or not j.ctx.signs[j.i]:
+    if interval <= 0.0 or not j.signs:
         stop_schedule(j, o, now)
         return
     o.mand_k_end = 1 << 62

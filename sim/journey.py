@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 import simpy
 
-from sim.benefit import CEASED, FAILED_TO_SIGN, accrue, claim_again, leave_without_job
+from sim.benefit import (
+    CEASED,
+    FAILED_TO_SIGN,
+    accrue,
+    claim_again,
+    leave_without_job,
+    on_wca,
+    set_benefit_state,
+)
 from sim.clocks import start_spell
 from sim.closing import close_journey
 from sim.conditionality import (
@@ -76,6 +84,7 @@ INTERVIEW: Final = 10
 SWITCH: Final = 11
 JOB_SEARCH: Final = 12
 RECLAIM: Final = 13
+WCA: Final = 14
 
 
 class Journey:
@@ -102,6 +111,7 @@ class Journey:
         "band_offsets",
         "band_starts",
         "benefit_paid",
+        "bstate",
         "caseload_days",
         "ctx",
         "days_in_work",
@@ -111,6 +121,7 @@ class Journey:
         "e_entry",
         "e_off",
         "env",
+        "esa",
         "first_job_at",
         "first_job_end_at",
         "first_reclaim_at",
@@ -125,6 +136,7 @@ class Journey:
         "iv_queue",
         "jcp",
         "job_end_at",
+        "job_search",
         "job_search_at",
         "k_entry",
         "k_loss",
@@ -168,7 +180,9 @@ class Journey:
         "sanc_frac",
         "sanc_segments",
         "sanc_until",
+        "sanctionable",
         "sanctioned",
+        "signs",
         "status",
         "t_entry",
         "t_last",
@@ -177,6 +191,8 @@ class Journey:
         "wake_actor",
         "wake_at",
         "wake_kind",
+        "wca_at",
+        "wca_outcome",
     )
 
     m_entry: float
@@ -190,6 +206,12 @@ class Journey:
     t_off: float
     t_last: float
     env: simpy.Environment
+    bstate: int
+    """The claimant's benefit state (``sim.benefit_states.BenefitState``)."""
+    esa: bool
+    signs: bool
+    job_search: bool
+    sanctionable: bool
     wake_at: float
     wake_kind: int
 
@@ -223,6 +245,9 @@ class Journey:
         """The SimPy process running :meth:`run` (set by whoever starts it)."""
         self.wake_at = INF
         self.wake_kind = HORIZON
+        self.wca_at = ctx.wca_at[i]
+        self.wca_outcome = -1
+        set_benefit_state(self, ctx.benefit_state[i])
         self._init_totals()
         self._init_conditionality()
         self._init_schedule()
@@ -345,6 +370,8 @@ class Journey:
             on_job_search_doubt(self, now)
         elif kind == RECLAIM:
             claim_again(self, now)
+        elif kind == WCA:
+            on_wca(self, now)
 
     def _next_wake(self) -> tuple[float, int]:
         best, kind = self.horizon_at, HORIZON
@@ -372,6 +399,8 @@ class Journey:
             best, kind = self.iv_end_at, IV_END
         if self.iv_queue and self.iv_queue[0][0] < best:
             best, kind = self.iv_queue[0][0], IV_START
+        if self.wca_at < best:
+            best, kind = self.wca_at, WCA
         if self.jcp.switch_at < best:
             best, kind = self.jcp.switch_at, SWITCH
         if self.job_search_at < best:

@@ -28,6 +28,7 @@ import simpy
 from sim.area import Area
 from sim.attendance import attendance_params
 from sim.behaviour_config import RateBand
+from sim.benefit_states import BenefitState
 from sim.conditionality import ROUTES
 from sim.config import AGE_BANDS, Ladder, Scenario, month_index
 from sim.context import RunContext
@@ -229,6 +230,28 @@ def _loss_multipliers(sc: Scenario, pop: Population) -> npt.NDArray[np.float64]:
     return np.asarray(emp.job_loss_rate_per_day * (heterogeneity * distance), dtype=np.float64)
 
 
+_PHASES = {
+    "assessment": int(BenefitState.ESA_ASSESSMENT),
+    "wrag": int(BenefitState.ESA_WRAG),
+    "support": int(BenefitState.ESA_SUPPORT),
+}
+
+
+def _benefit_states(sc: Scenario, pop: Population) -> dict[str, Any]:
+    """Each claimant's benefit state at referral and the day of their WCA outcome."""
+    groups = [sc.population.groups[g] for g in pop.group_names]
+    phase = np.array([_PHASES[g.esa_phase_at_referral] for g in groups])[pop.group]
+    state = np.where(pop.benefit_esa, phase, int(BenefitState.JSA))
+    days = sc.benefit_dynamics.esa_assessment_days
+    assessing = state == int(BenefitState.ESA_ASSESSMENT)
+    wca_at = np.where(assessing, np.maximum(pop.claim_start_at + days, pop.referred_at), np.inf)
+    return {
+        "benefit_state": state.tolist(),
+        "wca_at": wca_at.tolist(),
+        "benefit_dynamics": sc.benefit_dynamics,
+    }
+
+
 def rate_hazard(bands: Sequence[RateBand], kit: Engine) -> StepHazard:
     """Return the engine's step hazard of piecewise-constant rate bands."""
     return kit.step_hazard([b.from_days for b in bands], [b.rate_per_day for b in bands])
@@ -249,8 +272,9 @@ def _behaviour(sc: Scenario, pop: Population, key: Callable[[str], int]) -> dict
         "effect_gain": exp_array((1.0 - emp.effect_distance_gradient) * pop.distance).tolist(),
         "attendance": attendance_params(att),
         "attendance_certain": att.p_attend >= 1.0,
-        "signs": (~pop.benefit_esa).tolist(),
-        "sanctionable": (~volunteer[pop.group]).tolist(),
+        **_benefit_states(sc, pop),
+        "volunteer": volunteer[pop.group].tolist(),
+        "base_wca": key("benefit_dynamics.wca"),
         "signing_interval_days": jcp.signing_interval_days_on_programme,
         "signing_minutes": jcp.signing_minutes,
         "p_close_on_failure_to_sign": sc.benefit_dynamics.p_close_on_failure_to_sign,

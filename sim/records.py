@@ -68,6 +68,8 @@ JOURNEY_FIELDS: dict[str, str] = {
     "n_repeat_claims": "claims made again after leaving benefit, with or without a job",
     "offflow_reason": "why the claimant first left benefit without a job: 0 never, 1 stopped "
     "claiming (the off-flow hazard), 2 the claim closed after a missed signing",
+    "wca_outcome": "the Work Capability Assessment's outcome: -1 none (not assessed during the "
+    "horizon), 0 fit for work (moved to JSA), 2 work-related activity group, 3 support group",
 }
 
 POPULATION_FIELDS: dict[str, str] = {
@@ -161,6 +163,7 @@ class JourneyRecords:
         first_reclaim_at: float,
         n_repeat_claims: float,
         offflow_reason: float,
+        wca_outcome: float,
     ) -> None:
         """Record claimant ``i``'s journey, one keyword per field of :data:`JOURNEY_FIELDS`.
 
@@ -203,6 +206,7 @@ class JourneyRecords:
             first_reclaim_at,
             n_repeat_claims,
             offflow_reason,
+            wca_outcome,
         )
 
     def frame(self, rows: npt.NDArray[np.int64] | None = None) -> pl.DataFrame:

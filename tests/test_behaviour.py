@@ -103,9 +103,10 @@ def test_job_search_doubts_arrive_at_their_rate(wp):
     assert (led["n_sanctions"] == 0).all()
 
 
-def test_volunteers_are_never_sanctioned(wp):
-    base = one_failure(wp)
-    vol = one_failure(wp, population__groups__jsa_25_plus__volunteer=True)
+def test_esa_volunteers_are_never_sanctioned(wp):
+    """An ESA volunteer takes part but is never sanctioned; the same claimant mandatory is."""
+    base = one_failure(wp, group="esa_new")
+    vol = one_failure(wp, group="esa_new", population__groups__esa_new__volunteer=True)
     a = sim.run(base, n_claimants=12, seed=5).ledger
     b = sim.run(vol, n_claimants=12, seed=5).ledger
     assert (a["n_sanctions"] == 1).all()
@@ -235,3 +236,62 @@ def test_in_work_support_keeps_programme_jobs_longer_and_costs_the_provider(wp):
     # no interventions here: the provider's service costs are the support alone
     assert a.providers["cost_interventions_gbp"].sum() == 0.0
     assert b.providers["cost_interventions_gbp"].sum() > 0.0
+
+
+# ------------------------------------------------------------------ the WCA
+def _assessed(wp, **overrides):
+    """New ESA claims referred at the claim's start, in the 13-week assessment phase."""
+    return bare(
+        wp,
+        group="esa_new",
+        employment__entry_rate_per_day=TINY_RATE,
+        population__groups__esa_new__referral_point_months=0.0,
+        population__groups__esa_new__esa_phase_at_referral="assessment",
+        **overrides,
+    )
+
+
+def test_wca_outcome_shares_and_timing(wp):
+    """The WCA comes 91 days after the claim began and splits claimants in the stated
+    shares (fit for work 0.48, support group 0.29, the rest the WRAG), within 4 SE."""
+    res = sim.run(_assessed(wp), n_claimants=N, seed=12, event_log=True)
+    led = res.ledger
+    wca = res.events.filter(pl.col("event") == "wca").join(
+        led.select("claimant_id", "referred_at"), on="claimant_id"
+    )
+    assert wca.height == N
+    np.testing.assert_allclose(wca["t"], wca["referred_at"] + 91.0, atol=1e-9)
+    for code, p in ((0, 0.48), (3, 0.29), (2, 0.23)):
+        share = float((led["wca_outcome"] == code).mean())
+        assert abs(share - p) < 4.0 * math.sqrt(p * (1 - p) / N), (code, share)
+
+
+@pytest.mark.parametrize(
+    ("p_fit", "p_support", "sanctioned_after"),
+    [
+        pytest.param(0.0, 0.0, True, id="work-related activity group"),
+        pytest.param(0.0, 1.0, False, id="support group"),
+        pytest.param(1.0, 0.0, True, id="fit for work (JSA)"),
+    ],
+)
+def test_conditionality_follows_the_wca(wp, p_fit, p_support, sanctioned_after):
+    """Nobody is sanctioned in the assessment phase; after the WCA the WRAG and JSA can be,
+    the support group never."""
+    sc = _assessed(
+        wp,
+        attendance__p_attend=0.7,
+        sanctions__enabled=True,
+        sanctions__p_refer=1.0,
+        sanctions__p_adverse=1.0,
+        sanctions__p_good_reason_rejected=1.0,
+        benefit_dynamics__p_fit_for_work=p_fit,
+        benefit_dynamics__p_support_group=p_support,
+    )
+    res = sim.run(sc, n_claimants=300, seed=4, event_log=True)
+    ev = res.events.join(res.ledger.select("claimant_id", "referred_at"), on="claimant_id")
+    wca_day = pl.col("referred_at") + 91.0
+    refs = ev.filter(pl.col("event") == "sanction_referral")
+    assert refs.filter(pl.col("t") < wca_day).height == 0
+    fails_after = ev.filter((pl.col("event") == "fta") & (pl.col("t") > wca_day)).height
+    assert fails_after > 50
+    assert (refs.filter(pl.col("t") >= wca_day).height > 0) == sanctioned_after
