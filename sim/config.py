@@ -333,19 +333,25 @@ class Requirement(_Model):
 class JobSearchRequirement(Requirement):
     """Actively seeking work (JSA): doubts arise as a hazard while a jobseeker is on benefit."""
 
-    doubt_rate_per_day: NonNeg = 0.0
-    """Rate at which a doubt about job search arises (per day on JSA). "Not actively seeking
-    work" was about a third of JSA sanctions 2010-13 (DWP sanction decision statistics by
-    reason, summarised in Webster 2014, SA06 source); the rate is a prior to calibrate."""
+    doubt_rate_per_day: NonNeg = 0.0008
+    """Rate at which a doubt about job search arises, per day on JSA. Prior: about 2.4% of
+    jobseekers a month, a third of the 6.3-8.9% referred each month in 2000-12 (SA05), the
+    share "not actively seeking work" had among JSA sanction decisions 2010-13 (DWP
+    sanction decision statistics by reason, summarised by Webster 2014: SA06's source).
+    A prior to calibrate."""
+    p_adverse: Probability | None = 0.5
+    """Adverse share of job-search decisions. Prior: SA12 (adverse share of all decisions
+    fell from 50% to 43%, 2013)."""
 
 
 class LeavingJobRequirement(Requirement):
     """Leaving a job voluntarily or losing it through misconduct (a higher-level failure)."""
 
     higher_level: bool = True
-    p_per_job_end: Probability = 0.0
+    p_per_job_end: Probability = 0.1
     """Share of job ends that are voluntary quits or dismissals for misconduct (keyed draw
-    per job). A prior: about 1 in 10 JSA higher-level referrals (Webster 2014)."""
+    per job), referred when the claimant claims again. A prior: leaving voluntarily and
+    misconduct were about 1 in 10 JSA sanction decisions 2010-13 (Webster 2014)."""
 
 
 class Requirements(_Model):

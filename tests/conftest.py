@@ -81,7 +81,15 @@ def switched_off(data: dict[str, Any]) -> dict[str, Any]:
         "job_loss_rate_per_day": 0.0,
         "job_loss_distance_coef": 0.0,
     }
-    out["sanctions"] = {**data["sanctions"], "enabled": False}
+    requirements = {
+        **data["sanctions"]["requirements"],
+        "job_search": {
+            **data["sanctions"]["requirements"]["job_search"],
+            "doubt_rate_per_day": 0.0,
+        },
+        "leaving_job": {**data["sanctions"]["requirements"]["leaving_job"], "p_per_job_end": 0.0},
+    }
+    out["sanctions"] = {**data["sanctions"], "enabled": False, "requirements": requirements}
     out["attendance"] = {**data["attendance"], "p_attend": 1.0, "logit_per_prior_fta": 0.0}
     out["offflow"] = {**data["offflow"], "rate_per_day": 0.0}
     out["benefit_dynamics"] = {**data["benefit_dynamics"], "p_close_on_failure_to_sign": 0.0}
