@@ -33,6 +33,7 @@ LABELS: dict[str, str] = {
     "ndyp": "New Deal for Young People",
     "ndyp_jcp_offer": "Jobcentre Plus offer (NDYP claimants)",
     "pathways_jcp": "Jobcentre Plus-led Pathways",
+    "pathways_ib_regime": "Incapacity benefit regime before Pathways",
     "pathways_provider": "Provider-led Pathways",
     "svltu": "SVLTU trailblazer",
     "svltu_jcp_offer": "Jobcentre Plus offer (SVLTU claimants)",

@@ -551,10 +551,19 @@ class ContractGroup(_Model):
     attachment_fee_gbp: NonNeg = 0.0
     outcome_fee_gbp: NonNeg = 0.0
     qualifying_days: NonNeg = 182.0
-    """Cumulative days in work that trigger the job outcome payment.
+    """Days in work that trigger the job outcome payment (see ``cumulation``).
 
     0 pays the outcome at job entry (Pathways: "a job expected to last 13 weeks").
     """
+    cumulation: Literal["cumulative", "continuous"] = "cumulative"
+    """How days in work add up to ``qualifying_days``: ``cumulative`` over any number of
+    jobs (the Work Programme: "a job outcome can be made up of a series of short jobs",
+    WP06), or ``continuous``, in one job (the New Deal's sustained job: 13 weeks with no
+    reclaim, ND01)."""
+    cumulation_window_days: Positive | None = None
+    """With ``cumulative``, only days in work within this many days before the outcome
+    count (Provider-led Pathways: 13 of the previous 26 weeks, PW18); None: all since
+    attachment."""
     sustainment_fee_gbp: NonNeg = 0.0
     """Paid for each ``sustainment_interval_days`` of continuous work after the outcome."""
     max_sustainment_payments: int = Field(0, ge=0)

@@ -91,6 +91,9 @@ class OutcomeProgress:
     work_days: float = 0.0
     outcome_at: float | None = None
     n_sustainment: int = 0
+    spells: list[tuple[float, float]] = field(default_factory=list)
+    """Earlier qualifying job spells (start, end), kept while the group has a cumulation
+    window."""
 
 
 @dataclass(slots=True)
@@ -99,6 +102,52 @@ class JobPayments:
 
     outcome_at: float | None = None
     sustainment_at: list[float] = field(default_factory=list)
+
+
+def _outcome_day(
+    progress: OutcomeProgress, group: ContractGroup, job_start: float, job_end: float
+) -> float | None:
+    """Return the day the job that runs from ``job_start`` to ``job_end`` triggers the
+    outcome under the group's cumulation rule, or None if it does not."""
+    need = group.qualifying_days
+    if group.cumulation == "continuous":
+        return job_start + need if job_end - job_start >= need else None
+    window = group.cumulation_window_days
+    if window is None:
+        need -= progress.work_days
+        return job_start + need if job_end - job_start >= need else None
+    return _windowed_outcome_day(progress.spells, need, window, job_start, job_end)
+
+
+def _windowed_outcome_day(
+    spells: list[tuple[float, float]], need: float, window: float, start: float, end: float
+) -> float | None:
+    """Return the first day ``t`` in ``[start, end]`` with ``need`` days in work within
+    ``(t - window, t]``, counting this job from ``start`` and the earlier ``spells``.
+
+    The work in the window, ``f(t)``, is piecewise linear and non-decreasing while this job
+    runs (its own days add at rate 1, earlier days leave the window at rate 0 or 1), so the
+    first crossing is found segment by segment between the days ``t - window`` passes an
+    earlier spell's start or end.
+    """
+
+    def earlier_in_window(t: float) -> float:
+        lo = t - window
+        return sum(max(0.0, min(e, start) - max(s, lo)) for s, e in spells)
+
+    knots = sorted(
+        {start, end} | {k + window for s, e in spells for k in (s, e) if start < k + window < end}
+    )
+    for k in range(len(knots) - 1):
+        a, b = knots[k], knots[k + 1]
+        fa = (a - start) + earlier_in_window(a)
+        if fa >= need:
+            return a
+        fb = (b - start) + earlier_in_window(b)
+        if fb >= need:
+            slope = (fb - fa) / (b - a)  # 1 or 0 on a segment: 0 only if nothing changes
+            return a + (need - fa) / slope if slope > 0.0 else b
+    return end if (end - start) + earlier_in_window(end) >= need else None
 
 
 def settle_job(
@@ -111,8 +160,9 @@ def settle_job(
 ) -> JobPayments:
     """Settle the outcome and sustainment triggers of one job spell.
 
-    The job outcome is triggered on the day cumulative days in work, over any
-    number of jobs, reach ``group.qualifying_days``. After it, a sustainment
+    The job outcome is triggered on the day days in work reach ``group.qualifying_days``
+    under the group's ``cumulation`` rule: over any number of jobs (optionally only those
+    within ``cumulation_window_days`` before the day), or in one job. After it, a sustainment
     payment is triggered for each full ``sustainment_interval_days`` of
     continuous work in the same job (counted from the outcome in the job that
     triggered it, and from the start of each later job), up to
@@ -147,13 +197,15 @@ def settle_job(
     length = job_end - job_start
     sustain_from = job_start
     if progress.outcome_at is None:
-        need = group.qualifying_days - progress.work_days
-        if length >= need:
-            progress.outcome_at = job_start + need
-            result.outcome_at = progress.outcome_at
-            sustain_from = progress.outcome_at
+        at = _outcome_day(progress, group, job_start, job_end)
+        if at is not None:
+            progress.outcome_at = at
+            result.outcome_at = at
+            sustain_from = at
         else:
             sustain_from = float("inf")
+        if group.cumulation_window_days is not None:
+            progress.spells.append((job_start, job_end))
     progress.work_days += length
     interval = group.sustainment_interval_days
     t = sustain_from + interval

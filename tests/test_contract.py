@@ -456,3 +456,61 @@ def test_outcome_when_cumulative_days_reach_qualifying(
     for s in sustainment:
         assert outcome is not None and s >= outcome + group.sustainment_interval_days - 1e-9
         assert any(q and a < s <= b + 1e-9 for a, b, q in jobs)
+
+
+# ------------------------------------------------------------------ cumulation rules
+def _group(**kw: object) -> ContractGroup:
+    return ContractGroup(outcome_fee_gbp=1.0, qualifying_days=91.0, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("rule", "jobs", "expected"),
+    [
+        # cumulative without a window: 50 + 41 days of a later job
+        pytest.param({}, [(0.0, 50.0), (400.0, 500.0)], 441.0, id="cumulative"),
+        # continuous: the short first job does not count; the second must last 91 days alone
+        pytest.param(
+            {"cumulation": "continuous"}, [(0.0, 50.0), (400.0, 500.0)], 491.0, id="continuous"
+        ),
+        pytest.param(
+            {"cumulation": "continuous"}, [(0.0, 90.0), (100.0, 150.0)], None, id="continuous-never"
+        ),
+        # a 182-day window: the first job (days 0-50) is still inside at day 141
+        pytest.param(
+            {"cumulation_window_days": 182.0},
+            [(0.0, 50.0), (100.0, 200.0)],
+            141.0,
+            id="window-counts-earlier-job",
+        ),
+        # ... but not a job that ended long before: 400 + 91
+        pytest.param(
+            {"cumulation_window_days": 182.0},
+            [(0.0, 50.0), (400.0, 500.0)],
+            491.0,
+            id="window-forgets-old-job",
+        ),
+        # the earlier job leaves the window as the new one runs: at t, work in (t-100, t] =
+        # (t - 60) + (40 - (t - 100)) for 100 < t < 140, i.e. 80 flat; then rises at rate 1
+        # from t = 140 (80 + (t - 140) = 91 at t = 151)
+        pytest.param(
+            {"cumulation_window_days": 100.0},
+            [(0.0, 40.0), (60.0, 300.0)],
+            151.0,
+            id="window-slides-over-earlier-job",
+        ),
+    ],
+)
+def test_cumulation_rules_table(
+    rule: dict[str, object], jobs: list[tuple[float, float]], expected: float | None
+) -> None:
+    group = _group(**rule)
+    progress = OutcomeProgress()
+    got = None
+    for start, end in jobs:
+        result = settle_job(progress, group, start, end)
+        if result.outcome_at is not None:
+            got = result.outcome_at
+    if expected is None:
+        assert got is None and progress.outcome_at is None
+    else:
+        assert got == pytest.approx(expected, abs=1e-12)
