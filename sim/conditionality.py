@@ -20,7 +20,7 @@ from sim.attendance import clock_per_contact, p_miss
 from sim.clocks import update_hazards
 from sim.events import Event
 from sim.hazards import INF
-from sim.obligation import JCP, Obligation
+from sim.obligation import JCP, NEVER, Obligation
 from sim.rng import exponential_from_base, uniform_from_base
 from sim.sanctions import ladder_level, spell_days
 
@@ -73,11 +73,24 @@ def _w_miss(j: Journey, o: Obligation, compulsory: bool) -> float:
 
 
 def refresh_attendance(j: Journey, o: Obligation) -> None:
-    """Recompute the chance of missing ``o``'s contacts; the attendance clock carries over."""
+    """Recompute the chance of missing ``o``'s contacts; the attendance clock carries over.
+
+    The weights are recomputed only when what they depend on (the interval, failures and
+    sanctions so far) has changed, and the voluntary weight only if voluntary contacts
+    can come.
+    """
     if j.ctx.attendance_certain:
         o.set_attendance(o.clock_left(), 0.0, 0.0)
         return
-    o.set_attendance(o.clock_left(), _w_miss(j, o, True), _w_miss(j, o, False))
+    left = o.clock_left()  # at the weights in force so far
+    wc, wv = o.w_compulsory, o.w_voluntary
+    if o.w_interval != o.interval or o.w_n_fta != j.n_fta or o.w_n_sanctions != j.n_sanctions:
+        o.w_interval, o.w_n_fta, o.w_n_sanctions = o.interval, j.n_fta, j.n_sanctions
+        wc = _w_miss(j, o, True)
+        wv = _w_miss(j, o, False) if o.mand_k_end < NEVER else 0.0
+    elif o.mand_k_end < NEVER and wv == 0.0:
+        wv = _w_miss(j, o, False)
+    o.set_attendance(left, wc, wv)
 
 
 def refresh_all_attendance(j: Journey) -> None:

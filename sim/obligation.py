@@ -55,6 +55,9 @@ class Obligation:
         "switch_at",
         "switch_interval",
         "w_compulsory",
+        "w_interval",
+        "w_n_fta",
+        "w_n_sanctions",
         "w_voluntary",
     )
 
@@ -81,6 +84,10 @@ class Obligation:
         self.w_voluntary = 0.0
         self.fta_k = NEVER
         self.n_fail = 0
+        self.w_interval = -1.0
+        """The interval, failures and sanctions the weights were computed for."""
+        self.w_n_fta = -1
+        self.w_n_sanctions = -1
 
     def time(self, k: int) -> float:
         """Return the day of contact ``k`` of the current schedule."""
