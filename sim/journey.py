@@ -18,7 +18,8 @@ the module of its concern, each a set of functions on the journey:
 * :mod:`sim.programme`: attachment, the provider's caseload, programme end;
 * :mod:`sim.employment`: starting and leaving a job, outcome and sustainment payments;
 * :mod:`sim.benefit`: time in each state, benefit paid, leaving benefit without a job;
-* :mod:`sim.services`: interventions.
+* :mod:`sim.services`: interventions;
+* :mod:`sim.wakes`: when the journey next wakes, and which module each wake-up goes to.
 
 Every draw is keyed by (stream, claimant, occurrence), so the same claimant
 under two regimes differs only where the regimes make it differ.
@@ -28,37 +29,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from sim.benefit import (
-    CEASED,
-    FAILED_TO_SIGN,
     accrue,
-    claim_again,
-    leave_without_job,
-    on_wca,
     set_benefit_state,
 )
 from sim.clocks import start_spell
 from sim.closing import close_journey
 from sim.conditionality import (
     draw_job_search_doubt,
-    on_decision,
-    on_job_search_doubt,
-    on_sanction_end,
     start_clock,
 )
 from sim.contract import DAYS_PER_MONTH, OutcomeProgress
-from sim.employment import end_job, start_job
-from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT, Event
+from sim.events import ON_BENEFIT, Event
 from sim.hazards import INF
-from sim.interviews import change_interval, jcp_schedule, on_interview, settle_all, switch_phase
+from sim.interviews import change_interval, jcp_schedule, settle_all
 from sim.obligation import JCP, PROVIDER, Obligation
-from sim.programme import attach, end_programme
-from sim.services import end_intervention, plan_interventions, start_intervention
+from sim.services import plan_interventions
 from sim.simpy_compat import retarget
+from sim.wakes import HORIZON, dispatch, next_wake
 
 if TYPE_CHECKING:
     from sim.area import Area
@@ -68,23 +60,6 @@ if TYPE_CHECKING:
 __all__ = ["Journey"]
 
 NAN = math.nan
-
-# why the process wakes, in order of priority when two fall on the same day
-HORIZON: Final = 0
-JOB_END: Final = 1
-ENTRY: Final = 2
-OFFFLOW: Final = 3
-DECISION: Final = 4
-SANCTION_END: Final = 5
-PROG_END: Final = 6
-ATTACH: Final = 7
-IV_END: Final = 8
-IV_START: Final = 9
-INTERVIEW: Final = 10
-SWITCH: Final = 11
-JOB_SEARCH: Final = 12
-RECLAIM: Final = 13
-WCA: Final = 14
 
 
 class Journey:
@@ -301,7 +276,7 @@ class Journey:
             plan_interventions(self, t, programme=False)
         now = 0.0
         while True:
-            t_next, kind = self._next_wake()
+            t_next, kind = next_wake(self)
             if kind == HORIZON and not (self.on_prog and self.status == ON_BENEFIT):
                 # nothing can change before the horizon: settle it without waking.
                 # (A claimant still in a caseload waits, so its provider's books stay in order.)
@@ -316,7 +291,7 @@ class Journey:
             if kind == HORIZON:
                 close_journey(self, now)
                 return
-            self._dispatch(kind, now)
+            dispatch(self, kind, now)
 
     def reschedule(self) -> None:
         """Apply a change of interview interval or provider made today by the provider.
@@ -333,7 +308,7 @@ class Journey:
         now = env.now
         self._catch_up(now)
         change_interval(self, now)
-        t_next, kind = self._next_wake()
+        t_next, kind = next_wake(self)
         retarget(self.proc, env.timeout(t_next - now))
         self.n_events += 1
         self.wake_at, self.wake_kind = t_next, kind
@@ -341,79 +316,6 @@ class Journey:
     def move_to(self, provider: Provider) -> None:
         """Continue with ``provider`` (the claimant's provider left the market)."""
         self.provider = provider
-
-    def _dispatch(self, kind: int, now: float) -> None:
-        if kind == INTERVIEW:
-            if on_interview(self, now):
-                leave_without_job(self, now, FAILED_TO_SIGN)
-        elif kind == ENTRY:
-            start_job(self, now)
-        elif kind == JOB_END:
-            end_job(self, now)
-        elif kind == DECISION:
-            on_decision(self, now)
-        elif kind == SANCTION_END:
-            on_sanction_end(self, now)
-        elif kind == OFFFLOW:
-            leave_without_job(self, now, CEASED)
-        elif kind == PROG_END:
-            end_programme(self, now)
-        elif kind == ATTACH:
-            attach(self, now)
-        elif kind == IV_START:
-            start_intervention(self, now)
-        elif kind == IV_END:
-            end_intervention(self, now, completed=True)
-        elif kind == SWITCH:
-            switch_phase(self, now)
-        elif kind == JOB_SEARCH:
-            on_job_search_doubt(self, now)
-        elif kind == RECLAIM:
-            claim_again(self, now)
-        elif kind == WCA:
-            on_wca(self, now)
-
-    def _next_wake(self) -> tuple[float, int]:
-        best, kind = self.horizon_at, HORIZON
-        if self.status == IN_WORK:
-            if self.job_end_at < best:
-                best, kind = self.job_end_at, JOB_END
-            return best, kind
-        if self.t_entry < best:
-            best, kind = self.t_entry, ENTRY
-        if self.status == OFF_BENEFIT:
-            if self.reclaim_at < best:
-                best, kind = self.reclaim_at, RECLAIM
-            return best, kind
-        if self.t_off < best:
-            best, kind = self.t_off, OFFFLOW
-        if self.pending and self.pending[0][0] < best:
-            best, kind = self.pending[0][0], DECISION
-        if self.sanctioned and self.sanc_until < best:
-            best, kind = self.sanc_until, SANCTION_END
-        if self.on_prog and self.programme_end_at < best:
-            best, kind = self.programme_end_at, PROG_END
-        if self.attach_at < best:
-            best, kind = self.attach_at, ATTACH
-        if self.iv_end_at < best:
-            best, kind = self.iv_end_at, IV_END
-        if self.iv_queue and self.iv_queue[0][0] < best:
-            best, kind = self.iv_queue[0][0], IV_START
-        if self.wca_at < best:
-            best, kind = self.wca_at, WCA
-        if self.jcp.switch_at < best:
-            best, kind = self.jcp.switch_at, SWITCH
-        if self.job_search_at < best:
-            best, kind = self.job_search_at, JOB_SEARCH
-        t_iv = self.jcp.next_failure_at()
-        if t_iv < best:
-            best, kind = t_iv, INTERVIEW
-            self.wake_actor = JCP
-        t_iv = self.prov.next_failure_at()
-        if t_iv < best:
-            best, kind = t_iv, INTERVIEW
-            self.wake_actor = PROVIDER
-        return best, kind
 
     def _catch_up(self, now: float) -> None:
         """Bring the state up to ``now``: time-in-state sums, then attended interviews.

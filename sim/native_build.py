@@ -35,6 +35,7 @@ NATIVE_MODULES = (
     "interviews",
     "obligation",
     "journey",
+    "wakes",
     "programme",
     "retention",
     "rng",
