@@ -295,3 +295,32 @@ def test_conditionality_follows_the_wca(wp, p_fit, p_support, sanctioned_after):
     fails_after = ev.filter((pl.col("event") == "fta") & (pl.col("t") > wca_day)).height
     assert fails_after > 50
     assert (refs.filter(pl.col("t") >= wca_day).height > 0) == sanctioned_after
+
+
+def test_a_job_left_voluntarily_is_referred_on_the_new_claim(wp):
+    """With every job end a voluntary quit, each repeat claim after a job brings a referral
+    by the leaving-job route on the day of the claim; with none, no such referral."""
+
+    def run(p_left: float) -> pl.DataFrame:
+        sc = bare(
+            wp,
+            employment__entry_rate_per_day=0.02,
+            employment__job_loss_rate_per_day=0.02,
+            sanctions__enabled=True,
+            sanctions__requirements__leaving_job__p_per_job_end=p_left,
+            sanctions__requirements__leaving_job__p_refer=1.0,
+            benefit_dynamics__reclaim_after_job=[{"from_days": 0.0, "rate_per_day": 0.1}],
+        )
+        return sim.run(sc, n_claimants=300, seed=6, event_log=True).events
+
+    ev = run(1.0)
+    reclaims = ev.filter(pl.col("event") == "reclaim").select("claimant_id", "t")
+    refs = ev.filter((pl.col("event") == "sanction_referral") & (pl.col("value") == 4.0))
+    assert reclaims.height > 100
+    assert (
+        refs.select("claimant_id", "t")
+        .sort(["claimant_id", "t"])
+        .equals(reclaims.sort(["claimant_id", "t"]))
+    )
+    none = run(0.0)
+    assert none.filter(pl.col("event") == "sanction_referral").height == 0

@@ -203,6 +203,73 @@ BAD_ORDER = (
 )
 BAD_TYPE = "[employment]\nentry_duration_bands = [" + BANDS.replace("0.9", "'high'") + "]\n"
 CASES: dict[str, Case] = {
+    "unknown requirement route": Case(
+        {"child.toml": CHILD + "[sanctions.requirements.refusing_to_smile]\np_refer = 0.5\n"},
+        "sanctions.requirements.refusing_to_smile",
+        "child.toml",
+        "'p_refer': 0.5",
+        "unknown key",
+    ),
+    "requirement rate out of range": Case(
+        {"child.toml": CHILD + "[sanctions.requirements.job_search]\np_adverse = 1.5\n"},
+        "sanctions.requirements.job_search.p_adverse",
+        "child.toml",
+        "1.5",
+        "less than or equal to 1",
+    ),
+    "negative job-search doubt rate": Case(
+        {"child.toml": CHILD + "[sanctions.requirements.job_search]\ndoubt_rate_per_day = -1\n"},
+        "sanctions.requirements.job_search.doubt_rate_per_day",
+        "child.toml",
+        "-1",
+        "greater than or equal to 0",
+    ),
+    "attendance elasticity out of range": Case(
+        {"child.toml": CHILD + "[attendance]\nfrequency_elasticity = 1.5\n"},
+        "attendance.frequency_elasticity",
+        "child.toml",
+        "1.5",
+        "less than or equal to 1",
+    ),
+    "WCA shares over 1": Case(
+        {"child.toml": CHILD + "[benefit_dynamics]\np_fit_for_work = 0.8\np_support_group = 0.4\n"},
+        "benefit_dynamics.p_fit_for_work",
+        "child.toml",
+        "0.8",
+        "must not exceed 1",
+    ),
+    "reclaim bands not starting at day 0": Case(
+        {
+            "child.toml": CHILD
+            + "[benefit_dynamics]\n"
+            + "reclaim_after_job = [{ from_days = 5, rate_per_day = 0.01 }]\n"
+        },
+        "benefit_dynamics.reclaim_after_job",
+        "child.toml",
+        "5",
+        "must start at from_days = 0",
+    ),
+    "unknown ESA phase": Case(
+        {"child.toml": CHILD + '[population.groups.esa_new]\nesa_phase_at_referral = "limbo"\n'},
+        "population.groups.esa_new.esa_phase_at_referral",
+        "child.toml",
+        "'limbo'",
+        "'assessment', 'wrag' or 'support'",
+    ),
+    "in-work support multiplier over 1": Case(
+        {"child.toml": CHILD + "[retention.in_work_support]\nloss_multiplier = 1.5\n"},
+        "retention.in_work_support.loss_multiplier",
+        "child.toml",
+        "1.5",
+        "less than or equal to 1",
+    ),
+    "unknown cumulation rule": Case(
+        {"child.toml": CHILD + '[contract.groups.jsa_25_plus]\ncumulation = "whenever"\n'},
+        "contract.groups.jsa_25_plus.cumulation",
+        "child.toml",
+        "'whenever'",
+        "'cumulative' or 'continuous'",
+    ),
     "trial arm shares not summing to 1": Case(
         {"child.toml": CHILD + "[arms.a]\nshare = 0.5\n[arms.b]\nshare = 0.4\n"},
         "arms",
