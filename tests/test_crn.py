@@ -236,3 +236,32 @@ def test_bigger_caseloads_mean_fewer_minutes(wp, policy):
         summary = sim.run(sc, n_claimants=3000, seed=15).summary
         minutes.append(_metric(summary, "adviser_minutes_per_caseload_week"))
     assert minutes[0] > minutes[1] > minutes[2], minutes
+
+
+JSA_AT_REFERRAL = pl.col("benefit") == "JSA"
+ESA_THROUGHOUT = (pl.col("benefit") == "ESA") & (pl.col("wca_outcome") != 0)
+
+
+@pytest.mark.parametrize(
+    ("change", "untouched"),
+    [
+        pytest.param({"retention.loss_multiplier_esa": 2.0}, JSA_AT_REFERRAL, id="ESA job loss"),
+        pytest.param({"benefit_dynamics.p_support_group": 0.4}, JSA_AT_REFERRAL, id="WCA shares"),
+        pytest.param(
+            {"sanctions.requirements.job_search.doubt_rate_per_day": 0.005},
+            ESA_THROUGHOUT,
+            id="job-search doubts",
+        ),
+    ],
+)
+def test_a_change_leaves_claimants_it_does_not_touch_identical(jcp, change, untouched):
+    """Under the Jobcentre regime (no shared capacity), a change that acts on one benefit
+    leaves every claimant on the other with the same record, field by field: jobseekers for
+    a change to ESA, and ESA claimants never found fit for work (who then move to JSA) for a
+    change to jobseekers' requirements."""
+    sc = override(jcp, {"population.groups.esa_new.esa_phase_at_referral": "assessment"})
+    a = sim.run(sc, n_claimants=3000, seed=21).ledger
+    b = sim.run(override(sc, change), n_claimants=3000, seed=21).ledger
+    assert a.filter(untouched).height > 100
+    assert a.filter(untouched).equals(b.filter(untouched))
+    assert not a.filter(~untouched).equals(b.filter(~untouched))
