@@ -87,6 +87,7 @@ class Adaptive(_Model):
     """Effect name in ``impacts.parquet`` (see :mod:`sim.estimates`)."""
     group: str = "all"
     horizon_months: int | None = 24
+    """The effect's horizon; ignored for an effect that has none (days in work, payments)."""
     target_half_width: float = Field(gt=0.0)
     """Stop once the 95% CI half-width of the effect is at most this."""
     max_replications: int = Field(ge=2, le=10_000)
@@ -773,7 +774,8 @@ def _half_width(out: Path, batch: Batch, adaptive: Adaptive) -> float:
         & (pl.col("group") == adaptive.group)
         & (pl.col("scenario") != batch.baseline)
     )
-    if adaptive.horizon_months is not None:
+    if adaptive.horizon_months is not None and row["horizon_months"].is_not_null().any():
+        # effects without a horizon (days in work, payments) ignore it
         row = row.filter(pl.col("horizon_months") == adaptive.horizon_months)
     if row.height == 0:
         raise ValueError(

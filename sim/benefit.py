@@ -22,7 +22,7 @@ from sim.benefit_states import (
     returns_to_provider,
     wca_outcome,
 )
-from sim.clocks import update_hazards
+from sim.clocks import restart_off_clock, update_hazards
 from sim.conditionality import (
     clear_sanctions,
     draw_job_search_doubt,
@@ -153,6 +153,7 @@ def claim_again(j: Journey, now: float) -> None:
     ctx = j.ctx
     j.status = ON_BENEFIT
     j.reclaim_at = INF
+    restart_off_clock(j, now)
     j.n_repeat_claims += 1
     if j.first_reclaim_at != j.first_reclaim_at:
         j.first_reclaim_at = now

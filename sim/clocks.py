@@ -11,7 +11,7 @@ actor, a running intervention's lock-in, a sanction and being off benefit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from sim.events import IN_WORK, OFF_BENEFIT, ON_BENEFIT
 from sim.hazards import INF
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "entry_multiplier",
+    "restart_off_clock",
     "service_effect",
     "start_spell",
     "update_entry",
@@ -93,6 +94,18 @@ def update_off(j: Journey, now: float) -> None:
         j.rate_off = 0.0
     e = j.e_off
     j.t_off = now + (e if e > 0.0 else 0.0) / j.rate_off if j.rate_off > 0 else INF
+
+
+_RECLAIM_OCC: Final = 1 << 32
+"""Occurrence offset of the off-flow clocks drawn at repeat claims (apart from spells')."""
+
+
+def restart_off_clock(j: Journey, now: float) -> None:
+    """A repeat claim starts at ``now``: a fresh off-flow clock (the last one has fired or
+    was drawn for the spell that began when a job ended; either way it starts again)."""
+    j.e_off = exponential_from_base(j.ctx.base_off, j.i, _RECLAIM_OCC + j.n_repeat_claims)
+    j.t_off_ref = now
+    j.rate_off = 0.0
 
 
 def start_spell(j: Journey, now: float) -> None:

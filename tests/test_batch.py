@@ -333,14 +333,15 @@ def _adaptive_batch(tmp_path: Path, target: float) -> Path:
     path.write_text(
         path.read_text()
         + "\n[adaptive]\n"
-        + 'effect = "job_outcome_rate"\ngroup = "all"\nhorizon_months = 24\n'
+        # a continuous effect: a rate of 600 claimants can repeat exactly (a zero-width CI)
+        + 'effect = "days_in_work"\ngroup = "all"\n'
         + f"target_half_width = {target}\nmax_replications = 6\nstep = 2\n"
     )
     return path
 
 
 def test_adaptive_replications_stop_at_target_or_cap(tmp_path: Path) -> None:
-    loose = run_batch(load_batch(_adaptive_batch(tmp_path / "a", 1.0)), tmp_path / "a" / "o")
+    loose = run_batch(load_batch(_adaptive_batch(tmp_path / "a", 1e4)), tmp_path / "a" / "o")
     assert loose.replications == 2  # already precise enough
     tight = run_batch(load_batch(_adaptive_batch(tmp_path / "b", 1e-9)), tmp_path / "b" / "o")
     assert tight.replications == 6  # never precise enough: stops at the cap

@@ -324,3 +324,24 @@ def test_a_job_left_voluntarily_is_referred_on_the_new_claim(wp):
     )
     none = run(0.0)
     assert none.filter(pl.col("event") == "sanction_referral").height == 0
+
+
+def test_time_on_benefit_of_the_two_state_chain(wp):
+    """No jobs; off-flow at constant rate a, repeat claims at constant rate b: the expected
+    days on benefit over a horizon T from a claim's start is the two-state chain's closed
+    form b/(a+b) T + a/(a+b)^2 (1 - exp(-(a+b) T)), within 4 SE."""
+    a, b = 0.01, 0.02
+    sc = bare(
+        wp,
+        employment__entry_rate_per_day=TINY_RATE,
+        offflow__rate_per_day=a,
+        benefit_dynamics__reclaim_after_offflow=[{"from_days": 0.0, "rate_per_day": b}],
+    )
+    led = sim.run(sc, n_claimants=N, seed=13).ledger
+    horizon = (led["horizon_at"] - led["referred_at"]).to_numpy()
+    on = led["days_on_benefit"].to_numpy()
+    s = a + b
+    expected = b / s * horizon + a / s**2 * (1.0 - np.exp(-s * horizon))
+    se = on.std() / math.sqrt(len(on))
+    assert abs(on.mean() - expected.mean()) < 4.0 * se, (on.mean(), expected.mean(), se)
+    assert (led["n_repeat_claims"] > 1).mean() > 0.5
