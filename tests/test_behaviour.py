@@ -345,3 +345,34 @@ def test_time_on_benefit_of_the_two_state_chain(wp):
     se = on.std() / math.sqrt(len(on))
     assert abs(on.mean() - expected.mean()) < 4.0 * se, (on.mean(), expected.mean(), se)
     assert (led["n_repeat_claims"] > 1).mean() > 0.5
+
+
+def test_failures_at_a_placement_go_by_the_activity_route(wp):
+    """A placement that replaces the Jobcentre calendar (daily, days 20-50 after referral):
+    failures inside it are referred by the activity route, those outside by the Jobcentre's."""
+    sc = bare(
+        wp,
+        employment__entry_rate_per_day=TINY_RATE,
+        attendance__p_attend=0.8,
+        sanctions__enabled=True,
+        sanctions__p_refer=1.0,
+        interventions=[
+            {
+                "name": "placement",
+                "delivered_by": "jcp",
+                "start_after_days": 20.0,
+                "duration_days": 30.0,
+                "interview_interval_days": 1.0,
+            }
+        ],
+    )
+    res = sim.run(sc, n_claimants=200, seed=3, event_log=True)
+    refs = res.events.filter(pl.col("event") == "sanction_referral").join(
+        res.ledger.select("claimant_id", "referred_at"), on="claimant_id"
+    )
+    day = pl.col("t") - pl.col("referred_at")
+    inside = refs.filter((day > 20.0) & (day <= 50.0))
+    outside = refs.filter((day <= 20.0) | (day > 50.0))
+    assert inside.height > 20 and outside.height > 20
+    assert set(inside["value"].to_list()) == {2.0}
+    assert set(outside["value"].to_list()) == {0.0}
