@@ -50,9 +50,19 @@ class Area:
         with no planned member does not exist. A prime's ``specialist`` is set if it
         has one.
     contract : Contract
+    u_termination : callable, optional
+        ``u(prime index, contract year)``: the keyed uniform a termination risk is
+        drawn against (:class:`sim.market_config.BelowMpl`); default never terminates.
     """
 
-    def __init__(self, index: int, book: AreaBook, primes: dict[int, Provider], contract: Contract):
+    def __init__(
+        self,
+        index: int,
+        book: AreaBook,
+        primes: dict[int, Provider],
+        contract: Contract,
+        u_termination: Callable[[int, int], float] | None = None,
+    ):
         self.index = index
         self.book = book
         self.by_position = primes
@@ -65,6 +75,8 @@ class Area:
         self.performance: list[F] = []
         """Per contract year: each prime's outcomes / attachments in that year."""
         self.met_mpl: list[npt.NDArray[np.bool_]] = []
+        self.u_termination = u_termination or (lambda prime, year: 1.0)
+        """Keyed uniform for a prime's termination draw in a contract year."""
         self._record_shares(0)
 
     @property
@@ -78,12 +90,14 @@ class Area:
         return out
 
     # ------------------------------------------------------------------ allocation
-    def assign(self, local: int) -> Provider:
-        """Return the provider that takes member ``local`` on at attachment.
+    def assign(self, local: int, now: float) -> Provider:
+        """Return the provider that takes member ``local`` on at attachment on day ``now``.
 
         The prime is the one whose market-share interval holds the member's uniform,
         at the shares in force on its referral day (the equal-shares allocation until
-        the first change); a prime that has left hands on to its successor.
+        the first change); a prime that has left hands on to its successor. The prime
+        then chooses whether to pass the member to its specialist
+        (:meth:`sim.provider.Provider.passes_on`).
         """
         book = self.book
         referred = float(book.referred_at[local])
@@ -98,7 +112,7 @@ class Area:
             prime = self.primes[min(k, len(self.primes) - 1)]
         while prime.successor is not None:
             prime = prime.successor
-        if book.to_specialist[local] and prime.specialist is not None and prime.specialist.live:
+        if prime.specialist is not None and prime.passes_on(local, now):
             return prime.specialist
         return prime
 
@@ -125,7 +139,10 @@ class Area:
         self.performance.append(perf)
         mpls = self.contract.minimum_performance_levels
         mpl = mpls[min(year, len(mpls) - 1)] if mpls else 0.0
-        self.met_mpl.append(np.where(np.isnan(perf), False, perf >= mpl))
+        met = np.where(np.isnan(perf), False, perf >= mpl)
+        self.met_mpl.append(met)
+        if mpls:
+            self._below_mpl(now, year, perf, met)
         shift = self.contract.market_share_shift
         ok = np.flatnonzero(~np.isnan(perf))
         if shift <= 0.0 or len(ok) < 2:
@@ -149,6 +166,41 @@ class Area:
             month = int(now / DAYS_PER_MONTH)
             pair[1].set_advisers(n_best, month)
             pair[0].set_advisers(total - n_best, month)
+        self._change_shares(now, shares)
+
+    def _below_mpl(self, now: float, year: int, perf: F, met: npt.NDArray[np.bool_]) -> None:
+        """Apply the contract's consequence to each live prime below the MPL this year.
+
+        ``share_penalty``: the prime loses that share of its share of new referrals to
+        the live primes that met the MPL (or, if none did, to every other live prime),
+        in proportion to their shares. ``termination``: with probability
+        ``p_termination`` (the keyed uniform ``u_termination[prime, year]``) the prime's
+        contract ends; it leaves the market as under financial exit.
+        """
+        rule = self.contract.below_mpl
+        below = [
+            k for k, p in enumerate(self.primes) if p.live and not np.isnan(perf[k]) and not met[k]
+        ]
+        if rule.consequence == "none" or not below:
+            return
+        if rule.consequence == "termination":
+            month = int(now / DAYS_PER_MONTH)
+            for k in below:
+                p = self.primes[k]
+                if self.u_termination(p.index, year) < rule.p_termination:
+                    self._exit(p, now, month)
+            return
+        shares = self.shares.copy()
+        for k in below:
+            takers = [q for q, p in enumerate(self.primes) if p.live and q != k and met[q]]
+            if not takers:
+                takers = [q for q, p in enumerate(self.primes) if p.live and q != k]
+            weight = shares[takers]
+            if not takers or weight.sum() <= 0.0:
+                continue
+            moved = rule.share_penalty * shares[k]
+            shares[k] -= moved
+            shares[takers] += moved * weight / weight.sum()
         self._change_shares(now, shares)
 
     def run_years(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:

@@ -35,14 +35,15 @@ def service_effect(j: Journey) -> float:
     """Return the proportional raise in the job-entry hazard from the contacts received.
 
     Each actor's contacts have their own effect per contact hour a week (Jobcentre and
-    provider); the claimant's ``effect_gain`` says how the effect varies with distance
-    from work (``exp((1 - gradient) * distance)``: a gradient of 1 makes the absolute
-    effect proportional to the base hazard, 0 the same for everyone).
+    provider; the provider's scaled by its effectiveness, ``prov_gain``); the claimant's
+    ``effect_gain`` says how the effect varies with distance from work
+    (``exp((1 - gradient) * distance)``: a gradient of 1 makes the absolute effect
+    proportional to the base hazard, 0 the same for everyone).
     """
     if j.status != ON_BENEFIT:
         return 0.0
     ctx = j.ctx
-    x = ctx.effect_per_hour * j.prov.hours_per_week()
+    x = ctx.effect_per_hour * j.prov_gain * j.prov.hours_per_week()
     x += ctx.jcp_effect_per_hour * j.jcp.hours_per_week()
     return x * ctx.effect_gain[j.i]
 

@@ -521,16 +521,21 @@ class Provider(_Model):
 
 
 class Subcontracting(_Model):
-    """Each prime's specialist subcontractor in its supply chain."""
+    """Each prime's specialist subcontractor in its supply chain.
 
-    p_refer_by_group: dict[str, Probability] = Field(default_factory=dict)
-    """Probability that the prime passes a referral in this payment group to its specialist."""
-    p_refer_condition: Probability = 0.0
-    """Probability for any referral with a health condition (the larger of the two applies)."""
+    A prime passes a claimant on by choice, at attachment: when the management fee it
+    expects beats what it expects to keep by serving the claimant itself, and the
+    specialist has room (:mod:`sim.subcontract`).
+    """
+
     management_fee_share: Probability = 0.15
     """Share of the specialist's payments the prime keeps as a management fee."""
+    condition_effect_multiplier: Positive = 1.0
+    """The specialist's adviser effect for claimants with a health condition, relative
+    to a prime's (its specialism; the prime knows it from the specialist's record)."""
     specialist: Provider = Field(default_factory=Provider)
-    """How the specialist delivers, and what it costs."""
+    """How the specialist delivers, and what it costs (its caseload limit is its
+    headcount times ``caseload_per_adviser``)."""
 
 
 class Providers(_Model):
@@ -543,6 +548,13 @@ class Providers(_Model):
     provider: Provider = Field(default_factory=Provider)
     subcontracting: Subcontracting | None = None
     """A specialist subcontractor for each prime; None: primes deliver everything."""
+    beliefs: Beliefs = Field(default_factory=lambda: Beliefs())
+    """What providers believe of claimants' job chances and their service's effect, and
+    whether they learn."""
+    economics: Economics = Field(default_factory=lambda: Economics())
+    """How providers set their adviser headcount."""
+    primes: PrimeDraws = Field(default_factory=lambda: PrimeDraws())
+    """How primes in an area differ (effectiveness, cost, optimism, mission)."""
 
 
 class ContractGroup(_Model):
@@ -585,6 +597,8 @@ class Contract(_Model):
     lowest- to the highest-performing prime (performance as for the MPL)."""
     min_market_share: Probability = 0.1
     """No prime's share falls below this through market share shift."""
+    below_mpl: BelowMpl = Field(default_factory=lambda: BelowMpl())
+    """What a prime below the minimum performance level faces at a contract-year end."""
 
 
 class Intervention(_Model):
@@ -642,6 +656,7 @@ class Records(_Model):
 
 # the behaviour rules' models import this module's primitives, defined above
 from sim.behaviour_config import BenefitDynamics, Retention  # noqa: E402
+from sim.market_config import Beliefs, BelowMpl, Economics, PrimeDraws  # noqa: E402
 
 
 class Scenario(_Model):
@@ -707,13 +722,5 @@ class Scenario(_Model):
                 raise ValueError(
                     f"interventions: {iv.name!r} names unknown arm(s) {unknown}; "
                     f"arms: {sorted(self.arms)}"
-                )
-        sub = self.providers.subcontracting
-        if sub is not None:
-            unknown = sorted(set(sub.p_refer_by_group) - set(self.population.groups))
-            if unknown:
-                raise ValueError(
-                    f"providers.subcontracting.p_refer_by_group names unknown group(s) "
-                    f"{unknown}; groups: {sorted(self.population.groups)}"
                 )
         return self

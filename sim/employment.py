@@ -35,7 +35,7 @@ def start_job(j: Journey, now: float) -> None:
     """The job-entry clock fired: the claimant starts a job at ``now``."""
     ctx, i = j.ctx, j.i
     if j.status == ON_BENEFIT:
-        leave_caseload(j, now)
+        leave_caseload(j, now, job=True)
         clear_sanctions(j, now)
         drop_interventions(j, now)
         pause_all(j)

@@ -149,6 +149,7 @@ class Journey:
         "programme_end_at",
         "progress",
         "prov",
+        "prov_gain",
         "provider",
         "rate_off",
         "reclaim_at",
@@ -197,6 +198,8 @@ class Journey:
         self.programme_end_at = ctx.programme_end_at[i]
         self.area = area
         self.provider: Provider | None = None
+        self.prov_gain = 1.0
+        """How much the provider's adviser hours do for this claimant (1: the scenario's)."""
         self.local = local
         self.status = ON_BENEFIT
         self.on_prog = False
@@ -316,6 +319,7 @@ class Journey:
     def move_to(self, provider: Provider) -> None:
         """Continue with ``provider`` (the claimant's provider left the market)."""
         self.provider = provider
+        self.prov_gain = provider.effect_gain(self.local)
 
     def _catch_up(self, now: float) -> None:
         """Bring the state up to ``now``: time-in-state sums, then attended interviews.

@@ -36,11 +36,14 @@ from sim.contract import DAYS_PER_MONTH
 from sim.fmath import exp_array
 from sim.hazards import EntryHazard, StepHazard
 from sim.journey import Journey
+from sim.market_setup import MarketSetup
 from sim.native_build import NATIVE_MODULES, PREFIX, source_digest
 from sim.population import Population, build_population
+from sim.primes import PrimeTraits
 from sim.provider import AreaBook, Provider
+from sim.provider_mind import Mind
 from sim.records import EVENT_CODES, EventLog, JourneyRecords
-from sim.rng import Streams, signed64
+from sim.rng import Streams, signed64, uniform_from_base
 from sim.simpy_compat import n_events_scheduled
 
 __all__ = ["PURE", "Engine", "RunContext", "RunOutput", "engine", "simulate"]
@@ -360,29 +363,28 @@ def _outcome_value_gbp(sc: Scenario, pop: Population) -> npt.NDArray[np.float64]
     return per_group[pop.group]
 
 
-def _to_specialist(sc: Scenario, pop: Population, streams: Streams) -> npt.NDArray[np.bool_]:
-    """Whether a prime with a specialist passes each referral on (one keyed draw each)."""
-    sub = sc.providers.subcontracting
-    if sub is None:
-        return np.zeros(pop.n, dtype=bool)
-    by_group = np.array([sub.p_refer_by_group.get(g, 0.0) for g in pop.group_names])[pop.group]
-    p = np.maximum(by_group, np.where(pop.condition >= 0, sub.p_refer_condition, 0.0))
-    u = streams.uniforms("providers.subcontract", np.arange(pop.n, dtype=np.int64))
-    return np.asarray(u < p, dtype=bool)
+def _attachment_fees_gbp(sc: Scenario, pop: Population) -> npt.NDArray[np.float64]:
+    per_group = np.array([sc.contract.groups[n].attachment_fee_gbp for n in pop.group_names])
+    return np.asarray(per_group[pop.group], dtype=np.float64)
+
+
+def _attachment_fee_ends_at(sc: Scenario) -> float:
+    end = sc.contract.attachment_fee_end_month
+    if end is None:
+        return math.inf
+    return (month_index(end) - month_index(sc.run.start_month)) * DAYS_PER_MONTH
 
 
 def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> list[Area]:
     """Build every area's book, primes (with specialists) and market."""
     value = _outcome_value_gbp(sc, pop)
     qual = np.array([sc.contract.groups[n].qualifying_days for n in pop.group_names])[pop.group]
+    fees = _attachment_fees_gbp(sc, pop)
     prog_end = np.asarray(ctx.programme_end_at)
     n_months = len(ctx.monthly[0])  # months of the run's books
-    to_spec = _to_specialist(sc, pop, streams)
-    sub = sc.providers.subcontracting
     counts = pop.n_providers_by_area
     first_prime = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     n_primes_total = int(np.sum(counts))
-    programme_days = 7.0 * sc.run.programme_weeks
     out = []
     for area, n_primes in enumerate(counts):
         prime_ids = range(int(first_prime[area]), int(first_prime[area]) + n_primes)
@@ -397,36 +399,73 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
             programme_end_at=prog_end[members],
             referred_at=pop.referred_at[members],
             u_prime=pop.u_prime[members],
-            to_specialist=to_spec[members],
+            to_specialist=np.zeros(len(members), dtype=bool),
             initial_prime=pop.provider[members] - first_prime[area],
+            condition=pop.condition[members] >= 0,
+            attachment_fee_gbp=fees[members],
+            attachment_fee_ends_at=_attachment_fee_ends_at(sc),
         )
+        setup = MarketSetup.build(sc, pop, book, members, ctx, streams)
         primes = {}
         for k, p in enumerate(prime_ids):
             planned = book.initial_prime == k
-            if not planned.any():
-                continue
-            mine = planned & ~book.to_specialist if sub is not None else planned
-            cfg = sc.providers.provider
-            prov = _provider(sc, p, area, cfg, book, mine if mine.any() else planned, ctx, n_months)
-            prov.plan_advisers(programme_days)
-            spec = planned & book.to_specialist
-            if sub is not None and spec.any():
-                prov.specialist = _provider(
-                    sc,
-                    n_primes_total + p,
-                    area,
-                    sub.specialist,
-                    book,
-                    spec,
-                    ctx,
-                    n_months,
-                    prime=prov,
-                    management_fee_share=sub.management_fee_share,
-                )
-                prov.specialist.plan_advisers(programme_days)
-            primes[k] = prov
-        out.append(Area(area, book, primes, sc.contract))
+            if planned.any():
+                primes[k] = _prime(sc, setup, p, area, book, planned, n_primes_total, n_months)
+        u_term = _termination_draws(streams)
+        out.append(Area(area, book, primes, sc.contract, u_term))
     return out
+
+
+def _termination_draws(streams: Streams) -> Any:
+    base = streams.base("contract.termination")
+
+    def u(prime: int, year: int) -> float:
+        return uniform_from_base(base, prime, year)
+
+    return u
+
+
+def _prime(
+    sc: Scenario,
+    setup: MarketSetup,
+    index: int,
+    area: int,
+    book: AreaBook,
+    planned: npt.NDArray[np.bool_],
+    n_primes_total: int,
+    n_months: int,
+) -> Provider:
+    """Build one prime and, if the scenario has them, its specialist.
+
+    The specialist's planned caseload (its starting headcount and months open) is the
+    prime's planned members it would pass on under its prior beliefs.
+    """
+    sub = sc.providers.subcontracting
+    cfg = sc.providers.provider
+    mind = setup.mind(cfg, setup.traits[index])
+    rule = setup.pass_rule()
+    spec = planned & setup.would_pass(mind, planned, rule) if rule is not None else None
+    mine = planned & ~spec if spec is not None and (planned & ~spec).any() else planned
+    programme_days = 7.0 * sc.run.programme_weeks
+    prov = _provider(sc, index, area, cfg, book, mine, setup.ctx, n_months, mind, pass_rule=rule)
+    prov.plan_advisers(programme_days)
+    if sub is not None and spec is not None and spec.any():
+        prov.specialist = _provider(
+            sc,
+            n_primes_total + index,
+            area,
+            sub.specialist,
+            book,
+            spec,
+            setup.ctx,
+            n_months,
+            setup.mind(sub.specialist, PrimeTraits()),
+            prime=prov,
+            management_fee_share=sub.management_fee_share,
+            condition_effect_multiplier=sub.condition_effect_multiplier,
+        )
+        prov.specialist.plan_advisers(programme_days)
+    return prov
 
 
 def _provider(
@@ -438,6 +477,7 @@ def _provider(
     planned: npt.NDArray[np.bool_],
     ctx: RunContext,
     n_months: int,
+    mind: Mind,
     **kwargs: Any,
 ) -> Provider:
     return Provider(
@@ -451,6 +491,7 @@ def _provider(
         sc.employment.entry_rate_per_day,
         sc.employment.effect_per_adviser_hour_per_week,
         ctx.entry.lm,
+        mind,
         **kwargs,
     )
 

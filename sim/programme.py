@@ -34,7 +34,8 @@ def attach(j: Journey, now: float) -> None:
     """Attach the claimant to the provider the area allocates, at ``now``."""
     ctx, area = j.ctx, j.area
     assert area is not None
-    prov = j.provider = area.assign(j.local)
+    prov = j.provider = area.assign(j.local, now)
+    j.prov_gain = prov.effect_gain(j.local)
     j.attach_at = INF
     j.on_prog = True
     j.attached_at = now
@@ -65,10 +66,10 @@ def rejoin(j: Journey, now: float) -> None:
     set_schedule(j, j.prov, now + interval, interval, cfg.interview_minutes, now)
 
 
-def leave_caseload(j: Journey, now: float) -> None:
-    """Leave the provider's active caseload (on work, leaving benefit, or the end)."""
+def leave_caseload(j: Journey, now: float, job: bool = False) -> None:
+    """Leave the provider's active caseload (``job``: for work; or leaving benefit, or the end)."""
     if j.on_prog and j.status == ON_BENEFIT and j.provider is not None:
-        j.provider.leave(j.local, now)
+        j.provider.leave(j.local, now, job)
         gap = now - j.last_contact
         if gap > j.max_gap:
             j.max_gap = gap

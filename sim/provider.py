@@ -28,7 +28,9 @@ import simpy
 
 from sim.config import Contract
 from sim.config import Provider as ProviderConfig
-from sim.contract import DAYS_PER_MONTH, price_index
+from sim.contract import DAYS_PER_MONTH, contract_year, price_index
+from sim.primes import mpl_premium_gbp
+from sim.provider_mind import Mind, PassRule
 from sim.triage import CaseloadView, allocate, quantise_intervals
 
 __all__ = ["INCOME_KINDS", "AreaBook", "Provider"]
@@ -70,9 +72,17 @@ class AreaBook:
     u_prime : float array
         The member's keyed uniform for allocation to a prime by market share.
     to_specialist : bool array
-        Whether a prime with a specialist passes the member on.
+        Whether the prime would pass the member on to its specialist under its prior
+        beliefs (sets the specialist's planned caseload; the choice itself is made at
+        attachment, :meth:`Provider.passes_on`).
     initial_prime : int array
         Position (in the area's primes) of the prime allocated at equal shares.
+    condition : bool array
+        Whether the member has a health condition (visible to providers).
+    attachment_fee_gbp : float array
+        The attachment fee the member brings while the contract pays one.
+    attachment_fee_ends_at : float
+        The day from which the contract pays no attachment fee (infinity: never).
     """
 
     members: npt.NDArray[np.int64]
@@ -84,16 +94,27 @@ class AreaBook:
     u_prime: F
     to_specialist: npt.NDArray[np.bool_]
     initial_prime: npt.NDArray[np.int64]
+    condition: npt.NDArray[np.bool_]
+    attachment_fee_gbp: F
+    attachment_fee_ends_at: float = math.inf
     interval_days: F = field(init=False)
     work_days: F = field(init=False)
+    counted_to: F = field(init=False)
+    """Day up to which each member's time on its provider's caseload has been counted."""
     journeys: list[Member | None] = field(init=False)
     to_reschedule: list[Member] = field(init=False)
     """Journeys whose interval or provider changed today, to be told by :func:`periodic`."""
+
+    def fees_gbp(self, idx: npt.NDArray[np.int64], day: F) -> F:
+        """Return the attachment fee members ``idx`` bring if attached on ``day``."""
+        fee = self.attachment_fee_gbp[idx]
+        return np.asarray(np.where(day < self.attachment_fee_ends_at, fee, 0.0), dtype=np.float64)
 
     def __post_init__(self) -> None:
         n = len(self.members)
         self.interval_days = np.zeros(n)
         self.work_days = np.zeros(n)
+        self.counted_to = np.zeros(n)
         self.journeys = [None] * n
         self.to_reschedule = []
 
@@ -150,10 +171,17 @@ class Provider:
         What the provider knows of the job-entry hazard.
     lm : callable
         Labour-market index by day.
+    mind : Mind
+        Its beliefs, traits and decision rules (:mod:`sim.provider_mind`).
     prime : Provider, optional
         For a specialist subcontractor, the prime that subcontracts to it.
     management_fee_share : float
         Share of a specialist's payments kept by its prime.
+    pass_rule : PassRule, optional
+        For a prime with a specialist: what it knows of passing claimants on.
+    condition_effect_multiplier : float
+        For a specialist: its effect for claimants with a health condition, relative to
+        its effect for others.
 
     Raises
     ------
@@ -173,9 +201,12 @@ class Provider:
         entry_rate_per_day: float,
         effect_per_adviser_hour_per_week: float,
         lm: Any,
+        mind: Mind,
         *,
         prime: Provider | None = None,
         management_fee_share: float = 0.0,
+        pass_rule: PassRule | None = None,
+        condition_effect_multiplier: float = 1.0,
     ) -> None:
         if not planned.any():
             raise ValueError(f"provider {index} has no planned members.")
@@ -220,6 +251,26 @@ class Provider:
         """Months from which a cut under financial strain took effect."""
         self.first_day = 0.0
         self.last_day = 0.0
+        self.mind = mind
+        self.efficiency = mind.traits.efficiency
+        """Multiplies the true effect of this provider's adviser hours."""
+        self.condition_multiplier = condition_effect_multiplier
+        self.pass_rule = pass_rule
+        self.pending_hire: tuple[float, int] | None = None
+        """(day the new advisers start, headcount then) after a decision to hire."""
+        self.next_headcount_at = mind.economics.headcount_review_days
+        self.n_passed_on = np.zeros(n_months, dtype=np.int64)
+        self.belief_effect = np.full(n_months, np.nan)
+        self.belief_hazard = np.full(n_months, np.nan)
+        self.expected_income = np.full(n_months, np.nan)
+        self.target_advisers = np.full(n_months, -1, dtype=np.int64)
+        self.mpl_premium_gbp = 0.0
+
+    def effect_gain(self, local: int) -> float:
+        """Return what this provider's adviser hours do for member ``local`` (1: the scenario's)."""
+        if self.book.condition[local]:
+            return self.efficiency * self.condition_multiplier
+        return self.efficiency
 
     @property
     def live(self) -> bool:
@@ -271,6 +322,7 @@ class Provider:
     def join(self, local: int, now: float) -> float:
         """Add member ``local`` to the active caseload; return its interview interval."""
         self.active[local] = True
+        self.book.counted_to[local] = now
         self._count(now, +1)
         return float(self.interval_days[local])
 
@@ -282,8 +334,14 @@ class Provider:
         """Note the days in work member ``local`` has towards the outcome (for triage)."""
         self.work_days[local] = days
 
-    def leave(self, local: int, now: float) -> None:
-        """Remove member ``local`` from the active caseload."""
+    def leave(self, local: int, now: float, job: bool = False) -> None:
+        """Remove member ``local`` from the active caseload (``job``: it left for work).
+
+        The provider counts the member's days since last counted, and whether a job
+        ended them, towards its beliefs.
+        """
+        days = now - float(self.book.counted_to[local])
+        self.mind.observe_spell(local, float(self.interval_days[local]), days * self.lm(now), job)
         self.active[local] = False
         self._count(now, -1)
 
@@ -332,28 +390,33 @@ class Provider:
 
     # ------------------------------------------------------------------ triage
     def review(self, now: float) -> None:
-        """Re-triage the active caseload and reschedule members whose interval changed."""
+        """Re-triage the active caseload and reschedule members whose interval changed.
+
+        In order: advisers hired earlier start if their day has come; the caseload's
+        days since last counted go into the beliefs, which are updated; the caseload is
+        viewed through the beliefs (an outcome also worth the MPL premium); the policy
+        shares the capacity; under the ``margin`` headcount rule, a headcount review if
+        one is due; the month's beliefs and expected income are recorded.
+        """
         if not self.live:
             return
+        month = int(now / DAYS_PER_MONTH)
+        self._start_hires(now, month)
         idx = np.flatnonzero(self.active)
         if len(idx) == 0:
             return
-        cfg = self.config
-        view = CaseloadView(
-            signal=self.signal[idx],
-            value_gbp=self.value_gbp[idx] * price_index(self.contract, now),
-            days_left=np.maximum(self.programme_end_at[idx] - now, 0.0),
-            qualifying_days_left=np.maximum(self.qualifying_days[idx] - self.work_days[idx], 0.0),
-            entry_rate_per_day=self.entry_rate_per_day * self.lm(now),
-            effect_per_adviser_hour_per_week=self.effect,
-        )
+        lm_now = float(self.lm(now))
+        self._count_caseload(idx, now, lm_now)
+        self.mpl_premium_gbp = self._mpl_premium(now, month)
+        view = self._view(idx, now, lm_now)
+        cfg, mind = self.config, self.mind
         x = allocate(
             cfg.policy,
             view,
             capacity_minutes_per_week=self.capacity_minutes_per_week,
-            x_min=7.0 * cfg.interview_minutes / cfg.max_interval_days,
-            x_max=7.0 * cfg.interview_minutes / cfg.min_interval_days,
-            cost_per_hour_gbp=cfg.cost_per_interview_gbp * 60.0 / cfg.interview_minutes,
+            x_min=mind.x_min,
+            x_max=mind.x_max,
+            cost_per_hour_gbp=60.0 * mind.variable_price,
             public_service_weight=self._public_service_weight(view),
         )
         new = quantise_intervals(
@@ -365,13 +428,108 @@ class Provider:
         self.book.to_reschedule.extend(
             journey for local in changed.tolist() if (journey := journeys[local]) is not None
         )
+        if mind.economics.headcount == "margin" and now >= self.next_headcount_at:
+            self._review_headcount(view, now, month)
+        self._record(view, x, month)
+
+    def _start_hires(self, now: float, month: int) -> None:
+        if self.pending_hire is not None and now >= self.pending_hire[0]:
+            self.set_advisers(self.pending_hire[1], month)
+            self.pending_hire = None
+
+    def _count_caseload(self, idx: npt.NDArray[np.int64], now: float, lm_now: float) -> None:
+        days = now - self.book.counted_to[idx]
+        self.mind.observe_caseload(idx, self.interval_days[idx], days * lm_now)
+        self.book.counted_to[idx] = now
+        self.mind.learn()
+
+    def _view(self, idx: npt.NDArray[np.int64], now: float, lm_now: float) -> CaseloadView:
+        value = self.value_gbp[idx] * price_index(self.contract, now) + self.mpl_premium_gbp
+        return self.mind.view(
+            idx,
+            signal=self.signal[idx],
+            value_gbp=value,
+            days_left=np.maximum(self.programme_end_at[idx] - now, 0.0),
+            qualifying_days_left=np.maximum(self.qualifying_days[idx] - self.work_days[idx], 0.0),
+            entry_rate_per_day=self.entry_rate_per_day,
+            true_effect=self.effect,
+            lm_now=lm_now,
+        )
+
+    def _review_headcount(self, view: CaseloadView, now: float, month: int) -> None:
+        """Hire (after the lag) or cut (from next month) to the headcount the margin supports."""
+        econ = self.mind.economics
+        self.next_headcount_at = now + econ.headcount_review_days
+        target = self.mind.headcount(view)
+        if month < self.n_months:
+            self.target_advisers[month] = target
+        if target > self.n_advisers:
+            self.pending_hire = (now + econ.hiring_lag_days, target)
+        elif target < self.n_advisers:
+            self.pending_hire = None
+            self.set_advisers(target, month + 1)
+
+    def _mpl_premium(self, now: float, month: int) -> float:
+        """What one more outcome is worth to a prime now, beyond its payment (:mod:`sim.primes`)."""
+        rule = self.contract.below_mpl
+        mpls = self.contract.minimum_performance_levels
+        if rule.consequence == "none" or not mpls or self.prime is not None:
+            return 0.0
+        year = contract_year(now)
+        first, last = 12 * year, min(month + 1, self.n_months)
+        income = sum(float(v[max(0, last - 12) : last].sum()) for v in self.income.values())
+        return mpl_premium_gbp(
+            rule,
+            mpls[min(year, len(mpls) - 1)],
+            int(self.n_attached[first:last].sum()),
+            int(self.n_outcomes[first:last].sum()),
+            income,
+        )
+
+    def _record(self, view: CaseloadView, x: F, month: int) -> None:
+        """Record this month's beliefs and the income they lead the provider to expect."""
+        if month >= self.n_months:
+            return
+        h = view.hazard()
+        b = view.effect_per_adviser_hour_per_week / 60.0
+        can = view.window_days() > 0.0
+        starts = h * (1.0 + b * x) * DAYS_PER_MONTH
+        self.belief_effect[month] = view.effect_per_adviser_hour_per_week
+        self.belief_hazard[month] = float(np.mean(h))
+        self.expected_income[month] = float(np.sum(np.where(can, view.value_gbp * starts, 0.0)))
 
     def _public_service_weight(self, view: CaseloadView) -> float:
+        if self.mind.traits.mission_weight is not None:
+            return self.mind.traits.mission_weight
         v = self.config.public_service_value_gbp
         if v is None:
             return self.config.public_service_weight
         mean_value = float(np.mean(view.value_gbp))
         return v / (v + mean_value) if v + mean_value > 0 else 1.0
+
+    # ------------------------------------------------------------------ subcontracting
+    def passes_on(self, local: int, now: float) -> bool:
+        """Whether this prime passes member ``local`` to its specialist at attachment.
+
+        It does when the management fee it expects beats what it expects to keep by
+        serving the member itself (:mod:`sim.subcontract`), and the specialist is in
+        the market with room in its caseload.
+        """
+        spec, rule = self.specialist, self.pass_rule
+        if spec is None or rule is None or not spec.live:
+            return False
+        if spec.n_active >= spec.n_advisers * spec.config.caseload_per_adviser:
+            return False
+        idx = np.array([local], dtype=np.int64)
+        view = self._view(idx, now, float(self.lm(now)))
+        fee = self.book.fees_gbp(idx, np.array([now]))
+        keeps = self.mind.keeps_rather_than_passes(view, fee, self.book.condition[idx], rule)
+        if bool(keeps[0]):
+            return False
+        m = int(now / DAYS_PER_MONTH)
+        if m < self.n_months:
+            self.n_passed_on[m] += 1
+        return True
 
     def run_reviews(self, env: simpy.Environment, until: float) -> Generator[Any, Any, None]:
         """SimPy process: review every ``review_interval_days`` until day ``until``."""
@@ -387,7 +545,7 @@ class Provider:
     def weekly_cost_gbp(self) -> float:
         """Adviser and overhead costs per week at the current headcount."""
         cfg = self.config
-        return self.n_advisers * cfg.adviser_cost_gbp_per_week * (1.0 + cfg.overhead_rate)
+        return self.n_advisers * self.mind.adviser_cost_gbp_per_week * (1.0 + cfg.overhead_rate)
 
     def set_advisers(self, n: int, month: int) -> None:
         """Change headcount to ``n`` from contract month ``month`` on."""
@@ -412,7 +570,7 @@ class Provider:
             last = min(last, self.exit_month)
         open_ = (months >= first) & (months <= last)
         cfg = self.config
-        weekly = self.advisers_by_month() * cfg.adviser_cost_gbp_per_week
+        weekly = self.advisers_by_month() * self.mind.adviser_cost_gbp_per_week
         adviser_cost = np.where(open_, weekly * DAYS_PER_MONTH / 7.0, 0.0)
         return adviser_cost, cfg.overhead_rate * adviser_cost
 
@@ -425,7 +583,7 @@ class Provider:
         start = (
             cfg.working_capital_weeks
             * self.planned_advisers
-            * cfg.adviser_cost_gbp_per_week
+            * self.mind.adviser_cost_gbp_per_week
             * (1.0 + cfg.overhead_rate)
         )
         costs = adviser_cost + overhead + self.interview_cost + self.intervention_cost
@@ -465,5 +623,11 @@ class Provider:
                 "market_share": self.market_share,
                 "exited": np.arange(n) > (n if self.exit_month is None else self.exit_month),
                 "strain_cut": np.isin(np.arange(n), self.cut_months),
+                "n_advisers_target": self.target_advisers,
+                "n_passed_on": self.n_passed_on,
+                "belief_effect_per_adviser_hour_per_week": self.belief_effect,
+                "belief_entry_rate_per_day": self.belief_hazard,
+                "expected_income_gbp": self.expected_income,
+                "efficiency": np.full(n, self.efficiency),
             }
         )

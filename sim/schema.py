@@ -91,6 +91,28 @@ PROVIDER_FIELDS: dict[str, tuple[pl.DataType, str]] = {
     "market_share": (_F, "share of the area's new referrals allocated to this provider"),
     "exited": (_B, "the provider has left the market by this month"),
     "strain_cut": (_B, "the provider cut advisers this month under financial strain"),
+    "n_advisers_target": (
+        _I,
+        "headcount the expected margin supported at a headcount review this month "
+        "(providers.economics.headcount = 'margin'); -1: no review",
+    ),
+    "n_passed_on": (_I, "claimants a prime passed to its specialist this month, by choice"),
+    "belief_effect_per_adviser_hour_per_week": (
+        _F,
+        "the provider's belief of its effect per adviser hour a week at its last review "
+        "in the month (posterior mean; NaN: no review)",
+    ),
+    "belief_entry_rate_per_day": (
+        _F,
+        "the provider's mean belief of its caseload's job-entry hazard per day without "
+        "service, at today's labour market, at its last review in the month",
+    ),
+    "expected_income_gbp": (
+        _F,
+        "outcome value the provider expected its caseload's job starts to bring in a month, "
+        "at its last review in the month (its beliefs and its service)",
+    ),
+    "efficiency": (_F, "the provider's adviser effectiveness (multiplies the true effect)"),
 }
 """Provider ledger columns (:meth:`sim.provider.Provider.ledger`): type and description."""
 

@@ -12,14 +12,25 @@ All minutes are adviser interview minutes per week.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from sim.fmath import exp_array
+from sim.fmath import exp_array, log_array
 
-__all__ = ["CaseloadView", "allocate", "average_ranks", "interval_tiers", "quantise_intervals"]
+__all__ = [
+    "CaseloadView",
+    "allocate",
+    "average_ranks",
+    "interval_tiers",
+    "marginal_minutes",
+    "optimal_margin_gbp",
+    "p_outcome",
+    "quantise_intervals",
+    "shadow_price_per_minute",
+]
 
 F = npt.NDArray[np.float64]
 
@@ -58,9 +69,13 @@ class CaseloadView:
     qualifying_days_left : float array
         Days in work still needed for the outcome.
     entry_rate_per_day : float
-        The provider's estimate of the job-entry hazard at signal 0 today
-        (contract-wide rate times the current labour-market index).
+        Job-entry hazard at signal 0 today, used when ``hazard_per_day`` is None.
     effect_per_adviser_hour_per_week : float
+        What the provider believes one adviser hour a week adds to the job-entry hazard,
+        proportionally.
+    hazard_per_day : float array, optional
+        The provider's belief of each claimant's job-entry hazard today without its
+        service (:mod:`sim.beliefs`); None: ``entry_rate_per_day * exp(-signal)``.
     """
 
     signal: F
@@ -69,6 +84,17 @@ class CaseloadView:
     qualifying_days_left: F
     entry_rate_per_day: float
     effect_per_adviser_hour_per_week: float
+    hazard_per_day: F | None = None
+
+    def hazard(self) -> F:
+        """Return each claimant's believed job-entry hazard per day without service."""
+        if self.hazard_per_day is not None:
+            return self.hazard_per_day
+        return np.asarray(self.entry_rate_per_day * exp_array(-self.signal), dtype=np.float64)
+
+    def window_days(self) -> F:
+        """Return the days in which a job start can still reach the outcome in time."""
+        return np.asarray(np.maximum(self.days_left - self.qualifying_days_left, 0.0))
 
 
 def _uniform(view: CaseloadView, capacity: float, x_min: float, x_max: float) -> F:
@@ -95,22 +121,101 @@ def _needs_based(view: CaseloadView, capacity: float, x_min: float, x_max: float
     return np.asarray(x_min + scale * need, dtype=np.float64)
 
 
-def expected_payment_per_hour(view: CaseloadView, x_full: float) -> F:
-    """Return each claimant's expected payment per adviser hour under full service.
+def p_outcome(h: F, b_per_minute: float, x: F, window_days: F) -> F:
+    """Return the chance of a job start within the window, at ``x`` minutes a week.
 
-    The provider predicts the job-entry hazard from the signal (entry rate times
-    ``exp(-signal)``, raised by the service), takes the chance of a job early enough
-    to reach the outcome before the programme ends, values it at ``value_gbp``, and
-    divides by the adviser hours that full service costs over the time left. This is
-    the average return on the claimant, as providers rank caseloads in practice, not
-    the marginal effect of the service.
+    ``P(x) = 1 - exp(-h (1 + b x) W)``: the hazard ``h`` per day raised in proportion
+    to the service by ``b`` per adviser minute a week, over ``W`` days.
     """
-    h = view.entry_rate_per_day * exp_array(-view.signal)
+    return np.asarray(1.0 - exp_array(-h * (1.0 + b_per_minute * x) * window_days))
+
+
+def marginal_minutes(
+    view: CaseloadView, price_per_minute_gbp: float, x_min: float, x_max: float
+) -> F:
+    """Return the minutes a week that maximise each claimant's expected margin.
+
+    The provider values claimant i's service ``x`` (adviser minutes a week until the
+    programme ends, ``D`` days away) at ``V P(x) - price x D / 7``, with ``P`` from
+    :func:`p_outcome` under its beliefs. The expected payment is concave in ``x``, so
+    the best ``x`` sets the marginal expected payment equal to the price of the
+    minutes, ``V h b W exp(-h (1 + b x) W) = price D / 7``, giving
+
+    ``x = ln(V h b W exp(-h W) / (price D / 7)) / (h b W)``,
+
+    clipped to ``[x_min, x_max]``. A claimant who will likely find work anyway (large
+    ``h W``) or hardly can (small ``h``) gets little; those in between get most.
+
+    Parameters
+    ----------
+    view : CaseloadView
+    price_per_minute_gbp : float
+        Cost to the provider of an adviser minute (variable cost plus, when capacity
+        binds, its shadow price: :func:`shadow_price_per_minute`).
+    x_min, x_max : float
+        Least and most minutes a week.
+
+    Returns
+    -------
+    numpy.ndarray
+        Minutes per week per claimant.
+    """
+    h = view.hazard()
     b = view.effect_per_adviser_hour_per_week / 60.0
-    window = np.maximum(view.days_left - view.qualifying_days_left, 0.0)
-    p_outcome = 1.0 - exp_array(-h * (1.0 + b * x_full) * window)
-    hours = x_full / 60.0 * np.maximum(view.days_left, 1.0) / 7.0
-    return np.asarray(view.value_gbp * p_outcome / hours, dtype=np.float64)
+    w = view.window_days()
+    hbw = h * b * w
+    cost = price_per_minute_gbp * np.maximum(view.days_left, 1.0) / 7.0
+    gain = view.value_gbp * hbw * exp_array(-h * w)
+    x = np.full(len(h), x_min)
+    ok = (hbw > 0.0) & (gain > 0.0)
+    if price_per_minute_gbp <= 0.0:
+        x[ok] = x_max
+        return x
+    ratio = np.where(ok, gain / cost, 1.0)
+    inner = np.where(ratio > 0.0, ratio, 1.0)
+    with np.errstate(over="ignore", divide="ignore"):  # a tiny h b W: a corner, clipped
+        x_star = np.where(ok, log_array(inner) / np.where(ok, hbw, 1.0), x_min)
+    return np.asarray(np.clip(x_star, x_min, x_max), dtype=np.float64)
+
+
+def shadow_price_per_minute(
+    view: CaseloadView,
+    capacity: float,
+    price_per_minute_gbp: float,
+    x_min: float,
+    x_max: float,
+    n_steps: int = 60,
+) -> float:
+    """Return the price of a minute at which the caseload's best minutes fit the capacity.
+
+    If the best minutes at the variable ``price_per_minute_gbp`` fit, that price;
+    otherwise the smallest price (found by bisection on its logarithm, a fixed number of
+    steps so the result is deterministic) at which they do.
+    """
+    if marginal_minutes(view, price_per_minute_gbp, x_min, x_max).sum() <= capacity:
+        return price_per_minute_gbp
+    lo = max(price_per_minute_gbp, 1e-9)
+    hi = max(lo, 1.0)
+    while marginal_minutes(view, hi, x_min, x_max).sum() > capacity and hi < 1e12:
+        hi *= 16.0
+    for _ in range(n_steps):
+        mid = math.sqrt(lo * hi)
+        if marginal_minutes(view, mid, x_min, x_max).sum() > capacity:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def optimal_margin_gbp(
+    view: CaseloadView, price_per_minute_gbp: float, x_min: float, x_max: float
+) -> F:
+    """Return each claimant's best expected margin: ``max_x V P(x) - price x D / 7``."""
+    x = marginal_minutes(view, price_per_minute_gbp, x_min, x_max)
+    b = view.effect_per_adviser_hour_per_week / 60.0
+    paid = view.value_gbp * p_outcome(view.hazard(), b, x, view.window_days())
+    cost = price_per_minute_gbp * x * np.maximum(view.days_left, 1.0) / 7.0
+    return np.asarray(paid - cost, dtype=np.float64)
 
 
 def _payment_maximising(
@@ -121,18 +226,12 @@ def _payment_maximising(
     cost_per_hour_gbp: float,
 ) -> F:
     n = len(view.signal)
-    x = np.full(n, x_min)
     if n == 0:
-        return x
-    spare = capacity - n * x_min
-    if spare <= 0:
+        return np.zeros(0)
+    if capacity - n * x_min <= 0:
         return np.full(n, min(x_min, capacity / n))
-    score = expected_payment_per_hour(view, x_max)
-    order = np.argsort(-score, kind="stable")
-    worth = score[order] > cost_per_hour_gbp
-    n_full = min(int(worth.sum()), int(spare // (x_max - x_min)) if x_max > x_min else n)
-    x[order[:n_full]] = x_max
-    return x
+    price = shadow_price_per_minute(view, capacity, cost_per_hour_gbp / 60.0, x_min, x_max)
+    return marginal_minutes(view, price, x_min, x_max)
 
 
 def allocate(
@@ -151,11 +250,12 @@ def allocate(
     ----------
     policy : {"uniform", "needs_based", "payment_maximising", "mixed"}
         ``uniform`` shares capacity equally; ``needs_based`` gives more to those the
-        signal says are furthest from work; ``payment_maximising`` ranks claimants by
-        expected payment per adviser hour (:func:`expected_payment_per_hour`) and serves
-        them fully in that order while that exceeds the variable cost of an hour and
-        capacity lasts, leaving the rest the bare minimum; ``mixed`` is the weighted sum
-        of the last two.
+        signal says are furthest from work; ``payment_maximising`` gives each claimant
+        the minutes whose marginal expected payment under the provider's beliefs equals
+        the price of a minute (:func:`marginal_minutes`): the variable cost of an
+        hour, raised to the capacity's shadow price when the caseload's best minutes do
+        not fit (:func:`shadow_price_per_minute`); ``mixed`` is the weighted sum of the
+        last two.
     view : CaseloadView
     capacity_minutes_per_week : float
         Total adviser interview minutes per week.

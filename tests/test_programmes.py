@@ -145,10 +145,19 @@ def test_a_provider_whose_cash_runs_out_cuts_advisers(wp):
             "providers.provider.strain_cash_weeks": 1000.0,
             "providers.provider.cut_fraction": 0.2,
             "providers.provider.caseload_per_adviser": 10.0,
+            "providers.provider.adviser_minutes_per_week": 150.0,  # so capacity binds
         },
     )
     easy = sim.run(
-        override(wp, {"providers.provider.caseload_per_adviser": 10.0}), n_claimants=2000, seed=8
+        override(
+            wp,
+            {
+                "providers.provider.caseload_per_adviser": 10.0,
+                "providers.provider.adviser_minutes_per_week": 150.0,
+            },
+        ),
+        n_claimants=2000,
+        seed=8,
     )
     hard = sim.run(strained, n_claimants=2000, seed=8)
     for p, rows in hard.providers.group_by("provider"):
@@ -200,33 +209,44 @@ def test_a_provider_that_runs_out_of_cash_exits_and_its_caseload_moves(wp):
 # --------------------------------------------------------------------------- supply chains
 
 
+def _supply_chain(wp, fee: float, fee_ends: bool):
+    changes = {
+        "providers.subcontracting": {
+            "management_fee_share": fee,
+            "condition_effect_multiplier": 2.0,
+            "specialist": {"policy": "needs_based", "caseload_per_adviser": 60.0},
+        }
+    }
+    if fee_ends:  # no attachment fee from the start
+        changes["contract.attachment_fee_end_month"] = wp.run.start_month
+    return override(wp, changes)
+
+
 def test_specialists_pay_their_prime_a_management_fee(wp):
     fee = 0.2
-    sc = override(
-        wp,
-        {
-            "providers.subcontracting": {
-                "p_refer_by_group": {"esa_new": 1.0, "esa_ex_ib": 1.0, "esa_volunteers": 1.0},
-                "p_refer_condition": 0.5,
-                "management_fee_share": fee,
-                "specialist": {"policy": "needs_based", "caseload_per_adviser": 60.0},
-            }
-        },
-    )
-    res = sim.run(sc, n_claimants=3000, seed=12)
+    res = sim.run(_supply_chain(wp, fee, fee_ends=True), n_claimants=3000, seed=12)
     prov = res.providers
     kinds = ["income_attachment_gbp", "income_outcome_gbp", "income_sustainment_gbp"]
     spec = prov.filter(pl.col("role") == "specialist")
     assert spec.height > 0
+    assert prov["n_passed_on"].sum() > 0
     spec_net = spec.select(pl.sum_horizontal(kinds).sum()).item()
     fees = prov.filter(pl.col("role") == "prime")["income_management_fee_gbp"].sum()
     assert fees == pytest.approx(fee / (1.0 - fee) * spec_net, rel=1e-9)
     # the purchaser pays what the providers receive, fees included
     all_income = prov.select(pl.sum_horizontal([*kinds, "income_management_fee_gbp"]).sum()).item()
     assert all_income == pytest.approx(res.ledger["payments_gbp"].sum(), rel=1e-9)
-    # every ESA referral that attached went to a specialist: its adviser minutes say so
-    esa = res.ledger.filter(pl.col("benefit") == "ESA")
-    assert esa.height > 0
+
+
+def test_primes_pass_on_more_when_the_attachment_fee_ends(wp):
+    """Subcontracting by choice: with a fee for every attachment a prime keeps claimants
+    it would not serve (the fee covers their bare minimum); without it, it passes the
+    furthest on for the management fee. No rule names a group."""
+    kept = sim.run(_supply_chain(wp, 0.2, fee_ends=False), n_claimants=3000, seed=12)
+    ended = sim.run(_supply_chain(wp, 0.2, fee_ends=True), n_claimants=3000, seed=12)
+    assert ended.providers["n_passed_on"].sum() > kept.providers["n_passed_on"].sum()
+    passed = ended.ledger.filter(pl.col("provider") >= 0)
+    assert passed.height > 0
 
 
 # --------------------------------------------------------------------------- sanctions

@@ -15,9 +15,11 @@ from sim.triage import (
     CaseloadView,
     allocate,
     average_ranks,
-    expected_payment_per_hour,
     interval_tiers,
+    marginal_minutes,
+    optimal_margin_gbp,
     quantise_intervals,
+    shadow_price_per_minute,
 )
 
 POLICIES = ["uniform", "needs_based", "payment_maximising", "mixed"]
@@ -263,9 +265,56 @@ def test_needs_based_equal_signals_get_equal_minutes() -> None:
 
 
 # ---------------------------------------------------------------- payment_maximising
+def _x_closed_form(
+    value: float, h: float, b_hour: float, w: float, d: float, price: float
+) -> float:
+    """The best minutes a week for one claimant, written out from the first-order condition."""
+    b = b_hour / 60.0
+    return math.log(value * h * b * w * math.exp(-h * w) / (price * d / 7.0)) / (h * b * w)
+
+
+def test_marginal_minutes_closed_form() -> None:
+    # V = 2000, h = 0.003 exp(-0.5), W = 500 - 182, D = 500, price 0.08 per minute
+    view = make_view([0.5], value=2000.0, days_left=500.0, qualifying_days_left=182.0)
+    h = 0.003 * math.exp(-0.5)
+    expected = _x_closed_form(2000.0, h, 0.6, 318.0, 500.0, 0.08)
+    assert X_MIN < expected < X_MAX
+    x = marginal_minutes(view, 0.08, X_MIN, X_MAX)
+    assert x[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_marginal_minutes_first_order_condition() -> None:
+    # at an interior optimum the marginal expected payment equals the price of the minutes
+    view = make_view(np.linspace(-1.0, 2.0, 13), value=3000.0, days_left=600.0)
+    price = 0.05
+    x = marginal_minutes(view, price, 0.0, 1e9)
+    b = 0.6 / 60.0
+    h, w = view.hazard(), view.window_days()
+    marginal = 3000.0 * h * b * w * np.exp(-h * (1.0 + b * x) * w)
+    interior = x > 0.0
+    assert interior.sum() >= 5
+    assert np.allclose(marginal[interior], price * 600.0 / 7.0, rtol=1e-9)
+
+
+def test_marginal_minutes_hump_in_signal() -> None:
+    # the middle get most: the nearest find work anyway, the furthest hardly can
+    view = make_view([-4.0, 0.0, 6.0], value=3000.0, days_left=700.0)
+    x = marginal_minutes(view, 0.02, X_MIN, X_MAX)
+    assert x[1] > x[0] and x[1] > x[2]
+    assert x[2] == X_MIN
+
+
+def test_marginal_minutes_nothing_to_gain_gets_the_minimum() -> None:
+    view = make_view([0.0, 0.0, 0.0], value=[2000.0, 0.0, 2000.0], days_left=[500.0, 500.0, 100.0])
+    x = marginal_minutes(view, 0.05, X_MIN, X_MAX)
+    assert x[0] > X_MIN
+    assert x[1] == X_MIN  # no payment
+    assert x[2] == X_MIN  # no time left to reach 182 days in work
+
+
 @settings(max_examples=150, deadline=None)
 @given(view=views(), b=bounds(strict=True), data=st.data(), cost=_floats(0.0, 50.0))
-def test_payment_maximising_serves_a_prefix_of_the_ranking(
+def test_payment_maximising_within_capacity_and_bounds(
     view: CaseloadView, b: tuple[float, float], data: st.DataObject, cost: float
 ) -> None:
     x_min, x_max = b
@@ -273,96 +322,55 @@ def test_payment_maximising_serves_a_prefix_of_the_ranking(
     capacity = data.draw(capacities(n, x_min, x_max))
     assume(n * x_min <= capacity)
     x = alloc("payment_maximising", view, capacity, x_min, x_max, cost)
-    # exactly x_min or x_max (with capacity == n * x_min the share capacity/n may be an ulp off)
-    assert np.all(np.isclose(x, x_min, rtol=1e-12, atol=0) | (x == x_max))
-    served = x == x_max
-    score = expected_payment_per_hour(view, x_max)
-    # never serves a claimant who does not pay for the hour
-    assert np.all(score[served] > cost)
-    # a prefix: everyone served ranks at least as high as everyone not served
-    if served.any() and (~served).any():
-        assert score[served].min() >= score[~served].max()
-    # greedy: an unserved claimant worth serving means there was no room for one more
-    if np.any(~served & (score > cost)):
-        assert x.sum() + (x_max - x_min) > capacity - tol(capacity)
+    assert np.all(x >= x_min * (1.0 - 1e-12)) and np.all(x <= x_max)
+    assert x.sum() <= capacity + tol(capacity)
+    # binding capacity: the minutes are those at the shadow price, which is above the cost
+    price = shadow_price_per_minute(view, capacity, cost / 60.0, x_min, x_max)
+    assert price >= cost / 60.0
+    assert np.allclose(x, marginal_minutes(view, price, x_min, x_max), rtol=1e-12, atol=0.0)
 
 
 @settings(max_examples=100, deadline=None)
-@given(view=views(), b=bounds(strict=True))
-def test_payment_maximising_ample_capacity_zero_cost_serves_all_positive(
-    view: CaseloadView, b: tuple[float, float]
+@given(view=views(), b=bounds(strict=True), cost=_floats(0.01, 50.0))
+def test_payment_maximising_ample_capacity_pays_only_the_cost(
+    view: CaseloadView, b: tuple[float, float], cost: float
 ) -> None:
     x_min, x_max = b
-    n = len(view.signal)
-    capacity = n * x_max + 1.0
-    x = alloc("payment_maximising", view, capacity, x_min, x_max, cost=0.0)
-    score = expected_payment_per_hour(view, x_max)
-    assert np.array_equal(x == x_max, score > 0.0)
+    capacity = len(view.signal) * x_max + 1.0
+    x = alloc("payment_maximising", view, capacity, x_min, x_max, cost)
+    assert np.array_equal(x, marginal_minutes(view, cost / 60.0, x_min, x_max))
 
 
-def test_payment_maximising_example() -> None:
-    # the nearest to work score highest; room for two at full service
-    view = make_view([3.0, -1.0, 0.0, 1.0, 2.0])
-    capacity = 5 * X_MIN + 2 * (X_MAX - X_MIN) + 1.0
-    x = alloc("payment_maximising", view, capacity)
-    assert x.tolist() == pytest.approx([X_MIN, X_MAX, X_MAX, X_MIN, X_MIN])
+def test_more_capacity_never_gives_anyone_less() -> None:
+    view = make_view(np.linspace(-2.0, 3.0, 50), value=3000.0, days_left=650.0)
+    small = alloc("payment_maximising", view, 50 * X_MIN + 200.0)
+    large = alloc("payment_maximising", view, 50 * X_MIN + 800.0)
+    assert np.all(large >= small - 1e-9)
+    assert large.sum() > small.sum()
 
 
-def test_payment_maximising_skips_claimants_not_worth_the_cost() -> None:
-    view = make_view([0.0, 0.0, 0.0], value=[2000.0, 0.0, 2000.0], days_left=[500.0, 500.0, 100.0])
-    score = expected_payment_per_hour(view, X_MAX)
-    assert score[0] > COST_PER_HOUR
-    assert score[1] == 0.0
-    assert score[2] == 0.0  # no time left to reach 182 days in work
-    x = alloc("payment_maximising", view, 1000.0)
-    assert x.tolist() == [X_MAX, X_MIN, X_MIN]
+def test_optimal_margin_by_hand() -> None:
+    view = make_view([0.5], value=2000.0, days_left=500.0, qualifying_days_left=182.0)
+    x = marginal_minutes(view, 0.08, X_MIN, X_MAX)[0]
+    h = 0.003 * math.exp(-0.5)
+    paid = 2000.0 * (1.0 - math.exp(-h * (1.0 + 0.01 * x) * 318.0))
+    expected = paid - 0.08 * x * 500.0 / 7.0
+    assert optimal_margin_gbp(view, 0.08, X_MIN, X_MAX)[0] == pytest.approx(expected, rel=1e-12)
 
 
-# ---------------------------------------------------------------- expected payment per hour
-def test_expected_payment_per_hour_by_hand() -> None:
-    view = make_view([0.0], value=2000.0, days_left=700.0, qualifying_days_left=182.0)
-    h = 0.003 * (1.0 + 0.6 / 60.0 * 45.0)
-    p = 1.0 - math.exp(-h * (700.0 - 182.0))
-    hours = 45.0 / 60.0 * 700.0 / 7.0
-    assert expected_payment_per_hour(view, 45.0)[0] == pytest.approx(2000.0 * p / hours)
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    signals=st.lists(_floats(-3.0, 5.0), min_size=2, max_size=30),
-    value=_floats(0.0, 15000.0),
-    days_left=_floats(0.0, 728.0),
-    qdl=_floats(0.0, 182.0),
-    x_full=_floats(1.0, 60.0),
-)
-def test_expected_payment_decreasing_in_signal(
-    signals: list[float], value: float, days_left: float, qdl: float, x_full: float
-) -> None:
-    s = np.sort(np.asarray(signals))
-    score = expected_payment_per_hour(make_view(s, value, days_left, qdl), x_full)
-    assert np.all(np.diff(score) <= 1e-12 * max(1.0, float(score.max())))
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    values=st.lists(_floats(0.0, 15000.0), min_size=2, max_size=30),
-    signal=_floats(-3.0, 5.0),
-    days_left=_floats(0.0, 728.0),
-    qdl=_floats(0.0, 182.0),
-)
-def test_expected_payment_increasing_in_value(
-    values: list[float], signal: float, days_left: float, qdl: float
-) -> None:
-    v = np.sort(np.asarray(values))
-    score = expected_payment_per_hour(make_view(np.full(len(v), signal), v, days_left, qdl), X_MAX)
-    assert np.all(np.diff(score) >= 0.0)
-
-
-def test_expected_payment_strictly_monotone_example() -> None:
-    score = expected_payment_per_hour(make_view([-1.0, 0.0, 1.0, 2.0]), X_MAX)
-    assert np.all(np.diff(score) < 0.0)
-    score = expected_payment_per_hour(make_view([0.0] * 3, value=[500.0, 1200.0, 3500.0]), X_MAX)
-    assert np.all(np.diff(score) > 0.0)
+def test_believed_hazards_replace_the_signal() -> None:
+    view = make_view([0.0, 0.0])
+    believed = CaseloadView(
+        signal=view.signal,
+        value_gbp=view.value_gbp,
+        days_left=view.days_left,
+        qualifying_days_left=view.qualifying_days_left,
+        entry_rate_per_day=view.entry_rate_per_day,
+        effect_per_adviser_hour_per_week=view.effect_per_adviser_hour_per_week,
+        hazard_per_day=np.array([0.003, 0.0001]),
+    )
+    x = marginal_minutes(believed, 0.02, X_MIN, X_MAX)
+    assert x[0] > x[1]
 
 
 # ---------------------------------------------------------------- mixed
