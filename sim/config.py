@@ -608,8 +608,10 @@ class Intervention(_Model):
     delivered_by: Literal["programme", "jcp"] = "programme"
     """``programme``: starts relative to attachment, for members of a provider's caseload,
     cost to the provider; ``jcp``: relative to referral, cost to the purchaser."""
-    groups: list[str] | None = None
-    """Payment groups eligible; None: all."""
+    benefits: list[Literal["JSA", "ESA"]] | None = None
+    """Benefits whose claimants are eligible (e.g. the Condition Management Programme for
+    incapacity benefits); None: all. Eligibility never names a payment group: a service
+    follows from who the claimant is and the contract's prices, not a group's label."""
     needs_condition: bool = False
     """Only claimants with a health condition are eligible."""
     arms: list[str] | None = None
@@ -711,12 +713,6 @@ class Scenario(_Model):
         if len(set(names)) != len(names):
             raise ValueError(f"interventions: names must be distinct, got {names}")
         for iv in self.interventions:
-            unknown = sorted(set(iv.groups or []) - set(self.population.groups))
-            if unknown:
-                raise ValueError(
-                    f"interventions: {iv.name!r} names unknown group(s) {unknown}; "
-                    f"groups: {sorted(self.population.groups)}"
-                )
             unknown = sorted(set(iv.arms or []) - set(self.arms))
             if unknown:
                 raise ValueError(

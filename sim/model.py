@@ -340,8 +340,8 @@ def _intervention_take_up(sc: Scenario, pop: Population, streams: Streams) -> li
     takes = []
     for iv in sc.interventions:
         ok = np.ones(pop.n, dtype=bool)
-        if iv.groups is not None:
-            ok &= np.isin(pop.group, [pop.group_names.index(g) for g in iv.groups])
+        if iv.benefits is not None:
+            ok &= np.where(pop.benefit_esa, "ESA" in iv.benefits, "JSA" in iv.benefits)
         if iv.needs_condition:
             ok &= pop.condition >= 0
         if iv.arms is not None:

@@ -2,8 +2,8 @@
 
 Acceptance: under the 2011 contract with payment-maximising providers, adviser time
 per caseload week falls with distance from work as the provider sees it (signal
-quintile 1 = most job-ready) from its peak in the first two quintiles, and the hardest group (ESA ex-IB) is parked more
-often than young JSA claimants. Under uniform triage the gradient is flat. And the
+quintile 1 = most job-ready) from its peak in the first two quintiles, and the hardest
+group (ESA ex-IB) is parked more often than young JSA claimants. Under uniform triage the gradient is flat. And the
 provider and triage code never look at the payment group except through prices.
 """
 
@@ -77,7 +77,31 @@ def test_payment_maximising_differs_from_uniform(summaries):
 
 # --------------------------------------------------------------------------- structure
 
-TRIAGE_FILES = [ROOT / "sim" / "triage.py", ROOT / "sim" / "provider.py"]
+TRIAGE_FILES = [
+    ROOT / "sim" / name
+    for name in (
+        "triage.py",
+        "provider.py",
+        "provider_mind.py",
+        "beliefs.py",
+        "capacity.py",
+        "subcontract.py",
+        "primes.py",
+        "area.py",
+    )
+]
+
+
+def test_no_rule_names_a_payment_group():
+    """No module of the package names a payment group (a group's label in a string)."""
+    for path in sorted((ROOT / "sim").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        named = [
+            s
+            for s in _string_constants(tree)
+            if s.startswith(("esa_", "jsa_")) and not s.endswith(("_pre_2012", "_2012"))
+        ]
+        assert not named, f"{path.name} names payment groups {named}"
 
 
 def _code_identifiers(tree: ast.AST) -> set[str]:

@@ -277,12 +277,12 @@ CASES: dict[str, Case] = {
         "'share': 0.4",
         "the shares must sum to 1, got 0.9",
     ),
-    "intervention for an unknown group": Case(
-        {"child.toml": CHILD + '[[interventions]]\nname = "cmp"\ngroups = ["jsa_99"]\n'},
-        "interventions",
+    "intervention for an unknown benefit": Case(
+        {"child.toml": CHILD + '[[interventions]]\nname = "cmp"\nbenefits = ["IB"]\n'},
+        "interventions[0].benefits[0]",
         "child.toml",
-        "'jsa_99'",
-        "'cmp' names unknown group(s) ['jsa_99']",
+        "'IB'",
+        "'JSA' or 'ESA'",
     ),
     "sanction regime change to an unknown ladder": Case(
         {
