@@ -84,7 +84,9 @@ class PrimeDraws(_Model):
     """SD of the log of a prime's cost per adviser (multiplies ``adviser_cost_gbp_per_week``)."""
     belief_bias_sd_log: NonNeg = 0.0
     """SD of the log of a prime's optimism (multiplies its prior hazards)."""
-    mission_weight_range: tuple[Probability, Probability] | None = None
+    mission_weight_range: Annotated[list[Probability], Field(min_length=2, max_length=2)] | None = (
+        None
+    )
     """A prime's weight on need under the ``mixed`` policy is drawn uniformly from this
     range; None: ``public_service_weight`` for all."""
 

@@ -3,8 +3,9 @@
 Acceptance: under the 2011 contract with payment-maximising providers, adviser time
 per caseload week falls with distance from work as the provider sees it (signal
 quintile 1 = most job-ready) from its peak in the first two quintiles, and the hardest
-group (ESA ex-IB) is parked more often than young JSA claimants. Under uniform triage the gradient is flat. And the
-provider and triage code never look at the payment group except through prices.
+group (ESA ex-IB) is parked more often than young JSA claimants. Under uniform triage
+the gradient is flat. And the provider and triage code never look at the payment group
+except through prices.
 """
 
 from __future__ import annotations

@@ -219,7 +219,7 @@ def test_fixed_efficiency_multipliers_by_position() -> None:
 
 
 def test_mission_weights_within_their_range() -> None:
-    draws = PrimeDraws(mission_weight_range=(0.2, 0.4))
+    draws = PrimeDraws(mission_weight_range=[0.2, 0.4])
     traits = draw_traits(draws, Streams(1, 0), np.arange(50), list(range(50)))
     weights = [t.mission_weight for t in traits]
     assert all(w is not None and 0.2 <= w <= 0.4 for w in weights)

@@ -263,6 +263,51 @@ CASES: dict[str, Case] = {
         "1.5",
         "less than or equal to 1",
     ),
+    "unknown headcount rule": Case(
+        {"child.toml": CHILD + '[providers.economics]\nheadcount = "as_many_as_possible"\n'},
+        "providers.economics.headcount",
+        "child.toml",
+        "'as_many_as_possible'",
+        "'planned' or 'margin'",
+    ),
+    "bid outcome rate of 1": Case(
+        {"child.toml": CHILD + "[providers.beliefs]\nbid_outcome_rate = 1.0\n"},
+        "providers.beliefs.bid_outcome_rate",
+        "child.toml",
+        "1.0",
+        "less than 1",
+    ),
+    "negative belief weight": Case(
+        {"child.toml": CHILD + "[providers.beliefs]\nprior_exposure_days = -5\n"},
+        "providers.beliefs.prior_exposure_days",
+        "child.toml",
+        "-5",
+        "greater than 0",
+    ),
+    "mission weights in the wrong order": Case(
+        {"child.toml": CHILD + "[providers.primes]\nmission_weight_range = [0.8, 0.2]\n"},
+        "providers.primes.mission_weight_range",
+        "child.toml",
+        "[0.8, 0.2]",
+        "must be increasing",
+    ),
+    "unknown consequence below the MPL": Case(
+        {"child.toml": CHILD + '[contract.below_mpl]\nconsequence = "a_stern_letter"\n'},
+        "contract.below_mpl.consequence",
+        "child.toml",
+        "'a_stern_letter'",
+        "'none', 'share_penalty' or 'termination'",
+    ),
+    "the old subcontracting rule by group": Case(
+        {
+            "child.toml": CHILD
+            + "[providers.subcontracting]\np_refer_by_group = { esa_new = 0.5 }\n"
+        },
+        "providers.subcontracting.p_refer_by_group",
+        "child.toml",
+        "{'esa_new': 0.5}",
+        "unknown key",
+    ),
     "unknown cumulation rule": Case(
         {"child.toml": CHILD + '[contract.groups.jsa_25_plus]\ncumulation = "whenever"\n'},
         "contract.groups.jsa_25_plus.cumulation",
