@@ -52,6 +52,7 @@ FIGURE_NAMES = (
     "impact_forest",
     "creaming_parking",
     "provider_finances",
+    "provider_economics",
     "sanctions_over_time",
     "payments_vs_savings",
     "calibration_fit",
@@ -74,6 +75,7 @@ _WHY = {
     "impact_forest": "no impacts.parquet or only one scenario",
     "payments_vs_savings": "no impacts.parquet or only one scenario",
     "provider_finances": "no scenario has providers",
+    "provider_economics": "no scenario has providers",
     "sanctions_over_time": "no monthly event tables",
     "calibration_fit": "no calibration fit; name one with calibration_fit in the batch file",
 }
@@ -149,6 +151,12 @@ def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
         narrative.creaming_text,
     )
     add("provider_finances", "Provider finances", data.provider_frame(out), narrative.finances_text)
+    add(
+        "provider_economics",
+        "Provider spending and beliefs",
+        data.economics_frame(out),
+        narrative.economics_text,
+    )
     add(
         "sanctions_over_time",
         "Sanctions over time",

@@ -51,6 +51,7 @@ import polars as pl
 from reports.figures import MINUTES, OUTCOME_24
 from sim.contract import DAYS_PER_MONTH
 from sim.estimates import t_interval
+from sim.metrics import spend_by_year
 from sim.store import BatchStore, read_parquet
 
 __all__ = [
@@ -520,6 +521,70 @@ def provider_frame(out: Path) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- 5 sanctions
+
+
+def economics_frame(out: Path) -> pl.DataFrame:
+    """Providers' spending per participant-year and beliefs, over replicates.
+
+    Parameters
+    ----------
+    out : Path
+        Batch output folder; scenarios without provider rows are left out.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, panel, series, x`` and the :func:`over_replicates` statistics:
+        ``panel = "spend"``: £ per participant-year (:func:`sim.metrics.spend_by_year`),
+        ``series`` the payment group or ``all``, ``x`` the contract year (1, 2, ...);
+        ``panel = "belief"``: the primes' mean belief of their caseload's job-entry hazard
+        per day without service, ``series = "belief"``, ``x`` the contract month. Empty
+        if no scenario has providers.
+    """
+    raw = _read_table(out, "providers")
+    schema = {
+        "scenario": pl.String(),
+        "panel": pl.String(),
+        "series": pl.String(),
+        "x": pl.Int64(),
+        **{c: pl.Int64() if c == "n_replicates" else pl.Float64() for c in _STATS},
+    }
+    if raw.height == 0 or "by_group" not in raw.columns:
+        return pl.DataFrame(schema=schema)
+    spend = []
+    for (scenario, replicate), part in raw.group_by("scenario", "replicate", maintain_order=True):
+        rows = spend_by_year(part)
+        spend.append(
+            rows.select(
+                scenario=pl.lit(scenario),
+                replicate=pl.lit(replicate, dtype=pl.Int64),
+                panel=pl.lit("spend"),
+                series=pl.col("group"),
+                x=pl.col("horizon_months") // 12,
+                value=pl.col("value"),
+            )
+        )
+    belief = (
+        raw.filter((pl.col("role") == "prime") & pl.col("belief_entry_rate_per_day").is_not_nan())
+        .group_by("scenario", "replicate", "month")
+        .agg(value=pl.col("belief_entry_rate_per_day").mean())
+        .select(
+            "scenario",
+            "replicate",
+            panel=pl.lit("belief"),
+            series=pl.lit("belief"),
+            x=pl.col("month").cast(pl.Int64),
+            value="value",
+        )
+    )
+    per_rep = pl.concat([*spend, belief], how="diagonal_relaxed")
+    if per_rep.height == 0:
+        return pl.DataFrame(schema=schema)
+    return (
+        over_replicates(per_rep, ["scenario", "panel", "series", "x"])
+        .sort("scenario", "panel", "series", "x")
+        .select(list(schema))
+    )
 
 
 def sanctions_frame(out: Path) -> pl.DataFrame:

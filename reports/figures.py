@@ -30,6 +30,7 @@ __all__ = [
     "impact_forest",
     "outcome_curves",
     "payments_vs_savings",
+    "provider_economics",
     "provider_finances",
     "sanctions_over_time",
 ]
@@ -404,6 +405,71 @@ def provider_finances(df: pl.DataFrame) -> alt.VConcatChart:
         blocks.append(block.properties(title=f"{label(scenario)}: all providers"))
     return alt.vconcat(*blocks).properties(
         title="Provider finances by contract month (means over replicates; cash with 95% CI)"
+    )
+
+
+def provider_economics(df: pl.DataFrame) -> alt.VConcatChart:
+    """Providers' spending per participant-year by contract year and payment group, and
+    their belief of their caseload's job-entry hazard by contract month.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        :func:`reports.data.economics_frame`: ``scenario, panel, series, x, mean, ci_low,
+        ci_high``; ``panel`` is ``"spend"`` (``series`` a payment group or ``all``, ``x``
+        the contract year) or ``"belief"`` (``x`` the contract month).
+
+    Returns
+    -------
+    altair.VConcatChart
+        One row per scenario: spending lines by group (points with interval rules) and
+        the belief path with its band.
+    """
+    _check(
+        df, ["scenario", "panel", "series", "x", "mean", "ci_low", "ci_high"], "provider_economics"
+    )
+    df = _labelled(df, "series")
+    rows = []
+    for scenario in _order(df, "scenario") or [""]:
+        part = df.filter(pl.col("scenario") == scenario)
+        panels = []
+        spend = part.filter(pl.col("panel") == "spend")
+        if spend.height:
+            order = _order(spend, "series_label")
+            base = alt.Chart(spend).encode(x=alt.X("x:O", title="Contract year"))
+            y_title = "Spending per participant-year (£)"
+            rules = base.mark_rule().encode(
+                y=alt.Y("ci_low:Q", title=y_title),
+                y2="ci_high:Q",
+                stroke=_band_stroke("series_label", order),
+            )
+            lines = base.mark_line(point=True).encode(
+                y=alt.Y("mean:Q", title=y_title, axis=_MONEY_AXIS),
+                color=_colour("series_label", "Payment group", order),
+                tooltip=_tooltip("series_label", "x:O", "mean", "ci_low", "ci_high"),
+            )
+            panels.append(alt.layer(rules, lines).properties(width=theme.WIDTH // 2, height=180))
+        belief = part.filter(pl.col("panel") == "belief")
+        if belief.height:
+            base = alt.Chart(belief).encode(x=alt.X("x:Q", title="Contract month"))
+            y_title = "Believed job-entry hazard (per day)"
+            band = base.mark_area(opacity=_BAND_OPACITY, color=theme.OKABE_ITO[0]).encode(
+                y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q"
+            )
+            line = base.mark_line(color=theme.OKABE_ITO[0]).encode(
+                y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=".2~e")),
+                tooltip=_tooltip("x:Q", "mean", "ci_low", "ci_high"),
+            )
+            panels.append(alt.layer(band, line).properties(width=theme.WIDTH // 2, height=180))
+        if panels:
+            rows.append(
+                alt.hconcat(*panels)
+                .resolve_scale(color="independent")
+                .properties(title=f"{label(scenario)}: spending and beliefs")
+            )
+    return alt.vconcat(*rows).properties(
+        title="Provider spending per participant-year by payment group, and beliefs (means "
+        "over replicates with 95% CI)"
     )
 
 

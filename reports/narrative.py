@@ -177,6 +177,38 @@ def creaming_text(creaming: pl.DataFrame) -> str:
     return " ".join(sentences) or "No ledger rows were found."
 
 
+def economics_text(frame: pl.DataFrame) -> str:
+    """Spending per participant-year in the first and last contract year, and how far the
+    providers' beliefs moved.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The :func:`reports.figures.provider_economics` frame.
+    """
+    sentences = []
+    for s in _scenarios(frame):
+        part = frame.filter(pl.col("scenario") == s)
+        spend = part.filter((pl.col("panel") == "spend") & (pl.col("series") == "all")).sort("x")
+        if spend.height:
+            first, last = spend.row(0, named=True), spend.row(-1, named=True)
+            sentences.append(
+                f"Under {label(s)}, providers spent {_gbp(first['mean'])} per participant-year "
+                f"in contract year {first['x']} and {_gbp(last['mean'])} in year {last['x']}."
+            )
+        belief = part.filter(pl.col("panel") == "belief").sort("x")
+        if belief.height >= 2:
+            b0, b1 = float(belief["mean"][0]), float(belief["mean"][-1])
+            change = 100.0 * (b1 / b0 - 1.0) if b0 else math.nan
+            sentences.append(
+                f"Their belief of their caseload's job-entry hazard without service went from "
+                f"{_num(b0, '.2e')} to {_num(b1, '.2e')} a day ({_num(change, '+.0f')}%, with "
+                f"the labour market) between contract months {belief['x'][0]} and "
+                f"{belief['x'][-1]}."
+            )
+    return " ".join(sentences)
+
+
 def finances_text(finances: pl.DataFrame) -> str:
     """Totals of provider income and costs, and the lowest aggregate cash balance.
 

@@ -7,7 +7,9 @@ headcount is the long-run decision: hire while an adviser minute's expected marg
 payment exceeds its full cost (salary and overheads over the minutes an adviser gives,
 plus the variable cost). At the optimum the shadow price equals that full cost, so the
 headcount is the minutes the caseload's best allocation asks for at the full price,
-in whole advisers.
+in full-time equivalents (to a tenth, at least a tenth: a small caseload is served by
+part of an adviser's week, so the rule gives the same service per claimant whatever the
+number of claimants simulated).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import math
 
 from sim.triage import CaseloadView, marginal_minutes
 
-__all__ = ["full_price_per_minute_gbp", "margin_headcount"]
+__all__ = ["MIN_FTE", "full_price_per_minute_gbp", "margin_headcount"]
+
+MIN_FTE = 0.1
+"""The least headcount a provider keeps: a tenth of an adviser."""
 
 
 def full_price_per_minute_gbp(
@@ -44,15 +49,15 @@ def margin_headcount(
     x_min: float,
     x_max: float,
     adviser_minutes_per_week: float,
-) -> int:
-    """Return the headcount at which an adviser minute's marginal payment equals its full cost.
+) -> float:
+    """Return the FTE headcount at which a minute's marginal payment equals its full cost.
 
-    ``ceil(sum_i x_i(full price) / minutes per adviser)``, at least one, where ``x_i`` is
-    :func:`sim.triage.marginal_minutes` at the full price: with constant prices and
-    caseload this is the headcount that maximises the expected margin (to a whole
-    adviser), since every minute beyond it earns less than it costs.
+    ``ceil(10 sum_i x_i(full price) / minutes per adviser) / 10``, at least 0.1, where
+    ``x_i`` is :func:`sim.triage.marginal_minutes` at the full price: with constant prices
+    and caseload this is the headcount that maximises the expected margin (to a tenth of
+    an adviser), since every minute beyond it earns less than it costs.
     """
     if len(view.signal) == 0:
-        return 1
+        return MIN_FTE
     minutes = float(marginal_minutes(view, full_price_gbp, x_min, x_max).sum())
-    return max(1, math.ceil(minutes / adviser_minutes_per_week - 1e-9))
+    return max(MIN_FTE, math.ceil(10.0 * minutes / adviser_minutes_per_week - 1e-9) / 10.0)

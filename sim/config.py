@@ -660,6 +660,11 @@ class Records(_Model):
 from sim.behaviour_config import BenefitDynamics, Retention  # noqa: E402
 from sim.market_config import Beliefs, BelowMpl, Economics, PrimeDraws  # noqa: E402
 
+# Providers and Contract name models defined in sim.market_config (imported above, as it
+# imports this module's types): resolve their annotations now.
+Providers.model_rebuild()
+Contract.model_rebuild()
+
 
 class Scenario(_Model):
     """A whole validated scenario."""

@@ -49,6 +49,11 @@ METRICS: dict[str, str] = {
     "provider_cost_interventions_gbp": "providers' cost of programme-delivered interventions",
     "provider_adviser_cuts": "times a provider under financial strain cut advisers",
     "provider_exits": "providers that left the market",
+    "spend_per_participant_year_gbp": "providers' spending (advisers, overheads, interviews, "
+    "interventions) per participant-year on the active caseload in a contract year "
+    "(horizon_months: the year's last month, 12, 24, ...); by payment group, each month's "
+    "spending is shared out in proportion to the adviser minutes the group was given; "
+    "years with under 5% of the group's busiest year's caseload days are left out",
     "prime_years_below_mpl_share": "share of (prime, contract year) pairs with attachments whose "
     "job outcomes / attachments fell below that year's minimum performance level",
 }
@@ -106,6 +111,15 @@ def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
     )
 
 
+PROVIDER_COSTS = (
+    "cost_advisers_gbp",
+    "cost_overhead_gbp",
+    "cost_interviews_gbp",
+    "cost_interventions_gbp",
+)
+"""The provider ledger's cost columns."""
+
+
 def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
     if providers.height == 0:
         return pl.DataFrame(
@@ -122,12 +136,7 @@ def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
         "income_sustainment_gbp",
         "income_management_fee_gbp",
     ]
-    costs = [
-        "cost_advisers_gbp",
-        "cost_overhead_gbp",
-        "cost_interviews_gbp",
-        "cost_interventions_gbp",
-    ]
+    costs = list(PROVIDER_COSTS)
     tot = providers.select(
         provider_income_attachment_gbp=pl.col("income_attachment_gbp").sum(),
         provider_income_outcome_gbp=pl.col("income_outcome_gbp").sum(),
@@ -142,9 +151,50 @@ def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
     ).with_columns(
         prime_years_below_mpl_share=pl.lit(_below_mpl(providers, mpl), dtype=pl.Float64),
     )
-    return tot.unpivot(variable_name="metric", value_name="value").with_columns(
+    totals = tot.unpivot(variable_name="metric", value_name="value").with_columns(
         group=pl.lit("all"), horizon_months=pl.lit(None, dtype=pl.Int64)
     )
+    return pl.concat([totals, spend_by_year(providers, costs)], how="diagonal_relaxed")
+
+
+def spend_by_year(providers: pl.DataFrame, costs: list[str] | None = None) -> pl.DataFrame:
+    """Spending per participant-year by contract year, overall and by payment group.
+
+    Returns tidy rows ``(metric, group, horizon_months, value)``: see
+    ``spend_per_participant_year_gbp`` in :data:`METRICS`.
+    """
+    costs = costs or list(PROVIDER_COSTS)
+    monthly = providers.select(
+        "provider", "month", spend=pl.sum_horizontal(costs), by_group=pl.col("by_group")
+    )
+    rows = monthly.explode("by_group").unnest("by_group").drop_nulls("group")
+    total = pl.col("adviser_minutes").sum().over("provider", "month")
+    days = pl.col("participant_days").sum().over("provider", "month")
+    share = (
+        pl.when(total > 0)
+        .then(pl.col("adviser_minutes") / total)
+        .when(days > 0)
+        .then(pl.col("participant_days") / days)
+        .otherwise(0.0)
+    )
+    rows = rows.with_columns(spend_g=pl.col("spend") * share, year=pl.col("month") // 12)
+    per = [
+        rows.group_by("group", "year").agg(
+            pl.col("spend_g").sum(), pl.col("participant_days").sum()
+        ),
+        rows.group_by("year")
+        .agg(pl.col("spend_g").sum(), pl.col("participant_days").sum())
+        .with_columns(group=pl.lit("all")),
+    ]
+    out = pl.concat(per, how="diagonal_relaxed").filter(
+        pl.col("participant_days") >= 0.05 * pl.col("participant_days").max().over("group")
+    )
+    return out.select(
+        metric=pl.lit("spend_per_participant_year_gbp"),
+        group=pl.col("group"),
+        horizon_months=((pl.col("year") + 1) * 12).cast(pl.Int64),
+        value=pl.col("spend_g") / (pl.col("participant_days") / 365.25),
+    ).sort("group", "horizon_months")
 
 
 def _below_mpl(providers: pl.DataFrame, mpl: list[float]) -> float | None:

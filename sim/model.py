@@ -404,6 +404,7 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
             condition=pop.condition[members] >= 0,
             attachment_fee_gbp=fees[members],
             attachment_fee_ends_at=_attachment_fee_ends_at(sc),
+            records_by=(np.asarray(pop.group[members], dtype=np.int64), list(pop.group_names)),
         )
         setup = MarketSetup.build(sc, pop, book, members, ctx, streams)
         primes = {}

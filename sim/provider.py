@@ -26,16 +26,19 @@ import numpy.typing as npt
 import polars as pl
 import simpy
 
+from sim.capacity import MIN_FTE
 from sim.config import Contract
 from sim.config import Provider as ProviderConfig
 from sim.contract import DAYS_PER_MONTH, contract_year, price_index
 from sim.primes import mpl_premium_gbp
 from sim.provider_mind import Mind, PassRule
+from sim.provider_records import GroupRecords
 from sim.triage import CaseloadView, allocate, quantise_intervals
 
 __all__ = ["INCOME_KINDS", "AreaBook", "Provider"]
 
 INCOME_KINDS = ("attachment", "outcome", "sustainment", "management_fee")
+
 
 F = npt.NDArray[np.float64]
 
@@ -83,6 +86,9 @@ class AreaBook:
         The attachment fee the member brings while the contract pays one.
     attachment_fee_ends_at : float
         The day from which the contract pays no attachment fee (infinity: never).
+    records_by : tuple of (int array, list of str)
+        Each member's payment group index and the names: for the records only
+        (:class:`sim.provider_records.GroupRecords`); no decision reads them.
     """
 
     members: npt.NDArray[np.int64]
@@ -97,6 +103,7 @@ class AreaBook:
     condition: npt.NDArray[np.bool_]
     attachment_fee_gbp: F
     attachment_fee_ends_at: float = math.inf
+    records_by: tuple[npt.NDArray[np.int64], list[str]] | None = None
     interval_days: F = field(init=False)
     work_days: F = field(init=False)
     counted_to: F = field(init=False)
@@ -235,9 +242,10 @@ class Provider:
         self.n_attached = np.zeros(n_months, dtype=np.int64)
         self.n_outcomes = np.zeros(n_months, dtype=np.int64)
         self.market_share = np.full(n_months, np.nan)
-        self.n_advisers = config.n_advisers or 1
+        self.n_advisers: float = float(config.n_advisers or 1)
+        """Advisers employed now, in full-time equivalents."""
         self.planned_advisers = self.n_advisers
-        self.advisers_from: list[tuple[int, int]] = []
+        self.advisers_from: list[tuple[int, float]] = []
         """(first month, headcount) at each change of headcount after planning."""
         self.exit_month: int | None = None
         self.successor: Provider | None = None
@@ -247,6 +255,8 @@ class Provider:
         self.n_active = 0
         self.caseload_area = 0.0
         self._t_count = 0.0
+        by = book.records_by or (np.zeros(len(book.members), dtype=np.int64), ["all"])
+        self.records = GroupRecords(by[0], by[1], n_months)
         self.cut_months: list[int] = []
         """Months from which a cut under financial strain took effect."""
         self.first_day = 0.0
@@ -256,14 +266,14 @@ class Provider:
         """Multiplies the true effect of this provider's adviser hours."""
         self.condition_multiplier = condition_effect_multiplier
         self.pass_rule = pass_rule
-        self.pending_hire: tuple[float, int] | None = None
+        self.pending_hire: tuple[float, float] | None = None
         """(day the new advisers start, headcount then) after a decision to hire."""
         self.next_headcount_at = mind.economics.headcount_review_days
         self.n_passed_on = np.zeros(n_months, dtype=np.int64)
         self.belief_effect = np.full(n_months, np.nan)
         self.belief_hazard = np.full(n_months, np.nan)
         self.expected_income = np.full(n_months, np.nan)
-        self.target_advisers = np.full(n_months, -1, dtype=np.int64)
+        self.target_advisers = np.full(n_months, np.nan)
         self.mpl_premium_gbp = 0.0
 
     def effect_gain(self, local: int) -> float:
@@ -291,13 +301,13 @@ class Provider:
         self.first_day = float(np.min(referred_at))
         self.last_day = float(np.max(self.book.programme_end_at[self.planned]))
         if self.config.n_advisers is not None:
-            self.n_advisers = self.planned_advisers = self.config.n_advisers
+            self.n_advisers = self.planned_advisers = float(self.config.n_advisers)
             return
         starts = np.sort(referred_at)
         ends = np.sort(referred_at + programme_days)
         on = np.arange(1, len(starts) + 1) - np.searchsorted(ends, starts, side="right")
         peak = int(on.max()) if len(on) else 0
-        self.n_advisers = max(1, math.ceil(peak / self.config.caseload_per_adviser))
+        self.n_advisers = float(max(1, math.ceil(peak / self.config.caseload_per_adviser)))
         self.planned_advisers = self.n_advisers
 
     @property
@@ -306,10 +316,11 @@ class Provider:
         return self.n_advisers * self.config.adviser_minutes_per_week
 
     # ------------------------------------------------------------------ caseload
-    def _count(self, now: float, delta: int) -> None:
+    def _count(self, now: float, delta: int, local: int) -> None:
         self.caseload_area += self.n_active * (now - self._t_count)
         self._t_count = now
         self.n_active += delta
+        self.records.count(now, delta, local)
 
     def attach(self, local: int, now: float) -> float:
         """Take member ``local`` on at attachment; return its interview interval."""
@@ -323,7 +334,7 @@ class Provider:
         """Add member ``local`` to the active caseload; return its interview interval."""
         self.active[local] = True
         self.book.counted_to[local] = now
-        self._count(now, +1)
+        self._count(now, +1, local)
         return float(self.interval_days[local])
 
     def interval_for(self, local: int) -> float:
@@ -343,7 +354,7 @@ class Provider:
         days = now - float(self.book.counted_to[local])
         self.mind.observe_spell(local, float(self.interval_days[local]), days * self.lm(now), job)
         self.active[local] = False
-        self._count(now, -1)
+        self._count(now, -1, local)
 
     # ------------------------------------------------------------------ money
     def pay(self, kind: str, t: float, amount_gbp: float) -> None:
@@ -375,12 +386,13 @@ class Provider:
             if m < n:
                 book[m] += amount
 
-    def book_interviews(self, t: float, n: int, minutes: float) -> None:
-        """Book ``n`` attended interviews of ``minutes`` each on day ``t``."""
+    def book_interviews(self, t: float, n: int, minutes: float, local: int) -> None:
+        """Book ``n`` attended interviews of ``minutes`` each on day ``t`` with member ``local``."""
         m = int(t / DAYS_PER_MONTH)
         if m < self.n_months:
             self.interview_cost[m] += n * self.config.cost_per_interview_gbp
             self.minutes[m] += n * minutes
+            self.records.add_minutes(m, local, n * minutes)
 
     def book_cost(self, t: float, amount_gbp: float) -> None:
         """Book the cost of an intervention started on day ``t``."""
@@ -547,16 +559,16 @@ class Provider:
         cfg = self.config
         return self.n_advisers * self.mind.adviser_cost_gbp_per_week * (1.0 + cfg.overhead_rate)
 
-    def set_advisers(self, n: int, month: int) -> None:
-        """Change headcount to ``n`` from contract month ``month`` on."""
-        n = max(1, n)
+    def set_advisers(self, n: float, month: int) -> None:
+        """Set headcount to ``n`` FTE (at least :data:`sim.capacity.MIN_FTE`) from ``month`` on."""
+        n = max(MIN_FTE, n)
         if n != self.n_advisers:
             self.n_advisers = n
             self.advisers_from.append((month, n))
 
-    def advisers_by_month(self) -> npt.NDArray[np.int64]:
-        """Return headcount by month (planned, then as changed)."""
-        out = np.full(self.n_months, self.planned_advisers, dtype=np.int64)
+    def advisers_by_month(self) -> F:
+        """Return headcount (FTE) by month (planned, then as changed)."""
+        out = np.full(self.n_months, self.planned_advisers, dtype=np.float64)
         for month, n in self.advisers_from:
             out[month:] = n
         return out
@@ -630,4 +642,4 @@ class Provider:
                 "expected_income_gbp": self.expected_income,
                 "efficiency": np.full(n, self.efficiency),
             }
-        )
+        ).with_columns(self.records.column())

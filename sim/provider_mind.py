@@ -135,7 +135,7 @@ class Mind:
         )
 
     # ------------------------------------------------------------------ choices
-    def headcount(self, view: CaseloadView) -> int:
+    def headcount(self, view: CaseloadView) -> float:
         """Return the headcount the expected margin supports for this caseload."""
         return margin_headcount(
             view, self.full_price, self.x_min, self.x_max, self.config.adviser_minutes_per_week

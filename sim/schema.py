@@ -84,7 +84,7 @@ PROVIDER_FIELDS: dict[str, tuple[pl.DataType, str]] = {
     "cost_interviews_gbp": (_F, "cost of the interviews held in the month"),
     "cost_interventions_gbp": (_F, "cost of programme-delivered interventions started"),
     "adviser_minutes": (_F, "adviser minutes in attended interviews in the month"),
-    "n_advisers": (_I, "advisers employed in the month"),
+    "n_advisers": (_F, "advisers employed in the month, in full-time equivalents"),
     "cash_balance_gbp": (_F, "cash at the month's end (starts at working_capital_weeks of costs)"),
     "n_attachments": (_I, "claimants attached in the month"),
     "n_job_outcomes": (_I, "job outcomes claimed in the month"),
@@ -92,9 +92,9 @@ PROVIDER_FIELDS: dict[str, tuple[pl.DataType, str]] = {
     "exited": (_B, "the provider has left the market by this month"),
     "strain_cut": (_B, "the provider cut advisers this month under financial strain"),
     "n_advisers_target": (
-        _I,
-        "headcount the expected margin supported at a headcount review this month "
-        "(providers.economics.headcount = 'margin'); -1: no review",
+        _F,
+        "headcount (FTE) the expected margin supported at a headcount review this month "
+        "(providers.economics.headcount = 'margin'); NaN: no review",
     ),
     "n_passed_on": (_I, "claimants a prime passed to its specialist this month, by choice"),
     "belief_effect_per_adviser_hour_per_week": (
@@ -113,6 +113,11 @@ PROVIDER_FIELDS: dict[str, tuple[pl.DataType, str]] = {
         "at its last review in the month (its beliefs and its service)",
     ),
     "efficiency": (_F, "the provider's adviser effectiveness (multiplies the true effect)"),
+    "by_group": (
+        pl.List(pl.Struct({"group": _S, "participant_days": _F, "adviser_minutes": _F})),
+        "per payment group: days its members spent on the active caseload and adviser "
+        "minutes they were given in the month (records only: no decision reads the group)",
+    ),
 }
 """Provider ledger columns (:meth:`sim.provider.Provider.ledger`): type and description."""
 

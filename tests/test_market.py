@@ -51,7 +51,7 @@ def test_margin_headcount_closed_form() -> None:
 
     Each claimant's best minutes solve ``V h b W exp(-h (1 + b x) W) = p D / 7``:
     ``x* = ln(V h b W exp(-h W) / (p D / 7)) / (h b W)``; the headcount is
-    ``ceil(n x* / m)``.
+    ``ceil(10 n x* / m) / 10`` full-time equivalents.
     """
     n, value, h, effect, days_left, qdl = 600, 8000.0, 0.002, 2.0, 600.0, 182.0
     price = full_price_per_minute_gbp(550.0, 0.5, 1350.0, 3.0 / 45.0)
@@ -62,7 +62,7 @@ def test_margin_headcount_closed_form() -> None:
     assert X_MIN < x_star < X_MAX  # an interior optimum
     view = view_of(n, value, h, effect, days_left, qdl)
     got = margin_headcount(view, price, X_MIN, X_MAX, 1350.0)
-    assert got == math.ceil(n * x_star / 1350.0)
+    assert got == math.ceil(10.0 * n * x_star / 1350.0) / 10.0
 
     # the margin at that headcount beats one adviser fewer or more, per claimant minutes
     def margin(x: float) -> float:
@@ -87,9 +87,13 @@ def test_margin_headcount_rises_with_prices(value: float, expected_more: bool) -
     assert (other < base) == (not expected_more)
 
 
-def test_margin_headcount_is_at_least_one() -> None:
-    view = view_of(10, 0.0, 0.002, 2.0, 600.0, 182.0)  # nothing to earn
-    assert margin_headcount(view, 1.0, X_MIN, X_MAX, 1350.0) == 1
+def test_margin_headcount_is_at_least_a_tenth() -> None:
+    view = view_of(10, 0.0, 0.002, 2.0, 600.0, 182.0)  # nothing to earn but the minimum
+    assert margin_headcount(view, 1.0, X_MIN, X_MAX, 1350.0) == 0.1
+    assert (
+        margin_headcount(view_of(0, 0.0, 0.002, 2.0, 600.0, 182.0), 1.0, X_MIN, X_MAX, 1350.0)
+        == 0.1
+    )
 
 
 # --------------------------------------------------------------------------- beliefs

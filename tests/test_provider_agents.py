@@ -54,7 +54,7 @@ def test_margin_headcount_follows_prices():
     WP, one prime in each of four areas so each has a caseload of hundreds)."""
     wp = load_scenario(ROOT / "scenarios" / "calibrated" / "work_programme.toml")
 
-    def advisers(price_multiplier: float) -> int:
+    def advisers(price_multiplier: float) -> float:
         sc = override(
             wp,
             {
@@ -64,7 +64,7 @@ def test_margin_headcount_follows_prices():
             },
         )
         prov = _providers(sc)
-        return int(prov.filter(pl.col("month") == 18)["n_advisers"].sum())
+        return float(prov.filter(pl.col("month") == 18)["n_advisers"].sum())
 
     low, mid, high = advisers(0.5), advisers(1.0), advisers(3.0)
     assert low <= mid <= high
