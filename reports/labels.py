@@ -43,6 +43,7 @@ LABELS: dict[str, str] = {
     "wp_attachment_fee_ends": "WP, attachment fee ends",
     "wp_attachment_fee_kept": "WP, attachment fee kept",
     "wp_financial_strain": "WP, providers under financial strain",
+    "wp_margin_headcount": "WP, headcount chosen from the margin",
     "wp_flat_prices": "WP, flat prices",
     "wp_intake_36m": "WP, 36-month intake",
     "wp_market_share": "WP, market share shift",
@@ -53,6 +54,7 @@ LABELS: dict[str, str] = {
     "wp_supply_chain": "WP, specialist supply chains",
     # groups of referrals
     "all": "All referrals",
+    "belief": "Believed job-entry hazard",
     "jsa_18_24": "JSA 18-24",
     "jsa_25_plus": "JSA 25+",
     "jsa_early_access": "JSA early access",

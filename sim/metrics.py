@@ -10,6 +10,8 @@ documents each metric.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from sim.contract import DAYS_PER_MONTH
@@ -111,6 +113,14 @@ def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
     )
 
 
+_TIDY = {
+    "metric": pl.String,
+    "group": pl.String,
+    "horizon_months": pl.Int64,
+    "value": pl.Float64,
+}
+"""The schema of tidy metric rows."""
+
 PROVIDER_COSTS = (
     "cost_advisers_gbp",
     "cost_overhead_gbp",
@@ -164,36 +174,47 @@ def spend_by_year(providers: pl.DataFrame, costs: list[str] | None = None) -> pl
     ``spend_per_participant_year_gbp`` in :data:`METRICS`.
     """
     costs = costs or list(PROVIDER_COSTS)
-    monthly = providers.select(
-        "provider", "month", spend=pl.sum_horizontal(costs), by_group=pl.col("by_group")
+    # sums in a fixed order (numpy, rows sorted), so the result never depends on threads
+    monthly = providers.sort("provider", "month")
+    spend = monthly.select(s=pl.sum_horizontal(costs))["s"].to_numpy() if monthly.height else None
+    if spend is None or "by_group" not in monthly.columns:
+        return pl.DataFrame(schema=_TIDY)
+    names = [r["group"] for r in monthly["by_group"][0]]
+    field = monthly["by_group"].list
+
+    def matrix(name: str) -> npt.NDArray[np.float64]:
+        values = field.eval(pl.element().struct.field(name)).to_list()
+        return np.asarray(values, dtype=np.float64).reshape(len(monthly), len(names))
+
+    minutes, days = matrix("adviser_minutes"), matrix("participant_days")
+    m_tot, d_tot = minutes.sum(axis=1, keepdims=True), days.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(m_tot > 0, minutes / m_tot, np.where(d_tot > 0, days / d_tot, 0.0))
+    spend_g = spend[:, None] * share
+    year = monthly["month"].to_numpy() // 12
+    n_years = int(year.max()) + 1
+    by_spend = np.zeros((n_years, len(names)))
+    by_days = np.zeros((n_years, len(names)))
+    np.add.at(by_spend, year, spend_g)
+    np.add.at(by_days, year, days)
+    rows = []
+    for k, name in enumerate([*names, "all"]):
+        s_col = by_spend.sum(axis=1) if name == "all" else by_spend[:, k]
+        d_col = by_days.sum(axis=1) if name == "all" else by_days[:, k]
+        busiest = float(d_col.max())
+        for y in range(n_years):
+            if d_col[y] > 0 and d_col[y] >= 0.05 * busiest:
+                rows.append((name, 12 * (y + 1), float(s_col[y] / (d_col[y] / 365.25))))
+    frame = pl.DataFrame(
+        rows,
+        schema={"group": pl.String, "horizon_months": pl.Int64, "value": pl.Float64},
+        orient="row",
     )
-    rows = monthly.explode("by_group").unnest("by_group").drop_nulls("group")
-    total = pl.col("adviser_minutes").sum().over("provider", "month")
-    days = pl.col("participant_days").sum().over("provider", "month")
-    share = (
-        pl.when(total > 0)
-        .then(pl.col("adviser_minutes") / total)
-        .when(days > 0)
-        .then(pl.col("participant_days") / days)
-        .otherwise(0.0)
-    )
-    rows = rows.with_columns(spend_g=pl.col("spend") * share, year=pl.col("month") // 12)
-    per = [
-        rows.group_by("group", "year").agg(
-            pl.col("spend_g").sum(), pl.col("participant_days").sum()
-        ),
-        rows.group_by("year")
-        .agg(pl.col("spend_g").sum(), pl.col("participant_days").sum())
-        .with_columns(group=pl.lit("all")),
-    ]
-    out = pl.concat(per, how="diagonal_relaxed").filter(
-        pl.col("participant_days") >= 0.05 * pl.col("participant_days").max().over("group")
-    )
-    return out.select(
+    return frame.select(
         metric=pl.lit("spend_per_participant_year_gbp"),
-        group=pl.col("group"),
-        horizon_months=((pl.col("year") + 1) * 12).cast(pl.Int64),
-        value=pl.col("spend_g") / (pl.col("participant_days") / 365.25),
+        group="group",
+        horizon_months="horizon_months",
+        value="value",
     ).sort("group", "horizon_months")
 
 

@@ -32,7 +32,7 @@ from sim.config import Provider as ProviderConfig
 from sim.contract import DAYS_PER_MONTH, contract_year, price_index
 from sim.primes import mpl_premium_gbp
 from sim.provider_mind import Mind, PassRule
-from sim.provider_records import GroupRecords
+from sim.provider_records import ProviderRecords
 from sim.triage import CaseloadView, allocate, quantise_intervals
 
 __all__ = ["INCOME_KINDS", "AreaBook", "Provider"]
@@ -88,7 +88,7 @@ class AreaBook:
         The day from which the contract pays no attachment fee (infinity: never).
     records_by : tuple of (int array, list of str)
         Each member's payment group index and the names: for the records only
-        (:class:`sim.provider_records.GroupRecords`); no decision reads them.
+        (:class:`sim.provider_records.ProviderRecords`); no decision reads them.
     """
 
     members: npt.NDArray[np.int64]
@@ -256,7 +256,7 @@ class Provider:
         self.caseload_area = 0.0
         self._t_count = 0.0
         by = book.records_by or (np.zeros(len(book.members), dtype=np.int64), ["all"])
-        self.records = GroupRecords(by[0], by[1], n_months)
+        self.records = ProviderRecords(by[0], by[1], n_months)
         self.cut_months: list[int] = []
         """Months from which a cut under financial strain took effect."""
         self.first_day = 0.0

@@ -13,7 +13,7 @@ import polars as pl
 
 from sim.contract import DAYS_PER_MONTH
 
-__all__ = ["BY_GROUP_TYPE", "GroupRecords"]
+__all__ = ["BY_GROUP_TYPE", "ProviderRecords"]
 
 BY_GROUP_TYPE = pl.List(
     pl.Struct({"group": pl.Utf8, "participant_days": pl.Float64, "adviser_minutes": pl.Float64})
@@ -21,7 +21,7 @@ BY_GROUP_TYPE = pl.List(
 """Type of the providers ledger's ``by_group`` column."""
 
 
-class GroupRecords:
+class ProviderRecords:
     """Caseload days and adviser minutes by payment group and month for one provider.
 
     Parameters

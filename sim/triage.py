@@ -171,7 +171,8 @@ def marginal_minutes(
     if price_per_minute_gbp <= 0.0:
         x[ok] = x_max
         return x
-    ratio = np.where(ok, gain / cost, 1.0)
+    with np.errstate(over="ignore"):
+        ratio = np.minimum(np.where(ok, gain / cost, 1.0), 1e300)
     inner = np.where(ratio > 0.0, ratio, 1.0)
     with np.errstate(over="ignore", divide="ignore"):  # a tiny h b W: a corner, clipped
         x_star = np.where(ok, log_array(inner) / np.where(ok, hbw, 1.0), x_min)

@@ -115,7 +115,16 @@ def test_crn_across_triage_policies(wp):
 
 
 def _ample(wp, policy: str = "uniform"):
-    return with_policy(wp, policy, **{"providers.provider.n_advisers": 10_000})
+    # providers that know the contract-wide hazard (no signal bands cut from the sample,
+    # which one more claimant would move) and ample capacity: claimants do not interact
+    return with_policy(
+        wp,
+        policy,
+        **{
+            "providers.provider.n_advisers": 10_000,
+            "providers.beliefs": {"learn": False},
+        },
+    )
 
 
 def _assert_prefix_unchanged(scenario, n: int, seed: int) -> None:

@@ -572,7 +572,7 @@ def test_figures_left_out_when_a_batch_lacks_their_data(built: Path, tmp_path: P
         (bare / name).unlink()
     figs, notes = collect_figures(bare)
     assert [f.name for f in figs] == ["outcome_curves", "creaming_parking", "sanctions_over_time"]
-    assert len(notes) == 4 and any("providers" in n for n in notes)
+    assert len(notes) == 5 and any("providers" in n for n in notes)
 
 
 def test_checklist_escapes_and_lists_differences() -> None:
