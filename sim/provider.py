@@ -442,7 +442,7 @@ class Provider:
         )
         if mind.economics.headcount == "margin" and now >= self.next_headcount_at:
             self._review_headcount(view, now, month)
-        self._record(view, x, month)
+        self._record(idx, view, x, month)
 
     def _start_hires(self, now: float, month: int) -> None:
         if self.pending_hire is not None and now >= self.pending_hire[0]:
@@ -498,7 +498,7 @@ class Provider:
             income,
         )
 
-    def _record(self, view: CaseloadView, x: F, month: int) -> None:
+    def _record(self, idx: npt.NDArray[np.int64], view: CaseloadView, x: F, month: int) -> None:
         """Record this month's beliefs and the income they lead the provider to expect."""
         if month >= self.n_months:
             return
@@ -508,6 +508,7 @@ class Provider:
         starts = h * (1.0 + b * x) * DAYS_PER_MONTH
         self.belief_effect[month] = view.effect_per_adviser_hour_per_week
         self.belief_hazard[month] = float(np.mean(h))
+        self.records.note_beliefs(month, idx, h)
         self.expected_income[month] = float(np.sum(np.where(can, view.value_gbp * starts, 0.0)))
 
     def _public_service_weight(self, view: CaseloadView) -> float:
@@ -612,6 +613,8 @@ class Provider:
         """
         adviser_cost, overhead = self.costs()
         n = self.n_months
+        income = sum(self.income.values())
+        spent = adviser_cost + overhead + self.interview_cost + self.intervention_cost
         return pl.DataFrame(
             {
                 "provider": np.full(n, self.index),
@@ -640,6 +643,8 @@ class Provider:
                 "belief_effect_per_adviser_hour_per_week": self.belief_effect,
                 "belief_entry_rate_per_day": self.belief_hazard,
                 "expected_income_gbp": self.expected_income,
+                "expected_margin_gbp": self.expected_income - spent,
+                "margin_gbp": income - spent,
                 "efficiency": np.full(n, self.efficiency),
             }
         ).with_columns(self.records.column())

@@ -16,7 +16,14 @@ from sim.contract import DAYS_PER_MONTH
 __all__ = ["BY_GROUP_TYPE", "ProviderRecords"]
 
 BY_GROUP_TYPE = pl.List(
-    pl.Struct({"group": pl.Utf8, "participant_days": pl.Float64, "adviser_minutes": pl.Float64})
+    pl.Struct(
+        {
+            "group": pl.Utf8,
+            "participant_days": pl.Float64,
+            "adviser_minutes": pl.Float64,
+            "belief_entry_rate_per_day": pl.Float64,
+        }
+    )
 )
 """Type of the providers ledger's ``by_group`` column."""
 
@@ -41,6 +48,7 @@ class ProviderRecords:
         self.n_active = np.zeros(len(names))
         self.days = np.zeros((len(names), n_months))
         self.minutes = np.zeros((len(names), n_months))
+        self.beliefs = np.full((len(names), n_months), np.nan)
         self._t = 0.0
 
     def count(self, now: float, delta: int, local: int) -> None:
@@ -60,6 +68,18 @@ class ProviderRecords:
         """Add adviser minutes given to member ``local`` in ``month``."""
         self.minutes[self.member_group[local], month] += minutes
 
+    def note_beliefs(
+        self, month: int, idx: npt.NDArray[np.int64], hazard_per_day: npt.NDArray[np.float64]
+    ) -> None:
+        """Record the mean believed hazard of each group's active members ``idx`` in ``month``."""
+        groups = self.member_group[idx]
+        total = np.zeros(len(self.names))
+        count = np.zeros(len(self.names))
+        np.add.at(total, groups, hazard_per_day)
+        np.add.at(count, groups, 1.0)
+        seen = count > 0
+        self.beliefs[seen, month] = total[seen] / count[seen]
+
     def column(self) -> pl.Series:
         """Return the ``by_group`` list column, one list of per-group records per month."""
         rows = [
@@ -68,6 +88,7 @@ class ProviderRecords:
                     "group": name,
                     "participant_days": float(self.days[k, m]),
                     "adviser_minutes": float(self.minutes[k, m]),
+                    "belief_entry_rate_per_day": float(self.beliefs[k, m]),
                 }
                 for k, name in enumerate(self.names)
             ]

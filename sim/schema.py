@@ -112,11 +112,27 @@ PROVIDER_FIELDS: dict[str, tuple[pl.DataType, str]] = {
         "outcome value the provider expected its caseload's job starts to bring in a month, "
         "at its last review in the month (its beliefs and its service)",
     ),
+    "expected_margin_gbp": (
+        _F,
+        "expected_income_gbp less the month's costs: the margin the provider expected",
+    ),
+    "margin_gbp": (_F, "income less costs in the month: the margin it got"),
     "efficiency": (_F, "the provider's adviser effectiveness (multiplies the true effect)"),
     "by_group": (
-        pl.List(pl.Struct({"group": _S, "participant_days": _F, "adviser_minutes": _F})),
-        "per payment group: days its members spent on the active caseload and adviser "
-        "minutes they were given in the month (records only: no decision reads the group)",
+        pl.List(
+            pl.Struct(
+                {
+                    "group": _S,
+                    "participant_days": _F,
+                    "adviser_minutes": _F,
+                    "belief_entry_rate_per_day": _F,
+                }
+            )
+        ),
+        "per payment group: days its members spent on the active caseload, adviser minutes "
+        "they were given, and the provider's mean belief of their job-entry hazard per day "
+        "without service at its last review (NaN: none) in the month (records only: no "
+        "decision reads the group)",
     ),
 }
 """Provider ledger columns (:meth:`sim.provider.Provider.ledger`): type and description."""
