@@ -79,11 +79,19 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20110601)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--policy",
+        default=None,
+        help="providers.provider.policy for every run (default: the scenarios' own, mixed)",
+    )
     args = parser.parse_args()
     rows = []
     for headcount in ("planned", "margin"):
         for prices, path in PRICES.items():
-            sc = override(load_scenario(path), {"providers.economics.headcount": headcount})
+            changes: dict[str, object] = {"providers.economics.headcount": headcount}
+            if args.policy is not None:
+                changes["providers.provider.policy"] = args.policy
+            sc = override(load_scenario(path), changes)
             per_rep = []
             t0 = time.perf_counter()
             for r in range(args.replications):
