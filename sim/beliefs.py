@@ -145,6 +145,9 @@ class Beliefs:
     """The current belief of the effect (posterior mean)."""
     hazard_per_day: F = field(init=False)
     """The current belief of each cell's hazard without service (posterior mean)."""
+    _grid: F = field(init=False, repr=False)
+    _log_prior: F = field(init=False, repr=False)
+    _log_lift: F = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if np.any(self.prior_hazard_per_day < 0.0) or self.prior_effect < 0.0:
@@ -158,11 +161,24 @@ class Beliefs:
             self.effect_grid_max = 4.0 * self.prior_effect
         self.effect = self.prior_effect
         self.hazard_per_day = self.prior_hazard_per_day.copy()
+        self._cache_prior()
 
     @property
     def grid(self) -> F:
         """The effect grid."""
-        return np.linspace(0.0, self.effect_grid_max, self.n_grid)
+        return self._grid
+
+    def _cache_prior(self) -> None:
+        """Compute once what the posterior needs that observations do not change."""
+        b = np.linspace(0.0, self.effect_grid_max, self.n_grid)
+        k = self.effect_prior_shape
+        mean = max(self.prior_effect, 1e-12)
+        log_prior = (k - 1.0) * log_array(np.maximum(b, 1e-300)) - k * b / mean
+        if k > 1.0:
+            log_prior[b <= 0.0] = -np.inf
+        self._grid = b
+        self._log_prior = log_prior
+        self._log_lift = log_array(1.0 + b[:, None] * self.tier_hours_per_week[None, :])
 
     def observe(self, cell: int, tier: int, exposure_days: float, started: bool) -> None:
         """Add one claimant's spell in ``cell`` at ``tier``, and whether it ended in a job."""
@@ -175,23 +191,21 @@ class Beliefs:
         np.add.at(self.exposure, (cells, tiers), exposure_days)
 
     def log_posterior_effect(self) -> F:
-        """Return the unnormalised log posterior of the effect on :attr:`grid`."""
-        b = self.grid
-        h = self.tier_hours_per_week
+        """Return the unnormalised log posterior of the effect on :attr:`grid`.
+
+        A cell's exposure weighted by the lift ``1 + b h`` of each tier is
+        ``E_c + b H_c`` (``E_c`` its days, ``H_c`` its days times hours), so the
+        posterior over the grid needs only two sums per cell.
+        """
+        b = self._grid
         a0 = self.prior_hazard_per_day * self.prior_exposure_days
-        e0 = self.prior_exposure_days
-        k = self.effect_prior_shape
-        mean = max(self.prior_effect, 1e-12)
-        log_b = log_array(np.maximum(b, 1e-300))
-        log_prior = (k - 1.0) * log_b - k * b / mean
-        if k > 1.0:
-            log_prior[b <= 0.0] = -np.inf
         # sums written out (not matrix products, whose BLAS may order them differently)
-        lift = 1.0 + b[:, None] * h[None, :]  # (grid, tiers)
         n_c = self.starts.sum(axis=1)
         n_t = self.starts.sum(axis=0)
-        lp = log_prior + (log_array(lift) * n_t[None, :]).sum(axis=1)
-        exposure_b = e0 + (lift[:, None, :] * self.exposure[None, :, :]).sum(axis=2)
+        lp = self._log_prior + (self._log_lift * n_t[None, :]).sum(axis=1)
+        days_c = self.prior_exposure_days + self.exposure.sum(axis=1)
+        hours_c = (self.exposure * self.tier_hours_per_week[None, :]).sum(axis=1)
+        exposure_b = days_c[None, :] + b[:, None] * hours_c[None, :]
         lp -= (log_array(exposure_b) * (a0 + n_c)[None, :]).sum(axis=1)
         return np.asarray(lp, dtype=np.float64)
 

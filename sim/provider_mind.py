@@ -10,6 +10,7 @@ of those and of its beliefs (:mod:`sim.beliefs`, :mod:`sim.triage`,
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,8 @@ class Mind:
     def __post_init__(self) -> None:
         cfg = self.config
         self.tiers = interval_tiers(cfg.min_interval_days, cfg.max_interval_days)
+        self._tier_list = [float(t) for t in self.tiers]  # the scalar path of tier_of
+        self._n_tiers = len(self._tier_list)
         self.x_min = 7.0 * cfg.interview_minutes / cfg.max_interval_days
         self.x_max = 7.0 * cfg.interview_minutes / cfg.min_interval_days
         self.variable_price = cfg.cost_per_interview_gbp / cfg.interview_minutes
@@ -88,7 +91,7 @@ class Mind:
         """Note a member's days on the caseload since last counted, and if a job ended them."""
         if self.beliefs is None or days < 0.0:
             return
-        tier = int(self.tier_of(np.array([interval_days]))[0])
+        tier = min(bisect_left(self._tier_list, interval_days * (1.0 - 1e-9)), self._n_tiers - 1)
         self.beliefs.observe(int(self.cell[local]), tier, days, job)
 
     def observe_caseload(self, idx: I64, interval_days: F, days: F) -> None:

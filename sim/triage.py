@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.fmath import exp_array, log_array
+from sim.fmath import exp, exp_array, log, log_array
 
 __all__ = [
     "CaseloadView",
@@ -130,6 +130,40 @@ def p_outcome(h: F, b_per_minute: float, x: F, window_days: F) -> F:
     return np.asarray(1.0 - exp_array(-h * (1.0 + b_per_minute * x) * window_days))
 
 
+@dataclass(frozen=True)
+class _MarginalTerms:
+    """The parts of :func:`marginal_minutes` that do not depend on the price.
+
+    ``x = (log_gain_per_day_gbp - log(price)) / hbw`` for claimants with ``ok``; the
+    logarithm is taken once here, so a search over prices is arithmetic only.
+    """
+
+    hbw: F
+    log_gain_per_day_gbp: F
+    ok: npt.NDArray[np.bool_]
+
+
+def _marginal_terms(view: CaseloadView) -> _MarginalTerms:
+    h = view.hazard()
+    b = view.effect_per_adviser_hour_per_week / 60.0
+    w = view.window_days()
+    hbw = h * b * w
+    gain_per_day = view.value_gbp * hbw * exp_array(-h * w) * 7.0 / np.maximum(view.days_left, 1.0)
+    ok = (hbw > 0.0) & (gain_per_day > 0.0)
+    log_gain = log_array(np.where(ok, gain_per_day, 1.0))
+    return _MarginalTerms(hbw=hbw, log_gain_per_day_gbp=log_gain, ok=ok)
+
+
+def _minutes_at(terms: _MarginalTerms, log_price: float, x_min: float, x_max: float) -> F:
+    with np.errstate(over="ignore", divide="ignore"):  # a tiny h b W: a corner, clipped
+        x_star = np.where(
+            terms.ok,
+            (terms.log_gain_per_day_gbp - log_price) / np.where(terms.ok, terms.hbw, 1.0),
+            x_min,
+        )
+    return np.asarray(np.clip(x_star, x_min, x_max), dtype=np.float64)
+
+
 def marginal_minutes(
     view: CaseloadView, price_per_minute_gbp: float, x_min: float, x_max: float
 ) -> F:
@@ -160,23 +194,7 @@ def marginal_minutes(
     numpy.ndarray
         Minutes per week per claimant.
     """
-    h = view.hazard()
-    b = view.effect_per_adviser_hour_per_week / 60.0
-    w = view.window_days()
-    hbw = h * b * w
-    cost = price_per_minute_gbp * np.maximum(view.days_left, 1.0) / 7.0
-    gain = view.value_gbp * hbw * exp_array(-h * w)
-    x = np.full(len(h), x_min)
-    ok = (hbw > 0.0) & (gain > 0.0)
-    if price_per_minute_gbp <= 0.0:
-        x[ok] = x_max
-        return x
-    with np.errstate(over="ignore"):
-        ratio = np.minimum(np.where(ok, gain / cost, 1.0), 1e300)
-    inner = np.where(ratio > 0.0, ratio, 1.0)
-    with np.errstate(over="ignore", divide="ignore"):  # a tiny h b W: a corner, clipped
-        x_star = np.where(ok, log_array(inner) / np.where(ok, hbw, 1.0), x_min)
-    return np.asarray(np.clip(x_star, x_min, x_max), dtype=np.float64)
+    return _minutes_at_price(_marginal_terms(view), price_per_minute_gbp, x_min, x_max)
 
 
 def shadow_price_per_minute(
@@ -185,27 +203,71 @@ def shadow_price_per_minute(
     price_per_minute_gbp: float,
     x_min: float,
     x_max: float,
-    n_steps: int = 60,
 ) -> float:
     """Return the price of a minute at which the caseload's best minutes fit the capacity.
 
     If the best minutes at the variable ``price_per_minute_gbp`` fit, that price;
-    otherwise the smallest price (found by bisection on its logarithm, a fixed number of
-    steps so the result is deterministic) at which they do.
+    otherwise the price at which they sum to the capacity (:func:`_shadow_log_price`).
     """
-    if marginal_minutes(view, price_per_minute_gbp, x_min, x_max).sum() <= capacity:
+    terms = _marginal_terms(view)
+    x = _minutes_at_price(terms, price_per_minute_gbp, x_min, x_max)
+    if x.sum() <= capacity:
         return price_per_minute_gbp
-    lo = max(price_per_minute_gbp, 1e-9)
-    hi = max(lo, 1.0)
-    while marginal_minutes(view, hi, x_min, x_max).sum() > capacity and hi < 1e12:
-        hi *= 16.0
-    for _ in range(n_steps):
-        mid = math.sqrt(lo * hi)
-        if marginal_minutes(view, mid, x_min, x_max).sum() > capacity:
+    floor = log(price_per_minute_gbp) if price_per_minute_gbp > 0.0 else -math.inf
+    return exp(_shadow_log_price(terms, capacity, floor, x_min, x_max))
+
+
+def _minutes_at_price(terms: _MarginalTerms, price: float, x_min: float, x_max: float) -> F:
+    if price <= 0.0:
+        return np.where(terms.ok, x_max, x_min).astype(np.float64)
+    return _minutes_at(terms, log(price), x_min, x_max)
+
+
+def _shadow_log_price(
+    terms: _MarginalTerms, capacity: float, log_floor: float, x_min: float, x_max: float
+) -> float:
+    """Return the log price at which the best minutes sum to ``capacity`` (never more).
+
+    Each claimant's minutes ``clip((a_i - L) / c_i, x_min, x_max)`` are piecewise linear
+    in the log price ``L``, so their sum is too: the segment holding the capacity is
+    found among the sorted breakpoints by bisection and ``L`` solved on it in closed
+    form, then moved towards the segment's end if rounding left the sum above capacity
+    (steps from one unit in the last place, doubling).
+    """
+    a = terms.log_gain_per_day_gbp[terms.ok]
+    c = terms.hbw[terms.ok]
+    fixed_minutes = x_min * float(np.count_nonzero(~terms.ok))
+    if len(a) == 0:
+        return log_floor
+
+    def total(log_price: float) -> float:
+        return fixed_minutes + float(np.clip((a - log_price) / c, x_min, x_max).sum())
+
+    breaks = np.sort(np.concatenate([a - x_max * c, a - x_min * c]))
+    top = float(np.nextafter(breaks[-1], math.inf))  # everyone at the minimum
+    if capacity <= fixed_minutes + x_min * len(a):
+        return max(log_floor, top)
+    # total(breaks[0]) > capacity (all at x_max, or the floor lies beyond); total(top) fits
+    lo, hi = 0, len(breaks) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if total(float(breaks[mid])) > capacity:
             lo = mid
         else:
             hi = mid
-    return hi
+    end = float(breaks[hi]) if total(float(breaks[hi])) <= capacity else top
+    # on (breaks[lo], breaks[hi]) the claimants strictly between the bounds move with L
+    x = (a - 0.5 * (float(breaks[lo]) + float(breaks[hi]))) / c
+    inner = (x > x_min) & (x < x_max)
+    clipped = fixed_minutes + float(np.where(x >= x_max, x_max, x_min)[~inner].sum())
+    slope = float((1.0 / c[inner]).sum())
+    log_price = (float((a[inner] / c[inner]).sum()) + clipped - capacity) / slope if slope else end
+    log_price = min(max(log_price, float(breaks[lo])), end)
+    step = 2.0**-52 * max(abs(log_price), 1.0)
+    while total(log_price) > capacity and log_price < end:  # rounding: growing steps
+        log_price = min(log_price + step, end)
+        step *= 2.0
+    return max(log_floor, log_price)
 
 
 def optimal_margin_gbp(
@@ -231,8 +293,13 @@ def _payment_maximising(
         return np.zeros(0)
     if capacity - n * x_min <= 0:
         return np.full(n, min(x_min, capacity / n))
-    price = shadow_price_per_minute(view, capacity, cost_per_hour_gbp / 60.0, x_min, x_max)
-    return marginal_minutes(view, price, x_min, x_max)
+    terms = _marginal_terms(view)
+    price = cost_per_hour_gbp / 60.0
+    x = _minutes_at_price(terms, price, x_min, x_max)
+    if x.sum() <= capacity:
+        return x
+    floor = log(price) if price > 0.0 else -math.inf
+    return _minutes_at(terms, _shadow_log_price(terms, capacity, floor, x_min, x_max), x_min, x_max)
 
 
 def allocate(
