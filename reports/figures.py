@@ -62,9 +62,18 @@ def _labelled(df: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return df.with_columns(label_series(df[c]) for c in columns if c in df.columns)
 
 
-def _colour(field: str, title: str, order: list[str]) -> alt.Color:
-    """The colour of lines and points on a label column; its legend draws line strokes."""
-    return alt.Color(f"{field}:N", title=title, sort=order, legend=alt.Legend(symbolType="stroke"))
+def _colour(field: str, title: str, order: list[str], columns: int | None = None) -> alt.Color:
+    """The colour of lines and points on a label column; its legend draws line strokes.
+
+    ``columns`` wraps the legend (a wide legend under one panel of a row pushes the
+    next panel away).
+    """
+    legend = (
+        alt.Legend(symbolType="stroke", columns=columns)
+        if columns
+        else alt.Legend(symbolType="stroke")
+    )
+    return alt.Color(f"{field}:N", title=title, sort=order, legend=legend)
 
 
 def _band_fill(field: str, order: list[str]) -> alt.Fill:
@@ -445,7 +454,7 @@ def provider_economics(df: pl.DataFrame) -> alt.VConcatChart:
             )
             lines = base.mark_line(point=True).encode(
                 y=alt.Y("mean:Q", title=y_title, axis=_MONEY_AXIS),
-                color=_colour("series_label", "Payment group", order),
+                color=_colour("series_label", "Payment group", order, columns=3),
                 tooltip=_tooltip("series_label", "x:O", "mean", "ci_low", "ci_high"),
             )
             panels.append(alt.layer(rules, lines).properties(width=theme.WIDTH // 2, height=180))
