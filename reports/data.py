@@ -101,6 +101,7 @@ FINANCE_ITEMS: dict[str, str] = {
     "income_attachment_gbp": "income",
     "income_outcome_gbp": "income",
     "income_sustainment_gbp": "income",
+    "income_service_gbp": "income",
     "cost_advisers_gbp": "cost",
     "cost_overhead_gbp": "cost",
     "cost_interviews_gbp": "cost",

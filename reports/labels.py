@@ -90,6 +90,7 @@ LABELS: dict[str, str] = {
     "income_attachment_gbp": "Attachment fees",
     "income_outcome_gbp": "Outcome fees",
     "income_sustainment_gbp": "Sustainment fees",
+    "income_service_gbp": "Service fees (activities)",
     "cost_advisers_gbp": "Advisers",
     "cost_overhead_gbp": "Overheads",
     "cost_interviews_gbp": "Interviews",

@@ -536,6 +536,14 @@ class Subcontracting(_Model):
     specialist: Provider = Field(default_factory=Provider)
     """How the specialist delivers, and what it costs (its caseload limit is its
     headcount times ``caseload_per_adviser``)."""
+    planned_share: Probability | None = None
+    """Share of each prime's referrals its bid promised the specialist: it sets the
+    specialist's starting headcount and months open (members taken by their keyed
+    allocation uniform), while the prime still chooses at each attachment, so a
+    specialist can be starved of the referrals it staffed for. None: the referrals the
+    prime would pass on at referral under its prior beliefs. Specialist subcontractors
+    in Work Programme supply chains received far fewer referrals than bids implied
+    (seed 002); the share itself is scenario data."""
 
 
 class Providers(_Model):
@@ -580,6 +588,14 @@ class ContractGroup(_Model):
     """Paid for each ``sustainment_interval_days`` of continuous work after the outcome."""
     max_sustainment_payments: int = Field(0, ge=0)
     sustainment_interval_days: Positive = 28.0
+    interview_fee_gbp: NonNeg = 0.0
+    """Service fee paid to the provider for each attended programme interview, up to
+    ``max_paid_interviews`` per claimant: a fee the contract ties to an activity.
+    Provider-led Pathways paid a service fee for the core elements, the work-focused
+    interviews and the Condition Management Programme (PW18); the level is scenario data."""
+    max_paid_interviews: int = Field(0, ge=0)
+    """Attended programme interviews per claimant that earn ``interview_fee_gbp`` (e.g. the
+    six mandatory work-focused interviews of Pathways, PW19)."""
 
 
 class Contract(_Model):
@@ -630,6 +646,11 @@ class Intervention(_Model):
     """Minutes per interview while on the intervention; None: unchanged."""
     cost_gbp: NonNeg = 0.0
     """Cost per starter, booked at the start."""
+    service_fee_gbp: NonNeg = 0.0
+    """Service fee the contract pays the provider for each start of a programme-delivered
+    intervention (Provider-led Pathways paid a service fee for its core elements, the
+    work-focused interviews and the Condition Management Programme, PW18); a
+    Jobcentre-delivered intervention earns no provider anything."""
 
 
 class Arm(_Model):

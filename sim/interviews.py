@@ -169,7 +169,7 @@ def settle(j: Journey, o: Obligation, now: float, *, inclusive: bool = False) ->
         j.last_contact = last
     j.minutes_adviser += n * o.minutes
     if j.provider is not None:
-        j.provider.book_interviews(last, n, o.minutes, j.local)
+        j.paid_service += j.provider.book_interviews(last, n, o.minutes, j.local)
 
 
 def settle_all(j: Journey, now: float) -> None:

@@ -143,6 +143,7 @@ class Journey:
         "on_prog",
         "paid_attach",
         "paid_outcome",
+        "paid_service",
         "paid_sustain",
         "pending",
         "proc",
@@ -234,7 +235,7 @@ class Journey:
         self.days_in_work = self.days_on_benefit = self.days_sanctioned = 0.0
         self.days_off = self.caseload_days = self.benefit_paid = 0.0
         self.minutes_adviser = self.minutes_jcp = self.max_gap = 0.0
-        self.paid_attach = self.paid_outcome = self.paid_sustain = 0.0
+        self.paid_attach = self.paid_outcome = self.paid_sustain = self.paid_service = 0.0
         self.n_jobs = self.n_interviews = self.n_fta = self.n_refs = 0
         self.n_sanctions = self.n_wrong = self.n_overturned = self.n_spells = self.n_events = 0
         self.hardship_paid = self.iv_cost = 0.0

@@ -115,7 +115,27 @@ class MarketSetup:
             fee_share=sub.management_fee_share,
             condition_effect_multiplier=sub.condition_effect_multiplier,
             specialist_minutes_per_week=spec.adviser_minutes_per_week / spec.caseload_per_adviser,
+            specialist_interview_minutes=spec.interview_minutes,
         )
+
+    def planned_passes(
+        self, mind: Mind, planned: npt.NDArray[np.bool_], rule: PassRule, n_primes: int
+    ) -> npt.NDArray[np.bool_]:
+        """Return the members whose referral the specialist plans for (sets its headcount).
+
+        With ``subcontracting.planned_share`` the bid's share of the prime's planned
+        members, taken by their allocation uniform: within the prime's interval of
+        ``u_prime`` (width ``1 / n_primes`` at equal shares) the uniform's position is
+        itself uniform and independent of everything else the member draws. Otherwise
+        the members the prime would pass on under its prior beliefs (:meth:`would_pass`).
+        """
+        sub = self.sc.providers.subcontracting
+        share = None if sub is None else sub.planned_share
+        if share is None:
+            return np.asarray(planned & self.would_pass(mind, planned, rule), dtype=bool)
+        book = self.book
+        within = book.u_prime * n_primes - book.initial_prime
+        return np.asarray(planned & (within < share), dtype=bool)
 
     def would_pass(
         self, mind: Mind, planned: npt.NDArray[np.bool_], rule: PassRule
@@ -138,6 +158,7 @@ class MarketSetup:
             entry_rate_per_day=self.sc.employment.entry_rate_per_day,
             true_effect=self.sc.employment.effect_per_adviser_hour_per_week,
             lm_now=1.0,
+            fees=book.activity_fees(idx, mind.config.interview_minutes),
         )
         fees = book.fees_gbp(idx, book.referred_at[idx])
         keeps = mind.keeps_rather_than_passes(view, fees, book.condition[idx], rule)

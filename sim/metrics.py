@@ -40,6 +40,7 @@ METRICS: dict[str, str] = {
     "provider_income_attachment_gbp": "provider income from attachment fees",
     "provider_income_outcome_gbp": "provider income from job outcome fees",
     "provider_income_sustainment_gbp": "provider income from sustainment fees",
+    "provider_income_service_gbp": "provider income from service fees tied to activities",
     "provider_cost_gbp": "provider costs: advisers, overheads and interviews",
     "provider_margin_gbp": "provider income minus costs",
     "provider_min_cash_balance_gbp": "lowest month-end cash balance of any provider",
@@ -144,6 +145,7 @@ def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
         "income_attachment_gbp",
         "income_outcome_gbp",
         "income_sustainment_gbp",
+        "income_service_gbp",
         "income_management_fee_gbp",
     ]
     costs = list(PROVIDER_COSTS)
@@ -151,6 +153,7 @@ def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
         provider_income_attachment_gbp=pl.col("income_attachment_gbp").sum(),
         provider_income_outcome_gbp=pl.col("income_outcome_gbp").sum(),
         provider_income_sustainment_gbp=pl.col("income_sustainment_gbp").sum(),
+        provider_income_service_gbp=pl.col("income_service_gbp").sum(),
         provider_cost_gbp=pl.sum_horizontal(costs).sum(),
         provider_margin_gbp=(pl.sum_horizontal(income) - pl.sum_horizontal(costs)).sum(),
         provider_min_cash_balance_gbp=pl.col("cash_balance_gbp").min(),

@@ -368,6 +368,19 @@ def _attachment_fees_gbp(sc: Scenario, pop: Population) -> npt.NDArray[np.float6
     return np.asarray(per_group[pop.group], dtype=np.float64)
 
 
+def _interview_fees(
+    sc: Scenario, pop: Population
+) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+    """Return each referral's interview fee and paid interviews, or (None, None) if the
+    contract pays no interview fee."""
+    groups = [sc.contract.groups[n] for n in pop.group_names]
+    if not any(g.interview_fee_gbp > 0.0 and g.max_paid_interviews > 0 for g in groups):
+        return None, None
+    fee = np.array([g.interview_fee_gbp for g in groups])[pop.group]
+    n_paid = np.array([float(g.max_paid_interviews) for g in groups])[pop.group]
+    return np.asarray(fee, dtype=np.float64), np.asarray(n_paid, dtype=np.float64)
+
+
 def _attachment_fee_ends_at(sc: Scenario) -> float:
     end = sc.contract.attachment_fee_end_month
     if end is None:
@@ -380,6 +393,7 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
     value = _outcome_value_gbp(sc, pop)
     qual = np.array([sc.contract.groups[n].qualifying_days for n in pop.group_names])[pop.group]
     fees = _attachment_fees_gbp(sc, pop)
+    interview_fee, paid_interviews = _interview_fees(sc, pop)
     prog_end = np.asarray(ctx.programme_end_at)
     n_months = len(ctx.monthly[0])  # months of the run's books
     counts = pop.n_providers_by_area
@@ -404,6 +418,8 @@ def _areas(sc: Scenario, pop: Population, ctx: RunContext, streams: Streams) -> 
             condition=pop.condition[members] >= 0,
             attachment_fee_gbp=fees[members],
             attachment_fee_ends_at=_attachment_fee_ends_at(sc),
+            interview_fee_gbp=None if interview_fee is None else interview_fee[members],
+            paid_interviews_left=None if paid_interviews is None else paid_interviews[members],
             records_by=(np.asarray(pop.group[members], dtype=np.int64), list(pop.group_names)),
         )
         setup = MarketSetup.build(sc, pop, book, members, ctx, streams)
@@ -439,13 +455,15 @@ def _prime(
     """Build one prime and, if the scenario has them, its specialist.
 
     The specialist's planned caseload (its starting headcount and months open) is the
-    prime's planned members it would pass on under its prior beliefs.
+    bid's share of the prime's planned members, or those it would pass on under its prior
+    beliefs (:meth:`sim.market_setup.MarketSetup.planned_passes`).
     """
     sub = sc.providers.subcontracting
     cfg = sc.providers.provider
     mind = setup.mind(cfg, setup.traits[index])
     rule = setup.pass_rule()
-    spec = planned & setup.would_pass(mind, planned, rule) if rule is not None else None
+    n_primes = sc.providers.primes_per_area[area]
+    spec = setup.planned_passes(mind, planned, rule, n_primes) if rule is not None else None
     mine = planned & ~spec if spec is not None and (planned & ~spec).any() else planned
     programme_days = 7.0 * sc.run.programme_weeks
     prov = _provider(sc, index, area, cfg, book, mine, setup.ctx, n_months, mind, pass_rule=rule)

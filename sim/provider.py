@@ -33,11 +33,11 @@ from sim.contract import DAYS_PER_MONTH, contract_year, price_index
 from sim.primes import mpl_premium_gbp
 from sim.provider_mind import Mind, PassRule
 from sim.provider_records import ProviderRecords
-from sim.triage import CaseloadView, allocate, quantise_intervals
+from sim.triage import ActivityFees, CaseloadView, allocate, quantise_intervals
 
 __all__ = ["INCOME_KINDS", "AreaBook", "Provider"]
 
-INCOME_KINDS = ("attachment", "outcome", "sustainment", "management_fee")
+INCOME_KINDS = ("attachment", "outcome", "sustainment", "service", "management_fee")
 
 
 F = npt.NDArray[np.float64]
@@ -86,6 +86,12 @@ class AreaBook:
         The attachment fee the member brings while the contract pays one.
     attachment_fee_ends_at : float
         The day from which the contract pays no attachment fee (infinity: never).
+    interview_fee_gbp : float array or None
+        The service fee an attended programme interview earns, per member (its payment
+        group's ``interview_fee_gbp``); None: the contract pays no such fee.
+    paid_interviews_left : float array or None
+        Attended interviews that still earn the fee, per member (from its group's
+        ``max_paid_interviews``, counted down as they are paid).
     records_by : tuple of (int array, list of str)
         Each member's payment group index and the names: for the records only
         (:class:`sim.provider_records.ProviderRecords`); no decision reads them.
@@ -103,6 +109,8 @@ class AreaBook:
     condition: npt.NDArray[np.bool_]
     attachment_fee_gbp: F
     attachment_fee_ends_at: float = math.inf
+    interview_fee_gbp: F | None = None
+    paid_interviews_left: F | None = None
     records_by: tuple[npt.NDArray[np.int64], list[str]] | None = None
     interval_days: F = field(init=False)
     work_days: F = field(init=False)
@@ -116,6 +124,18 @@ class AreaBook:
         """Return the attachment fee members ``idx`` bring if attached on ``day``."""
         fee = self.attachment_fee_gbp[idx]
         return np.asarray(np.where(day < self.attachment_fee_ends_at, fee, 0.0), dtype=np.float64)
+
+    def activity_fees(
+        self, idx: npt.NDArray[np.int64], interview_minutes: float
+    ) -> ActivityFees | None:
+        """Return the interview fees members ``idx`` can still earn, or None without any."""
+        if self.interview_fee_gbp is None or self.paid_interviews_left is None:
+            return None
+        return ActivityFees(
+            fee_per_interview_gbp=self.interview_fee_gbp[idx],
+            paid_interviews_left=self.paid_interviews_left[idx],
+            interview_minutes=interview_minutes,
+        )
 
     def __post_init__(self) -> None:
         n = len(self.members)
@@ -274,6 +294,7 @@ class Provider:
         self.belief_hazard = np.full(n_months, np.nan)
         self.expected_income = np.full(n_months, np.nan)
         self.target_advisers = np.full(n_months, np.nan)
+        self.service_budget = np.full(n_months, np.nan)
         self.mpl_premium_gbp = 0.0
 
     def effect_gain(self, local: int) -> float:
@@ -386,13 +407,27 @@ class Provider:
             if m < n:
                 book[m] += amount
 
-    def book_interviews(self, t: float, n: int, minutes: float, local: int) -> None:
-        """Book ``n`` attended interviews of ``minutes`` each on day ``t`` with member ``local``."""
+    def book_interviews(self, t: float, n: int, minutes: float, local: int) -> float:
+        """Book ``n`` attended interviews of ``minutes`` each on day ``t`` with member ``local``.
+
+        Returns the service fee they earn: the member's interview fee for each of them
+        while it has paid interviews left (paid to this provider as ``service`` income).
+        """
         m = int(t / DAYS_PER_MONTH)
         if m < self.n_months:
             self.interview_cost[m] += n * self.config.cost_per_interview_gbp
             self.minutes[m] += n * minutes
             self.records.add_minutes(m, local, n * minutes)
+        book = self.book
+        if book.interview_fee_gbp is None or book.paid_interviews_left is None:
+            return 0.0
+        n_paid = min(n, int(book.paid_interviews_left[local]))
+        if n_paid <= 0:
+            return 0.0
+        book.paid_interviews_left[local] -= n_paid
+        fee = n_paid * float(book.interview_fee_gbp[local])
+        self.pay("service", t, fee)
+        return fee
 
     def book_cost(self, t: float, amount_gbp: float) -> None:
         """Book the cost of an intervention started on day ``t``."""
@@ -466,6 +501,7 @@ class Provider:
             entry_rate_per_day=self.entry_rate_per_day,
             true_effect=self.effect,
             lm_now=lm_now,
+            fees=self.book.activity_fees(idx, self.config.interview_minutes),
         )
 
     def _review_headcount(self, view: CaseloadView, now: float, month: int) -> None:
@@ -499,7 +535,8 @@ class Provider:
         )
 
     def _record(self, idx: npt.NDArray[np.int64], view: CaseloadView, x: F, month: int) -> None:
-        """Record this month's beliefs and the income they lead the provider to expect."""
+        """Record this month's beliefs, the income they lead the provider to expect and the
+        delivery budget it set (staff at today's headcount and the allocated minutes)."""
         if month >= self.n_months:
             return
         h = view.hazard()
@@ -510,6 +547,9 @@ class Provider:
         self.belief_hazard[month] = float(np.mean(h))
         self.records.note_beliefs(month, idx, h)
         self.expected_income[month] = float(np.sum(np.where(can, view.value_gbp * starts, 0.0)))
+        weeks = DAYS_PER_MONTH / 7.0
+        interviews = float(np.sum(x)) * self.mind.variable_price
+        self.service_budget[month] = (self.weekly_cost_gbp + interviews) * weeks
 
     def _public_service_weight(self, view: CaseloadView) -> float:
         if self.mind.traits.mission_weight is not None:
@@ -625,6 +665,7 @@ class Provider:
                 "income_attachment_gbp": self.income["attachment"],
                 "income_outcome_gbp": self.income["outcome"],
                 "income_sustainment_gbp": self.income["sustainment"],
+                "income_service_gbp": self.income["service"],
                 "income_management_fee_gbp": self.income["management_fee"],
                 "cost_advisers_gbp": adviser_cost,
                 "cost_overhead_gbp": overhead,
@@ -645,6 +686,7 @@ class Provider:
                 "expected_income_gbp": self.expected_income,
                 "expected_margin_gbp": self.expected_income - spent,
                 "margin_gbp": income - spent,
+                "service_budget_gbp": self.service_budget,
                 "efficiency": np.full(n, self.efficiency),
             }
         ).with_columns(self.records.column())

@@ -22,7 +22,7 @@ from sim.config import Provider as ProviderConfig
 from sim.market_config import Economics
 from sim.primes import PrimeTraits
 from sim.subcontract import keep_margin_gbp, pass_margin_gbp
-from sim.triage import CaseloadView, interval_tiers
+from sim.triage import ActivityFees, CaseloadView, interval_tiers
 
 __all__ = ["Mind", "PassRule"]
 
@@ -37,6 +37,7 @@ class PassRule:
     fee_share: float
     condition_effect_multiplier: float
     specialist_minutes_per_week: float
+    specialist_interview_minutes: float = 60.0
 
 
 @dataclass
@@ -116,8 +117,10 @@ class Mind:
         entry_rate_per_day: float,
         true_effect: float,
         lm_now: float,
+        fees: ActivityFees | None = None,
     ) -> CaseloadView:
-        """Return what the provider believes of members ``idx`` (arrays already sliced)."""
+        """Return what the provider believes of members ``idx`` (arrays already sliced);
+        ``fees``: the interview fees they can still earn."""
         if self.beliefs is None:
             return CaseloadView(
                 signal=signal,
@@ -126,6 +129,7 @@ class Mind:
                 qualifying_days_left=qualifying_days_left,
                 entry_rate_per_day=entry_rate_per_day * lm_now,
                 effect_per_adviser_hour_per_week=true_effect,
+                fees=fees,
             )
         return CaseloadView(
             signal=signal,
@@ -135,6 +139,7 @@ class Mind:
             entry_rate_per_day=entry_rate_per_day * lm_now,
             effect_per_adviser_hour_per_week=self.beliefs.effect,
             hazard_per_day=self.beliefs.hazard_per_day[self.cell[idx]] * lm_now,
+            fees=fees,
         )
 
     # ------------------------------------------------------------------ choices
@@ -155,6 +160,11 @@ class Mind:
         keep = keep_margin_gbp(view, attachment_fee_gbp, self.full_price, self.x_min, self.x_max)
         mult = np.where(condition, rule.condition_effect_multiplier, 1.0)
         passed = pass_margin_gbp(
-            view, attachment_fee_gbp, rule.fee_share, mult, rule.specialist_minutes_per_week
+            view,
+            attachment_fee_gbp,
+            rule.fee_share,
+            mult,
+            rule.specialist_minutes_per_week,
+            rule.specialist_interview_minutes,
         )
         return np.asarray(keep >= passed, dtype=bool)

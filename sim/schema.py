@@ -78,6 +78,11 @@ PROVIDER_FIELDS: dict[str, tuple[pl.DataType, str]] = {
     "income_attachment_gbp": (_F, "attachment fees received in the month"),
     "income_outcome_gbp": (_F, "job outcome fees received in the month"),
     "income_sustainment_gbp": (_F, "sustainment fees received in the month"),
+    "income_service_gbp": (
+        _F,
+        "service fees for activities the contract pays for (attended interviews up to "
+        "max_paid_interviews, interventions started) received in the month",
+    ),
     "income_management_fee_gbp": (_F, "a prime's management fees from its specialists"),
     "cost_advisers_gbp": (_F, "adviser salaries in the month"),
     "cost_overhead_gbp": (_F, "overheads in the month (in proportion to adviser costs)"),
@@ -117,6 +122,12 @@ PROVIDER_FIELDS: dict[str, tuple[pl.DataType, str]] = {
         "expected_income_gbp less the month's costs: the margin the provider expected",
     ),
     "margin_gbp": (_F, "income less costs in the month: the margin it got"),
+    "service_budget_gbp": (
+        _F,
+        "what the provider set out to spend on delivery in the month at its last review: "
+        "advisers and overheads at its headcount then, plus the interview costs of the "
+        "minutes a week its triage allocated (NaN: no review)",
+    ),
     "efficiency": (_F, "the provider's adviser effectiveness (multiplies the true effect)"),
     "by_group": (
         pl.List(

@@ -52,6 +52,9 @@ def start_intervention(j: Journey, now: float) -> None:
     j.n_interventions += 1
     if spec.delivered_by == "programme" and j.provider is not None:
         j.provider.book_cost(now, spec.cost_gbp)
+        if spec.service_fee_gbp > 0.0:
+            j.provider.pay("service", now, spec.service_fee_gbp)
+            j.paid_service += spec.service_fee_gbp
     else:
         j.iv_cost += spec.cost_gbp
     j.log(now, Event.INTERVENTION_START, float(k))

@@ -4,11 +4,13 @@ The prime compares what it expects to keep either way, under its beliefs:
 
 - serving the claimant itself: the attachment fee plus its best expected margin from
   the claimant (:func:`sim.triage.optimal_margin_gbp` at the full price of an adviser
-  minute: expected payment less the cost of the minutes that maximise it);
+  minute: expected payment and service fees less the cost of the minutes that maximise
+  it);
 - passing them on: the management fee, ``fee_share`` of what the purchaser pays the
   specialist (the attachment fee and the expected payment under the specialist's
   service, whose effect for claimants with a health condition is
-  ``condition_effect_multiplier`` times the prime's).
+  ``condition_effect_multiplier`` times the prime's, and the service fees its interviews
+  earn where the contract pays them).
 
 It passes the claimant on when the second is larger and the specialist has room.
 Nothing here looks at the payment group except through the prices.
@@ -43,15 +45,22 @@ def pass_margin_gbp(
     fee_share: float,
     specialist_effect_multiplier: F,
     specialist_minutes_per_week: float,
+    specialist_interview_minutes: float = 60.0,
 ) -> F:
     """Return the management fee the prime expects from passing each claimant on.
 
-    The specialist is expected to give ``specialist_minutes_per_week`` with its own
-    effect (the prime's believed effect times ``specialist_effect_multiplier``).
+    The specialist is expected to give ``specialist_minutes_per_week`` in interviews of
+    ``specialist_interview_minutes`` with its own effect (the prime's believed effect
+    times ``specialist_effect_multiplier``); the fee is ``fee_share`` of the attachment
+    fee, the expected payment and the interview fees those interviews earn.
     """
     b = view.effect_per_adviser_hour_per_week / 60.0 * specialist_effect_multiplier
     p = p_outcome_each(view, b, specialist_minutes_per_week)
-    return np.asarray(fee_share * (attachment_fee_gbp + view.value_gbp * p), dtype=np.float64)
+    paid = attachment_fee_gbp + view.value_gbp * p
+    if view.fees is not None:
+        x = np.full(len(p), specialist_minutes_per_week)
+        paid = paid + view.fees.income_gbp(x, view.days_left, specialist_interview_minutes)
+    return np.asarray(fee_share * paid, dtype=np.float64)
 
 
 def p_outcome_each(view: CaseloadView, b_per_minute: F, x: float) -> F:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from sim.fmath import exp, exp_array, log, log_array
 
 __all__ = [
+    "ActivityFees",
     "CaseloadView",
     "allocate",
     "average_ranks",
@@ -54,6 +55,44 @@ def average_ranks(x: F) -> F:
 
 
 @dataclass(frozen=True)
+class ActivityFees:
+    """Service fees the contract pays for a provider's interviews, for each claimant.
+
+    Attributes
+    ----------
+    fee_per_interview_gbp : float array
+        The fee for an attended interview.
+    paid_interviews_left : float array
+        Attended interviews that still earn the fee.
+    interview_minutes : float
+        The provider's minutes per interview.
+    """
+
+    fee_per_interview_gbp: F
+    paid_interviews_left: F
+    interview_minutes: float
+
+    @property
+    def per_minute_gbp(self) -> F:
+        """Return the fee over the interview's minutes: what it takes off a minute's price."""
+        return np.asarray(self.fee_per_interview_gbp / self.interview_minutes)
+
+    def kink_minutes_per_week(self, days_left: F) -> F:
+        """Return the minutes a week that use the paid interviews up by the programme's end."""
+        minutes_left = self.paid_interviews_left * self.interview_minutes
+        return np.asarray(7.0 * minutes_left / np.maximum(days_left, 1.0))
+
+    def income_gbp(self, x: F, days_left: F, interview_minutes: float | None = None) -> F:
+        """Return the fees ``x`` minutes a week earn until the programme ends, in interviews
+        of ``interview_minutes`` (default the provider's own)."""
+        m = self.interview_minutes if interview_minutes is None else interview_minutes
+        interviews = x * np.maximum(days_left, 1.0) / 7.0 / m
+        return np.asarray(
+            self.fee_per_interview_gbp * np.minimum(interviews, self.paid_interviews_left)
+        )
+
+
+@dataclass(frozen=True)
 class CaseloadView:
     """What the provider knows about its active caseload at a review.
 
@@ -76,6 +115,8 @@ class CaseloadView:
     hazard_per_day : float array, optional
         The provider's belief of each claimant's job-entry hazard today without its
         service (:mod:`sim.beliefs`); None: ``entry_rate_per_day * exp(-signal)``.
+    fees : ActivityFees, optional
+        Service fees the contract pays for the provider's interviews; None: none.
     """
 
     signal: F
@@ -85,6 +126,7 @@ class CaseloadView:
     entry_rate_per_day: float
     effect_per_adviser_hour_per_week: float
     hazard_per_day: F | None = None
+    fees: ActivityFees | None = None
 
     def hazard(self) -> F:
         """Return each claimant's believed job-entry hazard per day without service."""
@@ -194,7 +236,32 @@ def marginal_minutes(
     numpy.ndarray
         Minutes per week per claimant.
     """
-    return _minutes_at_price(_marginal_terms(view), price_per_minute_gbp, x_min, x_max)
+    return _minutes_with_fees(view, _marginal_terms(view), price_per_minute_gbp, x_min, x_max)
+
+
+def _minutes_with_fees(
+    view: CaseloadView, terms: _MarginalTerms, price: float, x_min: float, x_max: float
+) -> F:
+    """Return the best minutes when interviews earn a fee up to a number of them.
+
+    Below the kink ``k`` (the minutes a week that use the paid interviews up by the
+    programme's end) a minute costs ``price - fee per minute``, above it ``price``; the
+    margin is concave, so the best minutes are ``clip(k, x(price), x(price - fee))``.
+    Without fees, ``x(price)``.
+    """
+    x = _minutes_at_price(terms, price, x_min, x_max)
+    fees = view.fees
+    if fees is None:
+        return x
+    lower = np.empty_like(x)
+    for discount in np.unique(fees.per_minute_gbp).tolist():
+        at = fees.per_minute_gbp == discount
+        if price - discount <= 0.0:  # the fee pays for the minute: as many as it pays for
+            lower[at] = x_max
+        else:
+            lower[at] = _minutes_at_price(terms, price - discount, x_min, x_max)[at]
+    kink = fees.kink_minutes_per_week(view.days_left)
+    return np.asarray(np.minimum(np.maximum(kink, x), lower), dtype=np.float64)
 
 
 def shadow_price_per_minute(
@@ -210,11 +277,43 @@ def shadow_price_per_minute(
     otherwise the price at which they sum to the capacity (:func:`_shadow_log_price`).
     """
     terms = _marginal_terms(view)
-    x = _minutes_at_price(terms, price_per_minute_gbp, x_min, x_max)
+    x = _minutes_with_fees(view, terms, price_per_minute_gbp, x_min, x_max)
     if x.sum() <= capacity:
         return price_per_minute_gbp
+    if view.fees is not None:
+        return _shadow_price_with_fees(view, terms, capacity, price_per_minute_gbp, x_min, x_max)
     floor = log(price_per_minute_gbp) if price_per_minute_gbp > 0.0 else -math.inf
     return exp(_shadow_log_price(terms, capacity, floor, x_min, x_max))
+
+
+def _shadow_price_with_fees(
+    view: CaseloadView,
+    terms: _MarginalTerms,
+    capacity: float,
+    floor: float,
+    x_min: float,
+    x_max: float,
+) -> float:
+    """Return the least price at or above ``floor`` whose best minutes (with interview fees)
+    fit ``capacity``, by bisection (the minutes fall as the price rises); above the price
+    at which everyone is at ``x_min`` whatever the fee, the total cannot fall further."""
+    assert view.fees is not None
+    ok = terms.ok
+    gains = terms.log_gain_per_day_gbp[ok] - x_min * terms.hbw[ok]
+    top = exp(float(np.max(gains))) if ok.any() else 0.0
+    hi = top + float(np.max(view.fees.per_minute_gbp)) + 1.0
+    lo = floor
+    if _minutes_with_fees(view, terms, hi, x_min, x_max).sum() > capacity:
+        return hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        if _minutes_with_fees(view, terms, mid, x_min, x_max).sum() > capacity:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def _minutes_at_price(terms: _MarginalTerms, price: float, x_min: float, x_max: float) -> F:
@@ -273,10 +372,13 @@ def _shadow_log_price(
 def optimal_margin_gbp(
     view: CaseloadView, price_per_minute_gbp: float, x_min: float, x_max: float
 ) -> F:
-    """Return each claimant's best expected margin: ``max_x V P(x) - price x D / 7``."""
+    """Return each claimant's best expected margin: ``max_x V P(x) - price x D / 7`` plus
+    the service fees its interviews earn (:class:`ActivityFees`)."""
     x = marginal_minutes(view, price_per_minute_gbp, x_min, x_max)
     b = view.effect_per_adviser_hour_per_week / 60.0
     paid = view.value_gbp * p_outcome(view.hazard(), b, x, view.window_days())
+    if view.fees is not None:
+        paid = paid + view.fees.income_gbp(x, view.days_left)
     cost = price_per_minute_gbp * x * np.maximum(view.days_left, 1.0) / 7.0
     return np.asarray(paid - cost, dtype=np.float64)
 
@@ -295,9 +397,12 @@ def _payment_maximising(
         return np.full(n, min(x_min, capacity / n))
     terms = _marginal_terms(view)
     price = cost_per_hour_gbp / 60.0
-    x = _minutes_at_price(terms, price, x_min, x_max)
+    x = _minutes_with_fees(view, terms, price, x_min, x_max)
     if x.sum() <= capacity:
         return x
+    if view.fees is not None:
+        shadow = _shadow_price_with_fees(view, terms, capacity, price, x_min, x_max)
+        return _minutes_with_fees(view, terms, shadow, x_min, x_max)
     floor = log(price) if price > 0.0 else -math.inf
     return _minutes_at(terms, _shadow_log_price(terms, capacity, floor, x_min, x_max), x_min, x_max)
 

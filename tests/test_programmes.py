@@ -15,12 +15,12 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from conftest import TINY_RATE, assert_close, bare, one_failure, times_of
+from conftest import SCENARIOS, TINY_RATE, assert_close, bare, one_failure, times_of
 
 import sim
 from sim.contract import DAYS_PER_MONTH
 from sim.model import simulate
-from sim.scenario import override
+from sim.scenario import load_scenario, override
 
 JSA_DAILY = 67.5 / 7.0
 
@@ -247,6 +247,123 @@ def test_primes_pass_on_more_when_the_attachment_fee_ends(wp):
     assert ended.providers["n_passed_on"].sum() > kept.providers["n_passed_on"].sum()
     passed = ended.ledger.filter(pl.col("provider") >= 0)
     assert passed.height > 0
+
+
+def _bid_chain(wp, fee: float, fee_ends: bool, planned_share: float):
+    """A supply chain whose specialists staffed for ``planned_share`` of each prime's
+    referrals (the bid), with 13 weeks of working capital, leaving when cash runs out."""
+    return override(
+        _supply_chain(wp, fee, fee_ends),
+        {
+            "providers.subcontracting.planned_share": planned_share,
+            "providers.subcontracting.specialist.working_capital_weeks": 13.0,
+            "providers.subcontracting.specialist.exit_cash_weeks": 0.0,
+        },
+    )
+
+
+def test_a_starved_specialist_runs_down_its_cash_and_leaves(wp):
+    """With the attachment fee paid for every referral and a 17.5% management fee, each
+    prime keeps everyone; its specialist, staffed for 30% of the prime's referrals, gets
+    none, pays its advisers from its working capital and leaves at the first month end
+    with cash below zero: 13 weeks of costs last until (m + 1) months pass 13 weeks."""
+    out = simulate(_bid_chain(wp, 0.175, fee_ends=False, planned_share=0.3), 3000, seed=12)
+    specialists = [p for p in out.providers if p.prime is not None]
+    assert specialists
+    assert sum(int(p.prime.n_passed_on.sum()) for p in specialists) == 0
+    weeks_per_month = DAYS_PER_MONTH / 7.0
+    months_lasting = math.floor(13.0 / weeks_per_month)  # month ends with cash >= 0
+    for spec in specialists:
+        assert spec.n_attached.sum() == 0
+        first = int(spec.first_day / DAYS_PER_MONTH)
+        assert spec.exit_month == first + months_lasting
+        weekly = spec.weekly_cost_gbp
+        expected = weekly * (13.0 - weeks_per_month * np.arange(1, months_lasting + 2))
+        assert spec.cash()[first : first + months_lasting + 1] == pytest.approx(expected)
+
+
+def test_the_bid_share_sets_the_specialists_plan_not_its_referrals(wp):
+    """The specialist's planned caseload is the bid's share of its prime's planned
+    referrals (keyed, so the same members whatever the fees); what it is sent is the
+    prime's choice at each attachment."""
+    runs = [
+        simulate(_bid_chain(wp, fee, ends, planned_share=0.3), 3000, seed=12)
+        for fee, ends in ((0.175, False), (0.5, True))
+    ]
+    plans = [[p.planned.copy() for p in out.providers if p.prime is not None] for out in runs]
+    assert all((a == b).all() for a, b in zip(*plans, strict=True))
+    for out in runs:
+        for spec in (p for p in out.providers if p.prime is not None):
+            mine = spec.prime.planned | spec.planned
+            share = spec.planned.sum() / mine.sum()
+            assert abs(share - 0.3) < 4.0 * math.sqrt(0.3 * 0.7 / mine.sum())
+    fed = runs[1]
+    passed = sum(int(p.n_passed_on.sum()) for p in fed.providers if p.prime is None)
+    attached = sum(int(p.n_attached.sum()) for p in fed.providers if p.prime is not None)
+    assert passed == attached > 0
+
+
+# --------------------------------------------------------------------------- service fees
+
+
+@pytest.fixture(scope="module")
+def pathways_fees():
+    """Provider-led Pathways with its service fee tied to activities: a fee per attended
+    WFI for the first six, and one per CMP start (pathways_provider.toml)."""
+    sc = load_scenario(SCENARIOS / "pathways_provider.toml")
+    return sc, sim.run(sc, n_claimants=1500, seed=4)
+
+
+def test_service_fees_are_paid_for_the_activity(pathways_fees):
+    """Each claimant's service fees are the interview fee for each attended provider
+    interview up to the paid number, plus the intervention fee for each CMP start; the
+    providers' books hold the same sums, and payments add every kind of fee."""
+    sc, res = pathways_fees
+    led = res.ledger.filter(pl.col("attached_at").is_not_null())
+    minutes = sc.providers.provider.interview_minutes
+    groups = sc.contract.groups
+    fee = pl.col("group").replace_strict({k: g.interview_fee_gbp for k, g in groups.items()})
+    paid = pl.col("group").replace_strict({k: g.max_paid_interviews for k, g in groups.items()})
+    cmp_fee = next(iv.service_fee_gbp for iv in sc.interventions if iv.name == "cmp")
+    n_prov = (pl.col("adviser_minutes") / minutes).round(0)  # provider interviews attended
+    expected = fee * pl.min_horizontal(n_prov, paid) + cmp_fee * pl.col("n_interventions")
+    got = led.select(pl.col("service_fees_gbp"), expected.alias("expected"))
+    np.testing.assert_allclose(got["service_fees_gbp"], got["expected"], rtol=1e-12)
+    assert (led["adviser_minutes"] > 6 * minutes).any() and (led["n_interventions"] > 0).any()
+    books = res.providers["income_service_gbp"].sum()
+    assert books == pytest.approx(res.ledger["service_fees_gbp"].sum(), rel=1e-12)
+    parts = ["attachment_fee_gbp", "outcome_fee_gbp", "sustainment_fees_gbp", "service_fees_gbp"]
+    np.testing.assert_allclose(
+        res.ledger["payments_gbp"], res.ledger.select(pl.sum_horizontal(parts).alias("x"))["x"]
+    )
+
+
+def test_interview_fees_buy_the_paid_interviews(pathways_fees):
+    """A fee per WFI above the cost of its minutes makes the paid interviews worth
+    delivering: with the same prices as an attachment fee instead, a payment-maximising
+    provider gives its claimants fewer of the first six interviews (CRN: same seed)."""
+    sc, _ = pathways_fees
+    provider = {"policy": "payment_maximising"}
+    by_activity = override(sc, {"providers.provider": provider})
+    by_attachment = override(
+        by_activity,
+        {
+            f"contract.groups.{name}": {
+                "attachment_fee_gbp": 6 * g.interview_fee_gbp,
+                "interview_fee_gbp": 0.0,
+                "max_paid_interviews": 0,
+            }
+            for name, g in sc.contract.groups.items()
+        },
+    )
+    minutes = sc.providers.provider.interview_minutes
+
+    def first_six(sc_):
+        led = sim.run(sc_, n_claimants=1500, seed=4).ledger
+        n = (led["adviser_minutes"] / minutes).round(0).clip(upper_bound=6)
+        return float(n.mean())
+
+    assert first_six(by_activity) > first_six(by_attachment)
 
 
 # --------------------------------------------------------------------------- sanctions

@@ -152,3 +152,23 @@ def test_below_the_mpl_has_a_consequence(wp, consequence):
     else:
         shares = primes.filter(pl.col("month") == 20)["market_share"]
         assert shares.n_unique() > 1 or primes["exited"].any()
+
+
+def test_the_service_budget_is_staff_plus_the_minutes_triage_allocated(wp):
+    """Each month with a review, the budget is the adviser and overhead costs at the
+    headcount then plus the variable cost of the minutes allocated: at least the staff,
+    at most the staff plus every minute of capacity at the variable price."""
+    prov = sim.run(wp, n_claimants=N, seed=5).providers.filter(
+        pl.col("service_budget_gbp").is_not_nan()
+    )
+    assert prov.height > 0
+    cfg = wp.providers.provider
+    weeks = 365.25 / 12.0 / 7.0
+    staff = pl.col("n_advisers") * cfg.adviser_cost_gbp_per_week * (1.0 + cfg.overhead_rate) * weeks
+    capacity = pl.col("n_advisers") * cfg.adviser_minutes_per_week
+    top = capacity * cfg.cost_per_interview_gbp / cfg.interview_minutes * weeks
+    spare = prov.select(
+        (pl.col("service_budget_gbp") - staff).alias("minutes_gbp"), top.alias("top")
+    )
+    assert (spare["minutes_gbp"] > 0.0).all()
+    assert (spare["minutes_gbp"] <= spare["top"] * (1.0 + 1e-9)).all()

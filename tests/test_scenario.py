@@ -322,6 +322,27 @@ CASES: dict[str, Case] = {
         "'share': 0.4",
         "the shares must sum to 1, got 0.9",
     ),
+    "a negative interview fee": Case(
+        {"child.toml": CHILD + "[contract.groups.jsa_25_plus]\ninterview_fee_gbp = -5.0\n"},
+        "contract.groups.jsa_25_plus.interview_fee_gbp",
+        "child.toml",
+        "-5.0",
+        "greater than or equal to 0",
+    ),
+    "a fractional number of paid interviews": Case(
+        {"child.toml": CHILD + "[contract.groups.jsa_25_plus]\nmax_paid_interviews = 2.5\n"},
+        "contract.groups.jsa_25_plus.max_paid_interviews",
+        "child.toml",
+        "2.5",
+        "integer",
+    ),
+    "a bid share above one": Case(
+        {"child.toml": CHILD + "[providers.subcontracting]\nplanned_share = 1.5\n"},
+        "providers.subcontracting.planned_share",
+        "child.toml",
+        "1.5",
+        "less than or equal to 1",
+    ),
     "intervention for an unknown benefit": Case(
         {"child.toml": CHILD + '[[interventions]]\nname = "cmp"\nbenefits = ["IB"]\n'},
         "interventions[0].benefits[0]",

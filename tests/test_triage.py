@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from sim.rng import Streams
 from sim.triage import (
+    ActivityFees,
     CaseloadView,
     _marginal_terms,
     allocate,
@@ -518,3 +520,91 @@ def test_binding_capacity_is_used_exactly(
     x = alloc("payment_maximising", view, capacity, x_min, x_max, cost)
     assert x.sum() <= capacity + tol(capacity)
     assert x.sum() == pytest.approx(capacity, rel=1e-9, abs=slack)
+
+
+# --------------------------------------------------------------------------- interview fees
+
+
+def with_fees(view: CaseloadView, fee: float, paid_left: float | list[float]) -> CaseloadView:
+    """``view`` with a fee of ``fee`` per attended interview for ``paid_left`` more."""
+    n = len(view.signal)
+    left = np.broadcast_to(np.asarray(paid_left, dtype=np.float64), (n,)).copy()
+    fees = ActivityFees(np.full(n, fee), left, IM)
+    return dataclasses.replace(view, fees=fees)
+
+
+def brute_margin(view: CaseloadView, price: float, x: np.ndarray) -> np.ndarray:
+    """Each claimant's margin at each of the minutes ``x`` (rows: claimants), by its formula
+    ``V P(x) - price x D / 7 + fee min(R, x D / (7 m))``."""
+    h = view.hazard()[:, None]
+    b = view.effect_per_adviser_hour_per_week / 60.0
+    w = view.window_days()[:, None]
+    d = np.maximum(view.days_left, 1.0)[:, None]
+    paid = view.value_gbp[:, None] * (1.0 - np.exp(-h * (1.0 + b * x[None, :]) * w))
+    out = paid - price * x[None, :] * d / 7.0
+    if view.fees is not None:
+        f = view.fees.fee_per_interview_gbp[:, None]
+        r = view.fees.paid_interviews_left[:, None]
+        out = out + f * np.minimum(r, x[None, :] * d / 7.0 / view.fees.interview_minutes)
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("fee", [0.5, 3.0, 20.0, 200.0])
+@pytest.mark.parametrize("paid_left", [0.0, 1.0, 3.0, 6.0, 60.0])
+def test_minutes_with_interview_fees_maximise_the_margin(fee: float, paid_left: float) -> None:
+    """The kinked rule ``clip(k, x(p), x(p - fee per minute))`` is the best of a fine grid
+    of minutes for every claimant, with fees below, near and above the price of a minute."""
+    view = with_fees(make_view(np.linspace(-1.5, 3.0, 9), days_left=400.0), fee, paid_left)
+    price = 0.4
+    x = marginal_minutes(view, price, X_MIN, X_MAX)
+    grid = np.linspace(X_MIN, X_MAX, 40001)
+    best = brute_margin(view, price, grid).max(axis=1)
+    ours = np.diag(brute_margin(view, price, x))
+    # never worse than any point of the grid, and within a grid step's worth of its best
+    assert (ours >= best - 1e-9 * np.abs(best)).all()
+    np.testing.assert_allclose(ours, best, rtol=1e-4)
+
+
+def test_interview_fees_raise_minutes_only_up_to_the_paid_interviews() -> None:
+    """A fee above the price of a minute buys every paid interview (up to ``x_max``), and
+    no more than the claimant is worth beyond them; no paid interviews left: no change."""
+    base = make_view(np.linspace(-1.0, 4.0, 11), days_left=364.0)
+    price = 0.4
+    plain = marginal_minutes(base, price, X_MIN, X_MAX)
+    none_left = marginal_minutes(with_fees(base, 100.0, 0.0), price, X_MIN, X_MAX)
+    np.testing.assert_array_equal(none_left, plain)
+    six = with_fees(base, 100.0, 6.0)
+    paid = marginal_minutes(six, price, X_MIN, X_MAX)
+    kink = 7.0 * 6.0 * IM / 364.0
+    np.testing.assert_allclose(paid, np.maximum(plain, min(kink, X_MAX)))
+
+
+def test_interview_fees_enter_the_optimal_margin() -> None:
+    view = with_fees(make_view([0.0, 2.0], days_left=364.0), 50.0, 2.0)
+    price = 0.4
+    x = marginal_minutes(view, price, X_MIN, X_MAX)
+    expected = np.diag(brute_margin(view, price, x))
+    np.testing.assert_allclose(optimal_margin_gbp(view, price, X_MIN, X_MAX), expected)
+
+
+@pytest.mark.parametrize("capacity_share", [0.2, 0.5, 0.9])
+def test_binding_capacity_with_fees_is_filled_at_the_shadow_price(capacity_share: float) -> None:
+    """With interview fees the shadow price is found by bisection: the minutes fill the
+    capacity to within rounding, never above it, and are the best minutes at that price."""
+    ids = np.arange(300, dtype=np.int64)
+    streams = Streams(5, 0)
+    u = streams.uniforms("test.days", ids)
+    view = with_fees(
+        make_view(streams.normals("test.signal", ids) + 1.0, days_left=30.0 + 670.0 * u),
+        30.0,
+        np.floor(7.0 * streams.uniforms("test.paid", ids)),
+    )
+    price = COST_PER_HOUR / 60.0
+    wanted = marginal_minutes(view, price, X_MIN, X_MAX).sum()
+    capacity = max(capacity_share * wanted, 300 * X_MIN * 1.01)
+    x = alloc("payment_maximising", view, capacity)
+    shadow = shadow_price_per_minute(view, capacity, price, X_MIN, X_MAX)
+    assert shadow > price
+    assert x.sum() <= capacity
+    assert x.sum() == pytest.approx(capacity, rel=1e-6)
+    np.testing.assert_array_equal(x, marginal_minutes(view, shadow, X_MIN, X_MAX))
