@@ -163,12 +163,27 @@ class AgeBand(_Model):
     attendance_logit_shift: float = 0.0
 
 
+class MixPeriod(_Model):
+    """The payment-group mix of referrals from a calendar month on."""
+
+    from_month: Month
+    """First calendar month of the period."""
+    shares: dict[str, NonNeg]
+    """Relative referral volume of each payment group in the period (normalised; a group
+    not named gets no referrals in it)."""
+
+
 class Population(_Model):
     """Synthetic referrals: payment groups, conditions and age bands."""
 
     groups: dict[str, PopulationGroup]
     conditions: dict[str, HealthCondition]
     age_bands: dict[str, AgeBand] = Field(default_factory=dict)
+    mix_by_period: list[MixPeriod] = Field(default_factory=list)
+    """The group mix of referrals by calendar period, in month order; a referral's group
+    is drawn from the mix in force in its referral month (before the first period, the
+    groups' ``share``). Lets a whole-programme run follow published changes in its
+    intake (e.g. the Work Programme's WP16 / WP17 mix and later ESA extensions)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Population:
@@ -189,7 +204,25 @@ class Population(_Model):
         codes = [g.code for g in self.groups.values()]
         if len(set(codes)) != len(codes):
             raise ValueError(f"group codes must be distinct, got {sorted(codes)}")
+        self._check_mix()
         return self
+
+    def _check_mix(self) -> None:
+        months = [month_index(p.from_month) for p in self.mix_by_period]
+        if any(b <= a for a, b in pairwise(months)):
+            raise ValueError(
+                "mix_by_period: from_month must increase, got "
+                f"{[p.from_month for p in self.mix_by_period]}"
+            )
+        for k, period in enumerate(self.mix_by_period):
+            unknown = sorted(set(period.shares) - set(self.groups))
+            if unknown:
+                raise ValueError(
+                    f"mix_by_period[{k}].shares: unknown group(s) {unknown}; "
+                    f"groups: {sorted(self.groups)}"
+                )
+            if sum(period.shares.values()) <= 0.0:
+                raise ValueError(f"mix_by_period[{k}].shares: must not all be zero")
 
 
 class Band(_Model):

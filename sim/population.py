@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.config import AGE_BANDS, Scenario
+from sim.config import AGE_BANDS, Scenario, month_index
 from sim.contract import DAYS_PER_MONTH
 from sim.rng import Streams
 
@@ -87,12 +87,31 @@ class Population:
         return len(self.group)
 
 
-def _referral_days(scenario: Scenario, streams: Streams, ids: Ints) -> F:
+def _referral_months(scenario: Scenario, streams: Streams, ids: Ints) -> tuple[Ints, F]:
+    """Each referral's cohort month (from ``run.start_month``) and its point in the month."""
     run = scenario.run
     weights = run.referral_weights or [1.0] * run.cohort_months
     month = streams.choices("run.referral_month", ids, weights)
     within = streams.uniforms("run.referral_day", ids)
-    return (month + within) * DAYS_PER_MONTH
+    return month, within
+
+
+def _groups(scenario: Scenario, streams: Streams, ids: Ints, month: Ints) -> Ints:
+    """Each referral's payment group, from the mix in force in its referral month.
+
+    One keyed uniform per referral (``population.group``) whatever the mix, so a run
+    with one mix draws exactly what it drew before periods existed.
+    """
+    pop = scenario.population
+    names = list(pop.groups)
+    base = [pop.groups[g].share for g in names]
+    if not pop.mix_by_period:
+        return streams.choices("population.group", ids, base)
+    table = np.array([base] + [[p.shares.get(g, 0.0) for g in names] for p in pop.mix_by_period])
+    starts = [month_index(p.from_month) for p in pop.mix_by_period]
+    calendar = month_index(scenario.run.start_month) + month
+    period = np.searchsorted(np.asarray(starts), calendar, side="right")  # 0: before any
+    return streams.choices("population.group", ids, table[period])
 
 
 def _providers(scenario: Scenario, streams: Streams, ids: Ints) -> tuple[Ints, Ints, F]:
@@ -131,7 +150,8 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
     ids = np.arange(n_claimants, dtype=np.int64)
     names = tuple(pop.groups)
     groups = [pop.groups[g] for g in names]
-    group = streams.choices("population.group", ids, [g.share for g in groups])
+    month, within = _referral_months(scenario, streams, ids)
+    group = _groups(scenario, streams, ids, month)
 
     age_p = np.array([[g.age_mix.get(b, 0.0) for b in AGE_BANDS] for g in groups])
     age_band = streams.choices("population.age", ids, age_p[group])
@@ -165,7 +185,7 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
             for g in groups
         ]
     )[group]
-    referred_at = _referral_days(scenario, streams, ids)
+    referred_at = (month + within) * DAYS_PER_MONTH
     ref_point = np.array([g.referral_point_months for g in groups])[group] * DAYS_PER_MONTH
     delay = np.array([g.attach_delay_days for g in groups])[group]
     p_attach = np.array([g.p_attach for g in groups])[group]
