@@ -700,6 +700,24 @@ class LabourMarket(_Model):
 
     index_by_month: list[Positive] = Field(default_factory=lambda: [1.0], min_length=1)
     """From ``run.start_month``; the last value persists."""
+    series: str | None = None
+    """A published monthly series shipped with pbrsim (``sim/data/labour_market/NAME.csv``,
+    e.g. ``uk_unemployment_rate``) that multiplies the index by
+    ``(reference_rate_percent / u) ** unemployment_elasticity`` (:mod:`sim.labour_market`);
+    None: the index alone."""
+    unemployment_elasticity: NonNeg = 0.0
+    """Elasticity of the job-entry hazard with respect to the series (a behavioural
+    parameter, shared by every programme's period; to be estimated)."""
+    reference_rate_percent: Positive = 5.0
+    """The series value at which it leaves the index unchanged."""
+
+    @model_validator(mode="after")
+    def _known_series(self) -> LabourMarket:
+        from sim.labour_market import series_names  # imports this module: resolve late
+
+        if self.series is not None and self.series not in (names := series_names()):
+            raise ValueError(f"series: unknown series {self.series!r}; shipped series: {names}")
+        return self
 
 
 class Records(_Model):

@@ -36,6 +36,7 @@ from sim.contract import DAYS_PER_MONTH
 from sim.fmath import exp_array
 from sim.hazards import EntryHazard, StepHazard
 from sim.journey import Journey
+from sim.labour_market import index_by_month as labour_market_index
 from sim.market_setup import MarketSetup
 from sim.native_build import NATIVE_MODULES, PREFIX, source_digest
 from sim.population import Population, build_population
@@ -143,7 +144,7 @@ def _context(
     horizon = programme_end + 7.0 * sc.run.follow_up_weeks
     contract_groups = [sc.contract.groups[g] for g in names]
     n_months = int(float(horizon.max()) / DAYS_PER_MONTH) + 2
-    lm = sc.labour_market.index_by_month
+    lm = labour_market_index(sc.labour_market, sc.run.start_month, n_months)
 
     def key(stream: str) -> int:  # a stream's base, in the form the event loop's draws take
         return signed64(streams.base(stream))
