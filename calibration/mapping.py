@@ -12,6 +12,11 @@ Measures
 job_outcome_rate
     Share of the selected referrals whose job outcome (cumulative days in work
     reaching the group's qualifying days) came within the horizon of referral.
+job_outcome_share_to_date
+    Share of the selected referrals whose job outcome came by the end of their
+    referral span (the last cohort month; all simulated months for ``all``): how the
+    first statistical releases measured the Work Programme, outcomes to date over
+    referrals to date (WP20, WP21), whatever each referral's time on the programme.
 job_entry_rate
     Share of the selected referrals who started a job within the horizon.
 attachment_rate
@@ -57,13 +62,14 @@ __all__ = [
     "first_job_loss_share",
     "job_entry_rate",
     "job_outcome_rate",
+    "job_outcome_share_to_date",
     "measure",
     "sanctions_per_claimant_month",
     "select",
     "sustained_share",
 ]
 
-MAPPING_VERSION = "2"
+MAPPING_VERSION = "3"
 """Part of every cache key: bump it when a measure's definition changes."""
 
 LOSS_WINDOW_DAYS = 91.0
@@ -119,6 +125,12 @@ def select(
 def job_outcome_rate(ledger: pl.DataFrame, horizon_days: float) -> Moment:
     """Share of referrals with a job outcome within ``horizon_days`` of referral."""
     hits = int(ledger.select(_within("outcome_at", horizon_days).sum()).item())
+    return _share(hits, ledger.height)
+
+
+def job_outcome_share_to_date(ledger: pl.DataFrame, to_day: float) -> Moment:
+    """Share of referrals with a job outcome before simulation day ``to_day``."""
+    hits = int(ledger.select((pl.col("outcome_at") < to_day).fill_null(False).sum()).item())
     return _share(hits, ledger.height)
 
 
@@ -232,6 +244,11 @@ def _outcome(target: Target, df: pl.DataFrame, _sc: Scenario) -> Moment:
     return job_outcome_rate(df, _horizon_days(target) or math.inf)
 
 
+def _to_date(target: Target, df: pl.DataFrame, sc: Scenario) -> Moment:
+    end = target.cohort_days[1] if target.cohort_days else sc.run.cohort_months * DAYS_PER_MONTH
+    return job_outcome_share_to_date(df, end)
+
+
 def _entry(target: Target, df: pl.DataFrame, _sc: Scenario) -> Moment:
     return job_entry_rate(df, _horizon_days(target) or math.inf)
 
@@ -260,6 +277,7 @@ def _sanctions(_target: Target, df: pl.DataFrame, _sc: Scenario) -> Moment:
 
 MEASURES: dict[str, Callable[[Target, pl.DataFrame, Scenario], Moment]] = {
     "job_outcome_rate": _outcome,
+    "job_outcome_share_to_date": _to_date,
     "job_entry_rate": _entry,
     "attachment_rate": _attach,
     "sustained_5plus_share": _sustained,

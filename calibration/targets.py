@@ -196,6 +196,7 @@ class MeasureRule:
 SHARE_UNITS = ("percent", "proportion")
 MEASURE_RULES: dict[str, MeasureRule] = {
     "job_outcome_rate": MeasureRule(SHARE_UNITS, "required"),
+    "job_outcome_share_to_date": MeasureRule(SHARE_UNITS, "none", ("programme",)),
     "job_entry_rate": MeasureRule(SHARE_UNITS, "required"),
     "attachment_rate": MeasureRule(SHARE_UNITS, "optional", ("programme",)),
     "sustained_5plus_share": MeasureRule(SHARE_UNITS, "none"),

@@ -29,6 +29,7 @@ from calibration.mapping import (
     first_job_loss_share,
     job_entry_rate,
     job_outcome_rate,
+    job_outcome_share_to_date,
     sanctions_per_claimant_month,
     select,
     sustained_share,
@@ -327,6 +328,16 @@ def test_mapping_against_hand_computations() -> None:
     # selection by group and referral month
     assert select(led, ["a"], (0.0, d)).height == 2
     assert select(led, ["a", "b"], (d, 3 * d)).get_column("claimant_id").to_list() == [2, 4, 5]
+
+
+def test_outcomes_to_date_count_every_outcome_before_the_day() -> None:
+    """Outcomes to date over referrals to date, whatever each referral's time on the
+    programme (WP20's 2.3%: outcomes by May 2012 of the Jun 2011 - May 2012 referrals)."""
+    led = _ledger()
+    # outcomes on days 200, 10 + 12 months (375.25), 300 and 5 + 24 months + 1 (736.0)
+    assert job_outcome_share_to_date(led, 300.0).value == pytest.approx(1 / 6)
+    assert job_outcome_share_to_date(led, 300.5).value == pytest.approx(2 / 6)
+    assert job_outcome_share_to_date(led, 1000.0).value == pytest.approx(4 / 6)
 
 
 def test_every_measure_has_a_rule() -> None:
