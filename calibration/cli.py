@@ -316,6 +316,24 @@ def _check_method(method: str) -> None:
         raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
 
 
+def _write_programmes(cal: Calibration, estimate: dict[str, float], note: str) -> list[Path]:
+    """Write each programme's calibrated scenario and counterfactual where the spec names one."""
+    files: list[Path] = []
+    outputs = [(cal.spec.calibrated_scenario, cal.spec.calibrated_counterfactual)]
+    outputs += [(p.spec.calibrated_scenario, p.spec.calibrated_counterfactual) for p in cal.others]
+    for k, (scenario, counterfactual) in enumerate(outputs):
+        if scenario is None:
+            continue
+        files += write_calibrated_scenarios(
+            cal.for_programme(k),
+            estimate,
+            cal.resolve(scenario),
+            cal.resolve(counterfactual) if counterfactual is not None else None,
+            note,
+        )
+    return files
+
+
 def calibrate(
     spec_path: Path,
     out: Path,
@@ -447,17 +465,8 @@ def _finish(
         f"{date}, method {method}, objective {f_hat:.4g} over {len(cal.targets)} targets; "
         f"fit report {shown_path(out / 'fit_report.md')}"
     )
-    files: list[Path] = []
     spec = cal.spec
-    if write_scenario and spec.calibrated_scenario is not None:
-        cf = spec.calibrated_counterfactual
-        files = write_calibrated_scenarios(
-            cal,
-            estimate,
-            cal.resolve(spec.calibrated_scenario),
-            cal.resolve(cf) if cf is not None else None,
-            note,
-        )
+    files = _write_programmes(cal, estimate, note) if write_scenario else []
     info = {
         "name": spec.name,
         "spec": str(cal.path),

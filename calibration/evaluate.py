@@ -170,7 +170,8 @@ class Evaluator:
         self.n_simulated = self.n_cached = self.n_calls = 0
         self._memory: dict[str, Evaluation] = {}
         self._targets: dict[str, Target] = {t.key: t for t in cal.targets}
-        self._needs_cf = any(t.scenario != cal.scenario.name for t in cal.targets)
+        self._needed = {cal.scenario.name} | {t.scenario for t in cal.targets}
+        """Scenarios a candidate runs: the first programme's and any a target names."""
 
     # ----------------------------------------------------------------- public
     def evaluate(self, zs: Sequence[FloatArray]) -> list[Evaluation]:
@@ -209,13 +210,14 @@ class Evaluator:
 
     # ----------------------------------------------------------------- scenarios and keys
     def _scenarios(self, z: FloatArray) -> dict[str, Scenario]:
-        cal = self.cal
-        changes = cal.changes(z)
-        out = {cal.scenario.name: override(cal.scenario, changes, source=str(cal.path))}
-        if self._needs_cf and cal.counterfactual is not None:
-            out[cal.counterfactual.name] = override(
-                cal.counterfactual, changes, source=str(cal.path)
-            )
+        """Every needed scenario of every programme, with that programme's keys set."""
+        out = {}
+        for k in range(len(self.cal.others) + 1):
+            view = self.cal.for_programme(k)
+            changes = view.changes(z)
+            for sc in (view.scenario, view.counterfactual):
+                if sc is not None and sc.name in self._needed:
+                    out[sc.name] = override(sc, changes, source=str(self.cal.path))
         return out
 
     def _key(self, scenarios: dict[str, Scenario]) -> str:

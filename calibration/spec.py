@@ -18,12 +18,19 @@ A parameter sets every key in ``keys`` to its value. A key may end in a slice,
 and a table level may be ``*``, ``"population.groups.*.distance_sd"`` (every
 payment group). Paths are relative to the spec file.
 
+One joint fit across programmes: ``[[programmes]]`` tables name more scenarios (each
+with its counterfactual and where to write its calibrated files); every parameter sets
+its keys in each programme's scenario where they name something, so behavioural
+parameters are shared while each programme's own inputs stay data. A key must name
+something in at least one programme.
+
 Both methods work in the unit cube: ``z = (theta - lower) / (upper - lower)``
 on a linear scale, ``z = log(theta / lower) / log(upper / lower)`` on a log one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -48,6 +55,8 @@ __all__ = [
     "OptimiserSettings",
     "Parameter",
     "ParameterSpec",
+    "Programme",
+    "ProgrammeSpec",
     "expand_key",
     "load_spec",
 ]
@@ -119,6 +128,15 @@ class AbcSettings(_Model):
         return self
 
 
+class ProgrammeSpec(_Model):
+    """Another programme fitted jointly with the spec's first (``[[programmes]]``)."""
+
+    scenario: str
+    counterfactual: str | None = None
+    calibrated_scenario: str | None = None
+    calibrated_counterfactual: str | None = None
+
+
 class CalibrationSpec(_Model):
     """A whole validated spec file."""
 
@@ -138,6 +156,8 @@ class CalibrationSpec(_Model):
     optimiser: OptimiserSettings = Field(default_factory=OptimiserSettings)
     abc: AbcSettings = Field(default_factory=AbcSettings)
     parameters: dict[Name, ParameterSpec] = Field(min_length=1)
+    programmes: list[ProgrammeSpec] = Field(default_factory=list)
+    """More programmes fitted jointly (see the module doc)."""
 
 
 @dataclass(frozen=True)
@@ -193,8 +213,25 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Programme:
+    """One more programme of a joint fit: its scenarios, outputs, and each parameter's keys
+    in its scenario (empty where the parameter sets nothing there)."""
+
+    scenario_path: Path
+    scenario: Scenario
+    counterfactual_path: Path | None
+    counterfactual: Scenario | None
+    keys: tuple[tuple[str, ...], ...]
+    spec: ProgrammeSpec
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """A loaded spec: settings, scenarios, targets and parameters."""
+    """A loaded spec: settings, scenarios, targets and parameters.
+
+    ``scenario`` and ``counterfactual`` are the first programme's; ``others`` the rest of
+    a joint fit (:class:`Programme`).
+    """
 
     path: Path
     spec: CalibrationSpec
@@ -204,6 +241,37 @@ class Calibration:
     counterfactual: Scenario | None
     targets: list[Target]
     parameters: list[Parameter]
+    others: tuple[Programme, ...] = ()
+
+    def for_programme(self, k: int) -> Calibration:
+        """This calibration seen from programme ``k`` (0: the first), as if it were alone:
+        its scenarios, and each parameter with its keys there."""
+        if k == 0:
+            return self
+        prog = self.others[k - 1]
+        params = [
+            dataclasses.replace(p, keys=keys)
+            for p, keys in zip(self.parameters, prog.keys, strict=True)
+        ]
+        return dataclasses.replace(
+            self,
+            scenario_path=prog.scenario_path,
+            scenario=prog.scenario,
+            counterfactual_path=prog.counterfactual_path,
+            counterfactual=prog.counterfactual,
+            parameters=params,
+            others=(),
+        )
+
+    def scenarios(self) -> dict[str, Scenario]:
+        """Every programme's scenario and counterfactual by name."""
+        out: dict[str, Scenario] = {}
+        for k in range(len(self.others) + 1):
+            view = self.for_programme(k)
+            out[view.scenario.name] = view.scenario
+            if view.counterfactual is not None:
+                out[view.counterfactual.name] = view.counterfactual
+        return out
 
     def resolve(self, rel: str) -> Path:
         """A path written in the spec, relative to the spec's folder."""
@@ -376,22 +444,36 @@ def _bound_problems(file: str, name: str, p: ParameterSpec) -> list[Problem]:
     return problems
 
 
-def _expand(
-    file: str, name: str, p: ParameterSpec, data: dict[str, Any]
-) -> tuple[list[str], list[Problem]]:
-    keys: list[str] = []
+def _expand_one(data: dict[str, Any], key: str) -> tuple[list[str], str | None]:
+    """Expand one spec key in one scenario: its keys, or why it names nothing settable."""
+    try:
+        expanded = expand_key(data, key)
+    except ValueError as err:
+        return [], str(err)
+    for k in expanded:
+        why = _key_problem(data, k)
+        if why is not None:
+            return [], f"{k!r} {why}" if k != key else why
+    return expanded, None
+
+
+def _expand_all(
+    file: str, name: str, p: ParameterSpec, datas: list[dict[str, Any]]
+) -> tuple[list[list[str]], list[Problem]]:
+    """Expand a parameter's keys in every programme's scenario.
+
+    A key may name nothing in some programmes (their own inputs); it is a problem only if
+    it names nothing in any, reported with the first programme's reason.
+    """
+    keys: list[list[str]] = [[] for _ in datas]
     problems: list[Problem] = []
     for i, key in enumerate(p.keys):
-        try:
-            expanded = expand_key(data, key)
-        except ValueError as err:
-            problems.append(Problem(file, f"parameters.{name}.keys[{i}]", key, str(err)))
+        results = [_expand_one(d, key) for d in datas]
+        if all(why is not None for _, why in results):
+            problems.append(Problem(file, f"parameters.{name}.keys[{i}]", key, str(results[0][1])))
             continue
-        for k in expanded:
-            why = _key_problem(data, k)
-            if why is not None:
-                problems.append(Problem(file, f"parameters.{name}.keys[{i}]", k, why))
-        keys += expanded
+        for k, (expanded, _) in enumerate(results):
+            keys[k] += expanded
     return keys, problems
 
 
@@ -417,47 +499,81 @@ def _override_problems(
     return problems
 
 
-def _parameters(path: Path, spec: CalibrationSpec, scenario: Scenario) -> list[Parameter]:
+def _owner_problems(file: str, name: str, keys: list[str], owner: dict[str, str]) -> list[Problem]:
+    bad = []
+    for key in keys:
+        if key in owner and owner[key] != name:
+            bad.append(Problem(file, f"parameters.{name}.keys", key, f"also set by {owner[key]!r}"))
+        owner.setdefault(key, name)
+    return bad
+
+
+def _parameters(
+    path: Path, spec: CalibrationSpec, scenarios: list[Scenario]
+) -> tuple[list[Parameter], list[tuple[tuple[str, ...], ...]]]:
+    """Return the parameters (keys in the first programme) and every programme's keys."""
     file = str(path)
-    data = scenario.model_dump()
+    datas = [sc.model_dump() for sc in scenarios]
     problems: list[Problem] = []
     params: list[Parameter] = []
-    owner: dict[str, str] = {}
+    per_programme: list[list[tuple[str, ...]]] = [[] for _ in scenarios]
+    owners: list[dict[str, str]] = [{} for _ in scenarios]
     for name, p in spec.parameters.items():
         bad = _bound_problems(file, name, p)
-        keys, bad_keys = _expand(file, name, p, data)
+        keys, bad_keys = _expand_all(file, name, p, datas)
         bad += bad_keys
-        if not bad:
-            bad += _override_problems(file, name, p, keys, scenario)
-        for key in keys:
-            if key in owner and owner[key] != name:
-                bad.append(
-                    Problem(file, f"parameters.{name}.keys", key, f"also set by {owner[key]!r}")
-                )
-            owner.setdefault(key, name)
+        for k, sc in enumerate(scenarios):
+            if not bad and keys[k]:
+                bad += _override_problems(file, name, p, keys[k], sc)
+            bad += _owner_problems(file, name, keys[k], owners[k])
+            per_programme[k].append(tuple(keys[k]))
         problems += bad
         params.append(
-            Parameter(name, tuple(keys), p.lower, p.upper, p.scale, p.prior, p.start, p.reason)
+            Parameter(name, tuple(keys[0]), p.lower, p.upper, p.scale, p.prior, p.start, p.reason)
         )
     if problems:
         raise ScenarioError(problems)
-    return params
+    return params, [tuple(k) for k in per_programme]
+
+
+def _pair(
+    path: Path, scenario: str, counterfactual: str | None, where: str
+) -> tuple[Path, Scenario, Path | None, Scenario | None]:
+    base_path = (path.parent / scenario).resolve()
+    base = load_scenario(base_path)
+    if counterfactual is None:
+        return base_path, base, None, None
+    cf_path = (path.parent / counterfactual).resolve()
+    cf = load_scenario(cf_path)
+    if cf.name == base.name:
+        raise ScenarioError([Problem(str(path), where, counterfactual, "has the scenario's name")])
+    return base_path, base, cf_path, cf
 
 
 def _scenarios(
     path: Path, spec: CalibrationSpec
 ) -> tuple[Path, Scenario, Path | None, Scenario | None]:
-    base_path = (path.parent / spec.scenario).resolve()
-    base = load_scenario(base_path)
-    if spec.counterfactual is None:
-        return base_path, base, None, None
-    cf_path = (path.parent / spec.counterfactual).resolve()
-    cf = load_scenario(cf_path)
-    if cf.name == base.name:
-        raise ScenarioError(
-            [Problem(str(path), "counterfactual", spec.counterfactual, "has the scenario's name")]
-        )
-    return base_path, base, cf_path, cf
+    return _pair(path, spec.scenario, spec.counterfactual, "counterfactual")
+
+
+def _programmes(
+    path: Path, spec: CalibrationSpec, first: list[Scenario]
+) -> list[tuple[Path, Scenario, Path | None, Scenario | None]]:
+    """Load every ``[[programmes]]`` pair; names must differ across the whole fit."""
+    out = []
+    seen = {sc.name for sc in first}
+    for k, prog in enumerate(spec.programmes):
+        pair = _pair(path, prog.scenario, prog.counterfactual, f"programmes[{k}].counterfactual")
+        for sc, key in ((pair[1], "scenario"), (pair[3], "counterfactual")):
+            if sc is None:
+                continue
+            if sc.name in seen:
+                raise ScenarioError(
+                    [Problem(str(path), f"programmes[{k}].{key}", sc.name, "name already used")]
+                )
+            seen.add(sc.name)
+        out.append(pair)
+    return out
 
 
 def load_spec(path: str | Path) -> Calibration:
@@ -488,11 +604,16 @@ def load_spec(path: str | Path) -> Calibration:
     path = Path(path)
     spec = _validate(path, _read(path))
     base_path, base, cf_path, cf = _scenarios(path, spec)
-    params = _parameters(path, spec, base)
-    scenarios = {base.name: base} | ({cf.name: cf} if cf is not None else {})
+    more = _programmes(path, spec, [base] + ([cf] if cf is not None else []))
+    params, keys = _parameters(path, spec, [base] + [pair[1] for pair in more])
+    others = tuple(
+        Programme(sp, sc, cp, c, keys[k + 1], spec.programmes[k])
+        for k, (sp, sc, cp, c) in enumerate(more)
+    )
+    cal = Calibration(path, spec, base_path, base, cf_path, cf, [], params, others)
     targets = load_targets(
         (path.parent / spec.targets).resolve(),
-        scenarios,
+        cal.scenarios(),
         about_sd_relative=spec.objective.about_sd_relative,
     )
-    return Calibration(path, spec, base_path, base, cf_path, cf, targets, params)
+    return dataclasses.replace(cal, targets=targets)
