@@ -77,3 +77,36 @@ def test_a_bad_mix_is_refused_naming_it(wp, periods, message):
     with pytest.raises(Exception, match=None) as info:
         _mix(wp, periods)
     assert message in str(info.value)
+
+
+def test_the_whole_programme_intake_keeps_the_published_volumes():
+    """wp_whole_programme.toml: 70 monthly cohorts whose weights give WP20's 785,360
+    referrals in the first 12 months, WP14's 877,880 in 14 and WP18's 1.95 million."""
+    from conftest import SCENARIOS
+
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(SCENARIOS / "wp_whole_programme.toml")
+    w = np.asarray(sc.run.referral_weights)
+    assert sc.run.cohort_months == len(w) == 70
+    assert month_index(sc.run.start_month) + 69 == month_index("2017-03")
+    scale = 1.95e6 / w.sum()
+    assert w[:12].sum() * scale == pytest.approx(785_360, rel=1e-3)
+    assert w[:14].sum() * scale == pytest.approx(877_880, rel=1e-3)
+
+
+def test_the_joint_spec_loads_every_programme():
+    from conftest import ROOT
+
+    from calibration.spec import load_spec
+
+    cal = load_spec(ROOT / "calibration" / "joint.toml")
+    names = {cal.for_programme(k).scenario.name for k in range(len(cal.others) + 1)}
+    assert names == {"wp_whole_programme", "pathways_provider", "svltu_jcp_offer"}
+    assert {t.scenario for t in cal.targets} <= set(cal.scenarios())
+    shared = next(p for p in cal.parameters if p.name == "unemployment_elasticity")
+    for k in range(len(cal.others) + 1):
+        view = cal.for_programme(k)
+        [param] = [p for p in view.parameters if p.name == shared.name]
+        assert param.keys == ("labour_market.unemployment_elasticity",)
+        assert view.scenario.labour_market.series == "uk_unemployment_rate"
