@@ -513,6 +513,70 @@ def calibrate(
         say(f"wrote {path}")
 
 
+def _check_summary(table: pl.DataFrame) -> Table:
+    out = Table(title="Simulated against published (out of sample)", title_justify="left")
+    for col in ("figure", "published", "band", "simulated", "95% interval", "agrees"):
+        out.add_column(col, overflow="fold")
+    for row in table.iter_rows(named=True):
+        lo, hi = row["published_low"], row["published_high"]
+        out.add_row(
+            escape(str(row["target_id"])),
+            _num(row["published"]),
+            f"{_num(lo)} - {_num(hi)}",
+            _num(row["simulated"]),
+            f"{_num(row['simulated_low'])} - {_num(row['simulated_high'])}",
+            "yes" if row["agrees"] else "no",
+        )
+    return out
+
+
+@app.command()
+def check(
+    figures: Annotated[
+        Path,
+        typer.Argument(help="Published figures in the targets format (calibration/targets.py)."),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Folder for check.csv, check.parquet and the figure.")
+    ] = Path("out/check"),
+    replications: Annotated[int, typer.Option(min=1, help="Replications of each scenario.")] = 4,
+    claimants: Annotated[int, typer.Option(min=10, help="Referrals per replication.")] = 20_000,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 1,
+    scenarios: Annotated[
+        Path, typer.Option(help="Folder of scenario files (calibrated/NAME.toml first).")
+    ] = Path("scenarios"),
+    workers: WorkersOption = 2,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
+) -> None:
+    """Run the scenarios a file of published figures names and compare each figure."""
+    from calibration.check import prepare, run_check, summarise
+    from calibration.evaluate import make_executor
+    from reports.build import write_check_figure
+    from sim.outputs import atomic_write
+
+    try:
+        inputs = prepare(figures, scenarios)
+    except ScenarioError as err:
+        fail(*(str(p) for p in err.problems))
+    _check_executor(workers, scheduler, dask_local)
+    executor, _ = make_executor(workers, scheduler, dask_local)
+    try:
+        table = run_check(inputs, executor, replicates=replications, claimants=claimants, seed=seed)
+    except RuntimeError as err:
+        fail(str(err))
+    atomic_write(out / "check.parquet", lambda p: table.write_parquet(p))
+    atomic_write(out / "check.csv", lambda p: table.write_csv(p))
+    write_check_figure(table, out)
+    out_console.print(_check_summary(table))
+    summary = summarise(table)
+    say(
+        f"{summary.n_agree} of {summary.n_rows} figures agree; median |difference| "
+        f"{_num(summary.median_abs_difference)}; worst {summary.worst_target} "
+        f"({_num(summary.worst_difference)}); wrote {out}"
+    )
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point that turns any unexpected error in argument parsing into status 2."""
     sys.exit(app())

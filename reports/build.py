@@ -56,6 +56,7 @@ FIGURE_NAMES = (
     "sanctions_over_time",
     "payments_vs_savings",
     "calibration_fit",
+    "published_check",
 )
 """Figures in report order (each is also the stem of its PNG, SVG and CSV files)."""
 
@@ -78,6 +79,7 @@ _WHY = {
     "provider_economics": "no scenario has providers",
     "sanctions_over_time": "no monthly event tables",
     "calibration_fit": "no calibration fit; name one with calibration_fit in the batch file",
+    "published_check": "no check/check.parquet; run pbrsim check FIGURES.csv --out DIR/check",
 }
 """Why a figure may be left out, by name."""
 
@@ -175,6 +177,12 @@ def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
         data.calibration_frame(out),
         narrative.calibration_text,
     )
+    add(
+        "published_check",
+        "Out of sample: published figures the model was not fitted to",
+        data.check_frame(out),
+        narrative.check_text,
+    )
     return figs, notes
 
 
@@ -253,6 +261,22 @@ def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
         spec: dict[str, Any] = chart.to_dict()
     spec.pop("$schema", None)  # a URL; the report must not name any
     return spec
+
+
+def write_check_figure(table: pl.DataFrame, folder: Path) -> list[Path]:
+    """Write the check table's figure (:func:`reports.figures.published_check`) as SVG and PNG.
+
+    ``table`` is :func:`calibration.check.run_check`'s; returns the files written.
+    """
+    import vl_convert as vlc
+
+    frame = data.calibration_frame_of(table)
+    spec = _spec(figures.published_check(frame))
+    vl_version = vega_lite_version()
+    svg, png = folder / "check.svg", folder / "check.png"
+    svg.write_text(vlc.vegalite_to_svg(spec, vl_version=vl_version))
+    png.write_bytes(vlc.vegalite_to_png(spec, vl_version=vl_version, scale=2.0))
+    return [svg, png]
 
 
 def _write_files(fig: Figure, spec: dict[str, Any], folder: Path, vl_version: str | None) -> None:

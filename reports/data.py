@@ -57,8 +57,11 @@ from sim.store import BatchStore, read_parquet
 __all__ = [
     "CALIBRATION_COLUMNS",
     "CALIBRATION_FILES",
+    "CHECK_FILES",
     "SANCTION_EVENTS",
     "calibration_frame",
+    "calibration_frame_of",
+    "check_frame",
     "creaming_frame",
     "group_order",
     "impact_baseline",
@@ -750,36 +753,68 @@ CALIBRATION_FILES = (
 """Where :func:`calibration_frame` looks, relative to ``OUT``, first found wins."""
 
 
-def calibration_frame(out: Path) -> pl.DataFrame | None:
+CHECK_FILES = ("check/check.parquet", "check/check.csv")
+"""Where :func:`check_frame` looks, relative to ``OUT`` (``pbrsim check ... --out OUT/check``)."""
+
+
+def check_frame(out: Path) -> pl.DataFrame | None:
+    """The out-of-sample check of a batch folder (``pbrsim check``), or None.
+
+    The check table has the calibration fit's columns; read as :func:`calibration_frame`.
+
+    Raises
+    ------
+    ValueError
+        If the file lacks one of :data:`CALIBRATION_COLUMNS`.
+    """
+    return calibration_frame(out, CHECK_FILES)
+
+
+def calibration_frame_of(df: pl.DataFrame) -> pl.DataFrame:
+    """A fit or check table in :data:`CALIBRATION_COLUMNS` (see :func:`calibration_frame`).
+
+    Raises
+    ------
+    ValueError
+        If the table lacks one of the columns.
+    """
+    missing = [c for c in CALIBRATION_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"the table lacks columns {missing}")
+    if "unit" in df.columns:
+        unit = pl.col("unit").cast(pl.String)
+        df = df.with_columns(
+            label=pl.when(unit.is_null() | (unit == ""))
+            .then(pl.col("label"))
+            .otherwise(pl.format("{} ({})", pl.col("label"), unit))
+        )
+    cols = [
+        pl.col(c).cast(t).fill_nan(None) if t == pl.Float64() else pl.col(c).cast(t)
+        for c, t in CALIBRATION_COLUMNS.items()
+    ]
+    return df.select(cols).sort("target_id")
+
+
+def calibration_frame(out: Path, files: Sequence[str] = CALIBRATION_FILES) -> pl.DataFrame | None:
     """The calibration fit of a batch folder in :data:`CALIBRATION_COLUMNS`, or None.
 
-    Reads the first of :data:`CALIBRATION_FILES` that exists (the calibration's own
-    ``fit.parquet`` has these leading columns). NaN bounds become null; when the file
-    has a ``unit`` column its value is appended to the label, ``"label (unit)"``.
+    Reads the first of ``files`` (default :data:`CALIBRATION_FILES`) that exists (the
+    calibration's own ``fit.parquet`` has these leading columns). NaN bounds become null;
+    when the file has a ``unit`` column its value is appended to the label,
+    ``"label (unit)"``.
 
     Raises
     ------
     ValueError
         If the file lacks one of the columns.
     """
-    for name in CALIBRATION_FILES:
+    for name in files:
         path = Path(out) / name
         if not path.exists():
             continue
         df = read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
-        missing = [c for c in CALIBRATION_COLUMNS if c not in df.columns]
-        if missing:
-            raise ValueError(f"{path} lacks columns {missing}")
-        if "unit" in df.columns:
-            unit = pl.col("unit").cast(pl.String)
-            df = df.with_columns(
-                label=pl.when(unit.is_null() | (unit == ""))
-                .then(pl.col("label"))
-                .otherwise(pl.format("{} ({})", pl.col("label"), unit))
-            )
-        cols = [
-            pl.col(c).cast(t).fill_nan(None) if t == pl.Float64() else pl.col(c).cast(t)
-            for c, t in CALIBRATION_COLUMNS.items()
-        ]
-        return df.select(cols).sort("target_id")
+        try:
+            return calibration_frame_of(df)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
     return None

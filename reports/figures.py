@@ -640,6 +640,22 @@ def payments_vs_savings(df: pl.DataFrame) -> alt.VConcatChart:
 # --------------------------------------------------------------------------- 7 calibration
 
 
+def published_check(df: pl.DataFrame) -> alt.FacetChart:
+    """Each held-out published figure against the simulated value (``pbrsim check``).
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        As :func:`calibration_fit`; the simulated interval is the 95% interval over
+        replications, the published range the row's stated tolerance.
+
+    Returns
+    -------
+    altair.FacetChart
+    """
+    return _dumbbells(df, "published_check", "Out of sample: published figures not fitted")
+
+
 def calibration_fit(df: pl.DataFrame) -> alt.FacetChart:
     """Each calibration target's published value against the simulated value.
 
@@ -661,8 +677,14 @@ def calibration_fit(df: pl.DataFrame) -> alt.FacetChart:
     altair.FacetChart
         A dumbbell per target: published and simulated points with their ranges.
     """
+    return _dumbbells(
+        df, "calibration_fit", "Calibration: published targets against simulated values"
+    )
+
+
+def _dumbbells(df: pl.DataFrame, figure: str, title: str) -> alt.FacetChart:
     cols = list(FIT_COLUMNS)
-    _check(df, cols, "calibration_fit")
+    _check(df, cols, figure)
     long = pl.concat(
         [
             df.select(
@@ -700,5 +722,5 @@ def calibration_fit(df: pl.DataFrame) -> alt.FacetChart:
             )
         )
         .resolve_scale(x="independent")
-        .properties(title="Calibration: published targets against simulated values"),
+        .properties(title=title),
     )

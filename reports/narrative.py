@@ -312,6 +312,18 @@ def payments_text(payments: pl.DataFrame, baseline: str) -> str:
     return " ".join(sentences) or "No paired payments were found."
 
 
+def check_text(check: pl.DataFrame) -> str:
+    """Count held-out figures whose simulated interval meets the published tolerance.
+
+    Parameters
+    ----------
+    check : polars.DataFrame
+        The :func:`reports.figures.published_check` frame.
+    """
+    text = calibration_text(check)
+    return text.replace("calibration targets", "published figures the model was not fitted to")
+
+
 def calibration_text(fit: pl.DataFrame) -> str:
     """Count targets whose simulated interval meets the published range.
 

@@ -509,6 +509,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = run_tiny_batch(tmp_path_factory.mktemp("report"))
     calibration_synthetic().write_parquet(out / "calibration_fit.parquet")
+    (out / "check").mkdir()
+    calibration_synthetic().write_parquet(out / "check" / "check.parquet")
     path = build_report(out)
     assert path == out / "report" / "report.html"
     return out
@@ -523,7 +525,7 @@ def test_report_html_is_self_contained(built: Path) -> None:
     assert "window.vegaEmbed=" in text and "window.vega=" in text
     assert len(text) > 500_000  # the libraries are inlined
     containers = re.findall(r'<div class="chart" id="chart-([a-z_]+)"', text)
-    assert containers == list(FIGURE_NAMES)  # 7: the calibration file exists
+    assert containers == list(FIGURE_NAMES)  # all: the calibration and check files exist
     assert "STRESS-DES" in text and "Root seed" in text
     assert "population.groups.jsa_18_24.share" in text  # the [sources] table
     assert "Under Work Programme, 24-month outcomes were" in text
@@ -568,11 +570,11 @@ def test_figures_left_out_when_a_batch_lacks_their_data(built: Path, tmp_path: P
 
     bare = tmp_path / "bare"
     shutil.copytree(built, bare, ignore=shutil.ignore_patterns("report", "providers"))
-    for name in ("impacts.parquet", "calibration_fit.parquet"):
+    for name in ("impacts.parquet", "calibration_fit.parquet", "check/check.parquet"):
         (bare / name).unlink()
     figs, notes = collect_figures(bare)
     assert [f.name for f in figs] == ["outcome_curves", "creaming_parking", "sanctions_over_time"]
-    assert len(notes) == 5 and any("providers" in n for n in notes)
+    assert len(notes) == 6 and any("providers" in n for n in notes)
 
 
 def test_checklist_escapes_and_lists_differences() -> None:
@@ -609,6 +611,20 @@ def test_calibration_frame_reads_the_calibration_fit_file(tmp_path: Path) -> Non
     fit.drop("published").write_parquet(tmp_path / "calibration_fit.parquet")
     with pytest.raises(ValueError, match="lacks columns"):
         data.calibration_frame(tmp_path)
+
+
+def test_the_report_reads_a_check_beside_the_batch(tmp_path: Path) -> None:
+    """``pbrsim check ... --out DIR/check`` leaves a table the report draws as
+    published_check (the same columns as the calibration fit)."""
+    assert data.check_frame(tmp_path) is None
+    check = calibration_synthetic().with_columns(label=pl.lit("Held out"), unit=pl.lit("%"))
+    (tmp_path / "check").mkdir()
+    check.write_parquet(tmp_path / "check" / "check.parquet")
+    got = data.check_frame(tmp_path)
+    assert got is not None and got.columns == list(data.CALIBRATION_COLUMNS)
+    chart = figures.published_check(got)
+    assert chart.to_dict()["title"] == "Out of sample: published figures not fitted"
+    assert "published figures the model was not fitted to" in narrative.check_text(got)
 
 
 # --------------------------------------------------------------------------- fit to publish
