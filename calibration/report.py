@@ -617,15 +617,28 @@ def write_calibrated_scenarios(
     written = [scenario_path]
     if counterfactual_path is not None and cal.counterfactual is not None:
         cf = cal.counterfactual
-        lines = [
-            f"# The counterfactual of the calibrated scenario: {cf.description or cf.name}.",
-            "# The same claimants and calibrated parameters, under the counterfactual regime.",
-            f"extends = {_toml_value(_relative(scenario_path, counterfactual_path))}",
-            f"name = {_toml_value(cf.name)}",
-            f"description = {_toml_value(cf.description)}",
-            f"regime = {_toml_value(cf.regime)}",
-            *_toml_tables(_counterfactual_diff(cal)),
-        ]
+        try:
+            lines = [
+                f"# The counterfactual of the calibrated scenario: {cf.description or cf.name}.",
+                "# The same claimants and calibrated parameters, under the counterfactual regime.",
+                f"extends = {_toml_value(_relative(scenario_path, counterfactual_path))}",
+                f"name = {_toml_value(cf.name)}",
+                f"description = {_toml_value(cf.description)}",
+                f"regime = {_toml_value(cf.regime)}",
+                *_toml_tables(_counterfactual_diff(cal)),
+            ]
+        except TypeError:  # it differs in a list of tables (e.g. interventions): extend it
+            assert cal.counterfactual_path is not None
+            lines = [
+                f"# {cf.name}, with the calibrated keys of {cal.scenario.name} "
+                f"(`pbrsim calibrate {shown_path(cal.path)}`, {note}).",
+                "# Regenerate rather than edit: rerun the calibration.",
+                f"extends = {_toml_value(_relative(cal.counterfactual_path, counterfactual_path))}",
+                *_toml_tables(tree),
+                "",
+                "[sources]",
+                *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in sources.items()),
+            ]
         cf_text = "\n".join(lines) + "\n"
         atomic_write(counterfactual_path, lambda p: p.write_text(cf_text))
         load_scenario(counterfactual_path)

@@ -23,6 +23,7 @@ from sim.scenario import ScenarioError, load_scenario
 
 WP = ROOT / "scenarios" / "work_programme.toml"
 PW = ROOT / "scenarios" / "pathways_provider.toml"
+PW_JCP = ROOT / "scenarios" / "pathways_jcp.toml"
 
 TRUTH = {"entry_rate": 0.004, "pw_distance": 1.0}
 START = {"entry_rate": 0.002, "pw_distance": 2.0}
@@ -59,6 +60,7 @@ def _case(root: Path, values: dict[str, float], start: dict[str, float]) -> Path
     root.mkdir(parents=True, exist_ok=True)
     (root / "small_wp.toml").write_text(SMALL.format(base=WP, name="small_wp"))
     (root / "small_pw.toml").write_text(SMALL.format(base=PW, name="small_pw"))
+    (root / "small_pw_jcp.toml").write_text(SMALL.format(base=PW_JCP, name="small_pw_jcp"))
     rows = [
         BASE_ROW
         | {
@@ -81,7 +83,9 @@ seed = 3
 calibrated_scenario = "calibrated/small_wp.toml"
 [[programmes]]
 scenario = "small_pw.toml"
+counterfactual = "small_pw_jcp.toml"
 calibrated_scenario = "calibrated/small_pw.toml"
+calibrated_counterfactual = "calibrated/small_pw_jcp.toml"
 [objective]
 model_sd_relative = 0.05
 [optimiser]
@@ -101,7 +105,7 @@ def test_keys_are_set_where_they_name_something(tmp_path: Path) -> None:
         ("employment.entry_rate_per_day",),
         ("population.groups.new_claim_less_severe.distance_mean",),
     ]
-    assert set(cal.scenarios()) == {"small_wp", "small_pw"}
+    assert set(cal.scenarios()) == {"small_wp", "small_pw", "small_pw_jcp"}
 
 
 def test_a_key_that_names_nothing_anywhere_is_refused(tmp_path: Path) -> None:
@@ -145,3 +149,21 @@ def test_each_programme_gets_its_calibrated_scenario(joint: dict[str, Any]) -> N
     group = pw.population.groups["new_claim_less_severe"]
     assert group.distance_mean == pytest.approx(est["pw_distance"], rel=1e-5, abs=1e-6)
     assert "new_claim_less_severe" not in wp.population.groups
+
+
+def test_a_counterfactual_that_differs_in_a_list_extends_its_own_file(
+    joint: dict[str, Any],
+) -> None:
+    """Pathways' JCP counterfactual differs from its base in the interventions (a list of
+    tables): its calibrated file extends the counterfactual itself, with the fitted keys."""
+    root = joint["spec"].parent
+    path = root / "calibrated" / "small_pw_jcp.toml"
+    assert 'extends = "../small_pw_jcp.toml"' in path.read_text()
+    cf = load_scenario(path)
+    pw = load_scenario(root / "calibrated" / "small_pw.toml")
+    original = load_scenario(root / "small_pw_jcp.toml")
+    assert (cf.name, cf.regime) == ("small_pw_jcp", "jcp")
+    assert cf.employment.entry_rate_per_day == pw.employment.entry_rate_per_day
+    assert cf.interventions == original.interventions
+    group = "new_claim_less_severe"
+    assert cf.population.groups[group].distance_mean == pw.population.groups[group].distance_mean
