@@ -23,6 +23,7 @@ asked for again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
@@ -316,6 +317,31 @@ def _check_method(method: str) -> None:
         raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
 
 
+def held_out(cal: Calibration, programme: str) -> Calibration:
+    """``cal`` with every target of ``programme`` (its scenario and counterfactual, by the
+    scenario's name) reported but not fitted (weight 0).
+
+    Raises
+    ------
+    ValueError
+        If no programme has that scenario name, or no fitted target would be left.
+    """
+    views = [cal.for_programme(k) for k in range(len(cal.others) + 1)]
+    match = [v for v in views if v.scenario.name == programme]
+    if not match:
+        known = [v.scenario.name for v in views]
+        raise ValueError(f"--leave-out {programme}: not a programme of the spec; have {known}")
+    names = {match[0].scenario.name} | (
+        {match[0].counterfactual.name} if match[0].counterfactual is not None else set()
+    )
+    targets = [
+        dataclasses.replace(t, weight=0.0) if t.scenario in names else t for t in cal.targets
+    ]
+    if not any(t.weight > 0 for t in targets):
+        raise ValueError(f"--leave-out {programme}: no target would be left to fit")
+    return dataclasses.replace(cal, targets=targets)
+
+
 def _write_programmes(cal: Calibration, estimate: dict[str, float], note: str) -> list[Path]:
     """Write each programme's calibrated scenario and counterfactual where the spec names one."""
     files: list[Path] = []
@@ -345,6 +371,7 @@ def calibrate(
     resume: bool = True,
     write_scenario: bool = True,
     progress: bool = True,
+    leave_out: str | None = None,
 ) -> CalibrationResult:
     """Calibrate a scenario to published figures and write the fit report.
 
@@ -368,6 +395,10 @@ def calibrate(
         Write the calibrated scenario and counterfactual named in the spec.
     progress : bool
         Show a progress bar on standard error.
+    leave_out : str, optional
+        A programme's scenario name: its targets (those of its scenario and its
+        counterfactual) are reported but not fitted (weight 0), for cross-validation;
+        no calibrated scenario is written then.
 
     Returns
     -------
@@ -376,7 +407,8 @@ def calibrate(
     Raises
     ------
     ValueError
-        If ``method`` is unknown or ``workers < 1``.
+        If ``method`` is unknown, ``workers < 1``, or ``leave_out`` names no programme
+        of the spec or leaves no target to fit.
     sim.scenario.ScenarioError
         If the spec, its scenarios or its targets are invalid (every problem found,
         each naming its file, key or row and column, and value).
@@ -388,6 +420,8 @@ def calibrate(
         raise ValueError(f"workers must be >= 1, got {workers}")
     t0 = time.perf_counter()
     cal = load_spec(spec_path)
+    if leave_out is not None:  # a cross-validation fit never overwrites the shipped scenarios
+        cal, write_scenario = held_out(cal, leave_out), False
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     executor, shards = make_executor(workers, scheduler, dask_local)

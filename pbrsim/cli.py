@@ -482,6 +482,12 @@ def calibrate(
     write_scenario: Annotated[
         bool, typer.Option(help="Write the calibrated scenario files named in the spec.")
     ] = True,
+    leave_out: Annotated[
+        str | None,
+        typer.Option(
+            help="A programme (its scenario's name) whose targets are reported, not fitted."
+        ),
+    ] = None,
 ) -> None:
     """Fit the free parameters of a scenario to published figures; write the fitted scenario."""
     # the calibration package builds on sim; it is imported only when this command runs
@@ -503,9 +509,12 @@ def calibrate(
             resume=resume,
             write_scenario=write_scenario,
             progress=err_console.is_terminal,
+            leave_out=leave_out,
         )
     except ScenarioError as err:
         fail(*(str(p) for p in err.problems))
+    except ValueError as err:
+        fail(str(err))
     except CalibrationError as err:
         fail(str(err))
     say(result.report)

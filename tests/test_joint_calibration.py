@@ -167,3 +167,16 @@ def test_a_counterfactual_that_differs_in_a_list_extends_its_own_file(
     assert cf.interventions == original.interventions
     group = "new_claim_less_severe"
     assert cf.population.groups[group].distance_mean == pw.population.groups[group].distance_mean
+
+
+def test_leaving_a_programme_out_reports_its_targets_without_fitting_them(
+    tmp_path: Path,
+) -> None:
+    from calibration.cli import held_out
+
+    cal = load_spec(_case(tmp_path, {}, START))
+    loo = held_out(cal, "small_pw")
+    weights = {t.target_id: t.weight for t in loo.targets}
+    assert weights == {"W12": 1.0, "W24": 1.0, "P12": 0.0, "Q12": 0.0}
+    with pytest.raises(ValueError, match="not a programme of the spec"):
+        held_out(cal, "nothing")
