@@ -522,6 +522,39 @@ def calibrate(
         say(f"wrote {path}")
 
 
+@app.command()
+def params(
+    pattern: Annotated[
+        str | None,
+        typer.Argument(help="A glob or substring of dotted names, e.g. 'providers.economics.*'."),
+    ] = None,
+    schema: Annotated[
+        Path | None, typer.Option(help="Write the scenario files' JSON schema here instead.")
+    ] = None,
+) -> None:
+    """Print the scenario parameter reference: name, type, unit, default, allowed, meaning."""
+    from sim.params import find, scenario_schema
+
+    if schema is not None:
+        from sim.outputs import atomic_write
+
+        text = json.dumps(scenario_schema(), indent=2, sort_keys=True) + "\n"
+        atomic_write(schema, lambda p: p.write_text(text))
+        say(f"wrote {schema}")
+        return
+    found = find(pattern)
+    if not found:
+        fail(f"no scenario parameter matches {pattern!r}; try `pbrsim params` for them all")
+    table = Table(title=f"Scenario parameters ({len(found)})", title_justify="left")
+    for col in ("parameter", "type", "unit", "default", "allowed", "description"):
+        table.add_column(col, overflow="fold")
+    for p in found:
+        table.add_row(
+            *(escape(v) for v in (p.name, p.type, p.unit, p.default, p.allowed, p.description))
+        )
+    out_console.print(table)
+
+
 def _check_summary(table: pl.DataFrame) -> Table:
     out = Table(title="Simulated against published (out of sample)", title_justify="left")
     for col in ("figure", "published", "band", "simulated", "95% interval", "agrees"):
