@@ -718,7 +718,7 @@ def _dumbbells(df: pl.DataFrame, figure: str, title: str) -> alt.FacetChart:
                 "label:N",
                 title=None,
                 sort=_order(df, "label"),
-                header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=190),
+                header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=300),
             )
         )
         .resolve_scale(x="independent")
