@@ -99,7 +99,7 @@ def leave_without_job(j: Journey, now: float, reason: int) -> None:
         j.attach_at = INF
     j.log(now, Event.OFFFLOW)
     update_hazards(j, now)
-    e = exponential_from_base(j.ctx.base_reclaim, j.i, j.n_left)
+    e = exponential_from_base(j.ctx.base_reclaim, j.claimant_id, j.n_left)
     j.n_left += 1
     j.reclaim_at = reclaim_at(now, e, j.ctx.reclaim_after_offflow)
 
@@ -129,7 +129,8 @@ def on_wca(j: Journey, now: float) -> None:
     """
     ctx = j.ctx
     j.wca_at = INF
-    state = int(wca_outcome(uniform_from_base(ctx.base_wca, j.i, 0), ctx.benefit_dynamics))
+    u = uniform_from_base(ctx.base_wca, j.claimant_id, 0)
+    state = int(wca_outcome(u, ctx.benefit_dynamics))
     j.wca_outcome = state
     set_benefit_state(j, state)
     j.log(now, Event.WCA, float(state))

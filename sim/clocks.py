@@ -104,16 +104,16 @@ _RECLAIM_OCC: Final = 1 << 32
 def restart_off_clock(j: Journey, now: float) -> None:
     """A repeat claim starts at ``now``: a fresh off-flow clock (the last one has fired or
     was drawn for the spell that began when a job ended; either way it starts again)."""
-    j.e_off = exponential_from_base(j.ctx.base_off, j.i, _RECLAIM_OCC + j.n_repeat_claims)
+    j.e_off = exponential_from_base(j.ctx.base_off, j.claimant_id, _RECLAIM_OCC + j.n_repeat_claims)
     j.t_off_ref = now
     j.rate_off = 0.0
 
 
 def start_spell(j: Journey, now: float) -> None:
     """Start an out-of-work spell on benefit with fresh entry and off-flow clocks."""
-    ctx, i, k = j.ctx, j.i, j.n_spells
-    j.e_entry = exponential_from_base(ctx.base_entry, i, k)
-    j.e_off = exponential_from_base(ctx.base_off, i, k)
+    ctx, cid, k = j.ctx, j.claimant_id, j.n_spells
+    j.e_entry = exponential_from_base(ctx.base_entry, cid, k)
+    j.e_off = exponential_from_base(ctx.base_off, cid, k)
     j.t_off_ref = now
     j.m_entry = 0.0
     j.rate_off = 0.0

@@ -103,7 +103,7 @@ def refresh_all_attendance(j: Journey) -> None:
 
 def _new_clock(j: Journey, o: Obligation) -> None:
     base = j.ctx.base_attend_jcp if o.actor == JCP else j.ctx.base_attend_provider
-    o.e_att = exponential_from_base(base, j.i, o.n_fail)
+    o.e_att = exponential_from_base(base, j.claimant_id, o.n_fail)
     o.k_ref = o.k
 
 
@@ -119,7 +119,7 @@ def on_failure_to_attend(j: Journey, o: Obligation, now: float) -> bool:
     A missed Jobcentre signing can close the claim (the claimant is taken to have left);
     otherwise a missed compulsory contact can be referred to a decision maker.
     """
-    ctx, i = j.ctx, j.i
+    ctx = j.ctx
     compulsory = o.k <= o.mand_k_end
     j.n_fta += 1
     o.n_fail += 1
@@ -127,7 +127,7 @@ def on_failure_to_attend(j: Journey, o: Obligation, now: float) -> bool:
     _new_clock(j, o)
     refresh_all_attendance(j)
     if o.actor == JCP and j.signs and ctx.p_close_on_failure_to_sign > 0.0:
-        u = uniform_from_base(ctx.base_close, i, j.n_fta)
+        u = uniform_from_base(ctx.base_close, j.claimant_id, j.n_fta)
         if u < ctx.p_close_on_failure_to_sign:
             return True
     if compulsory:
@@ -142,7 +142,7 @@ def draw_job_search_doubt(j: Journey, now: float) -> None:
     if rate <= 0.0 or not j.job_search:
         j.job_search_at = INF
         return
-    e = exponential_from_base(j.ctx.base_job_search, j.i, j.n_job_search)
+    e = exponential_from_base(j.ctx.base_job_search, j.claimant_id, j.n_job_search)
     j.job_search_at = now + e / rate
 
 
@@ -161,17 +161,17 @@ def on_leaving_job(j: Journey, now: float) -> None:
 
 def _refer(j: Journey, now: float, route: int, occ: int) -> None:
     """Refer a failure by ``route`` to a decision maker; queue an adverse decision."""
-    ctx, i = j.ctx, j.i
+    ctx, i, cid = j.ctx, j.i, j.claimant_id
     if not ctx.sanctions_enabled or not j.sanctionable:
         return
     key = route * _ROUTE_STRIDE + occ
-    if uniform_from_base(ctx.base_refer, i, key) >= ctx.route_p_refer[route]:
+    if uniform_from_base(ctx.base_refer, cid, key) >= ctx.route_p_refer[route]:
         return
     j.n_refs += 1
     j.log(now, Event.SANCTION_REFERRAL, float(route))
-    ill = route <= ACTIVITY and uniform_from_base(ctx.base_reason, i, key) < ctx.p_ill[i]
+    ill = route <= ACTIVITY and uniform_from_base(ctx.base_reason, cid, key) < ctx.p_ill[i]
     p = ctx.p_good_reason_rejected if ill else ctx.route_p_adverse[route]
-    if uniform_from_base(ctx.base_decision, i, key) >= p:
+    if uniform_from_base(ctx.base_decision, cid, key) >= p:
         return
     if ctx.route_higher[route]:
         higher = not j.esa
@@ -180,7 +180,7 @@ def _refer(j: Journey, now: float, route: int, occ: int) -> None:
             route <= ACTIVITY
             and ctx.p_higher_level > 0.0
             and not j.esa
-            and uniform_from_base(ctx.base_higher, i, key) < ctx.p_higher_level
+            and uniform_from_base(ctx.base_higher, cid, key) < ctx.p_higher_level
         )
     j.pending.append((now + ctx.decision_days, now, ill, higher))
 
@@ -205,10 +205,10 @@ def on_decision(j: Journey, now: float) -> None:
     if wrong:
         j.log(now, Event.WRONG_SANCTION_DECISION)
     p_over = ctx.p_overturn_wrong if wrong else ctx.p_overturn_right
-    overturned = uniform_from_base(ctx.base_overturn, i, occ) < p_over
+    overturned = uniform_from_base(ctx.base_overturn, j.claimant_id, occ) < p_over
     start = j.sanc_until if j.sanctioned and j.sanc_until < INF else now
     if ladder.open_ended:  # until the claimant re-engages, then the fixed part
-        e = exponential_from_base(ctx.base_compliance, i, occ)
+        e = exponential_from_base(ctx.base_compliance, j.claimant_id, occ)
         comply_at = now + e / ctx.reengage_rate_per_day if ctx.reengage_rate_per_day > 0 else INF
         end = max(start, comply_at) + spell_days(ladder, level)
     else:
@@ -235,7 +235,7 @@ def on_decision(j: Journey, now: float) -> None:
 def _start_sanction(j: Journey, now: float, occ: int, level: int) -> None:
     ctx = j.ctx
     j.sanctioned = True
-    u_hard = uniform_from_base(ctx.base_hardship, j.i, occ) if ctx.p_hardship > 0 else 1.0
+    u_hard = uniform_from_base(ctx.base_hardship, j.claimant_id, occ) if ctx.p_hardship > 0 else 1.0
     if u_hard < ctx.p_hardship:
         j.hard_from = now + ctx.hardship_after_days
     j.log(now, Event.SANCTION_START, level)

@@ -22,6 +22,9 @@ __all__ = ["RunContext"]
 class RunContext:
     """Everything a journey reads: per-run constants and per-claimant columns (lists)."""
 
+    claimant_id: list[int]
+    """Each row's claimant id (the key of its draws): the row itself in a whole run, the
+    id in the whole run's population in a shard of areas."""
     referred_at: list[float]
     attach_at: list[float]
     attaches: list[bool]

@@ -45,7 +45,7 @@ def start_job(j: Journey, now: float) -> None:
     j.status = IN_WORK
     if j.n_jobs == 0:
         j.first_job_at = now
-    e_loss = exponential_from_base(ctx.base_loss, i, j.n_jobs)
+    e_loss = exponential_from_base(ctx.base_loss, j.claimant_id, j.n_jobs)
     j.n_jobs += 1
     supported = j.on_prog and j.provider is not None and ctx.support_days > 0.0
     support_days = ctx.support_days if supported else 0.0
@@ -114,10 +114,10 @@ def end_job(j: Journey, now: float) -> None:
         j.provider.record_work_days(j.local, j.progress.work_days)
     p_left = ctx.p_left_voluntarily
     j.left_voluntarily = (
-        p_left > 0.0 and uniform_from_base(ctx.base_left_job, j.i, j.n_jobs) < p_left
+        p_left > 0.0 and uniform_from_base(ctx.base_left_job, j.claimant_id, j.n_jobs) < p_left
     )
     start_spell(j, now)
     update_hazards(j, now)
-    e = exponential_from_base(ctx.base_reclaim, j.i, j.n_left)
+    e = exponential_from_base(ctx.base_reclaim, j.claimant_id, j.n_left)
     j.n_left += 1
     j.reclaim_at = reclaim_at(now, e, ctx.reclaim_after_job)

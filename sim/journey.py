@@ -88,6 +88,7 @@ class Journey:
         "benefit_paid",
         "bstate",
         "caseload_days",
+        "claimant_id",
         "ctx",
         "days_in_work",
         "days_off",
@@ -195,6 +196,7 @@ class Journey:
     def __init__(self, ctx: RunContext, i: int, area: Area | None, local: int) -> None:
         self.ctx = ctx
         self.i = i
+        self.claimant_id = ctx.claimant_id[i]
         self.horizon_at = ctx.horizon_at[i]
         self.programme_end_at = ctx.programme_end_at[i]
         self.area = area
@@ -340,4 +342,4 @@ class Journey:
         if month < len(row):
             row[month] += 1
         if ctx.events is not None:
-            ctx.events.add(self.i, t, code, value)
+            ctx.events.add(self.claimant_id, t, code, value)

@@ -140,10 +140,13 @@ def _context(
         [popc.conditions[c].p_ill_health_fta for c in pop.condition_names] + [0.0]
     )
     programme_days = 7.0 * sc.run.programme_weeks
+    follow_up_days = 7.0 * sc.run.follow_up_weeks
     programme_end = pop.attach_at + programme_days
-    horizon = programme_end + 7.0 * sc.run.follow_up_weeks
+    horizon = programme_end + follow_up_days
     contract_groups = [sc.contract.groups[g] for g in names]
-    n_months = int(float(horizon.max()) / DAYS_PER_MONTH) + 2
+    # the whole run's calendar, a shard's too (max commutes with the rounded additions)
+    last_horizon_at = pop.last_attach_at + programme_days + follow_up_days
+    n_months = int(last_horizon_at / DAYS_PER_MONTH) + 2
     lm = labour_market_index(sc.labour_market, sc.run.start_month, n_months)
 
     def key(stream: str) -> int:  # a stream's base, in the form the event loop's draws take
@@ -151,6 +154,7 @@ def _context(
 
     kit = engine()
     return kit.context(
+        claimant_id=pop.ids.tolist(),
         referred_at=pop.referred_at.tolist(),
         attach_at=pop.attach_at.tolist(),
         attaches=pop.attaches.tolist(),
@@ -337,7 +341,7 @@ def _intervention_take_up(sc: Scenario, pop: Population, streams: Streams) -> li
     """Eligibility and take-up of each intervention (one keyed draw per claimant each)."""
     if not sc.interventions:
         return [()] * pop.n
-    ids = np.arange(pop.n, dtype=np.int64)
+    ids = pop.ids
     takes = []
     for iv in sc.interventions:
         ok = np.ones(pop.n, dtype=bool)
@@ -592,15 +596,16 @@ def simulate(
     """
     t0 = time.perf_counter()
     streams = Streams(seed, replicate)
-    pop = build_population(scenario, n_claimants, streams)
-    keep_log = scenario.records.event_log if event_log is None else event_log
-    events = EventLog() if keep_log else None
-    ctx = _context(scenario, pop, streams, events)
-    all_areas = range(len(pop.n_providers_by_area))
+    all_areas = range(len(scenario.providers.primes_per_area))
     chosen = sorted(set(all_areas if areas is None else areas))
     bad = [a for a in chosen if a not in all_areas]
     if bad:
         raise ValueError(f"areas(={bad}) must be in [0, {len(all_areas)}).")
+    shard = None if len(chosen) == len(all_areas) else chosen
+    pop = build_population(scenario, n_claimants, streams, areas=shard)
+    keep_log = scenario.records.event_log if event_log is None else event_log
+    events = EventLog() if keep_log else None
+    ctx = _context(scenario, pop, streams, events)
     areas_built = (
         {a.index: a for a in _areas(scenario, pop, ctx, streams) if a.index in chosen}
         if scenario.regime == "programme"
@@ -643,7 +648,7 @@ def population_frame(pop: Population, scenario: Scenario) -> pl.DataFrame:
     cond_names = np.asarray([*pop.condition_names, "none"])
     return pl.DataFrame(
         {
-            "claimant_id": np.arange(pop.n, dtype=np.int64),
+            "claimant_id": pop.ids,
             "group": np.asarray(names)[pop.group],
             "group_code": codes[pop.group].astype(np.int64),
             "benefit": np.where(pop.benefit_esa, "ESA", "JSA"),

@@ -8,6 +8,7 @@ section (the counterfactual among them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,12 @@ class Population:
         Trial arms (empty if the scenario has none).
     arm : int array
         Index into ``arm_names`` (0 if there are none).
+    ids : int array
+        Each row's claimant id: ``0 .. n - 1`` for a whole run, the rows' ids in the
+        whole run for a shard of areas (the key of every draw about the claimant).
+    last_attach_at : float
+        The latest ``attach_at`` of the whole run (a shard's too), which fixes the run's
+        calendar of months.
     """
 
     group_names: tuple[str, ...]
@@ -80,6 +87,8 @@ class Population:
     u_prime: F
     arm_names: tuple[str, ...]
     arm: Ints
+    ids: Ints
+    last_attach_at: float
 
     @property
     def n(self) -> int:
@@ -114,9 +123,27 @@ def _groups(scenario: Scenario, streams: Streams, ids: Ints, month: Ints) -> Int
     return streams.choices("population.group", ids, table[period])
 
 
+def _area_of(scenario: Scenario, streams: Streams, ids: Ints) -> Ints:
+    """Each referral's contract package area (equal chances)."""
+    return streams.choices("providers.area", ids, np.ones(len(scenario.providers.primes_per_area)))
+
+
+def _attach_delay_days(scenario: Scenario, group: Ints) -> F:
+    pop = scenario.population
+    return np.array([g.attach_delay_days for g in pop.groups.values()])[group]
+
+
+def _last_attach_at(scenario: Scenario, streams: Streams, ids: Ints) -> float:
+    """The latest day any of ``ids`` would attach (referral plus the group's delay)."""
+    month, within = _referral_months(scenario, streams, ids)
+    group = _groups(scenario, streams, ids, month)
+    referred_at = (month + within) * DAYS_PER_MONTH
+    return float(np.max(referred_at + _attach_delay_days(scenario, group)))
+
+
 def _providers(scenario: Scenario, streams: Streams, ids: Ints) -> tuple[Ints, Ints, F]:
     primes = scenario.providers.primes_per_area
-    area = streams.choices("providers.area", ids, np.ones(len(primes)))
+    area = _area_of(scenario, streams, ids)
     n_primes = np.asarray(primes, dtype=np.int64)[area]
     u = streams.uniforms("providers.prime", ids)
     prime = np.minimum((u * n_primes).astype(np.int64), n_primes - 1)
@@ -124,16 +151,26 @@ def _providers(scenario: Scenario, streams: Streams, ids: Ints) -> tuple[Ints, I
     return area, offsets[area] + prime, u
 
 
-def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> Population:
-    """Draw ``n_claimants`` referrals for ``scenario``.
+def build_population(
+    scenario: Scenario,
+    n_claimants: int,
+    streams: Streams,
+    areas: Sequence[int] | None = None,
+) -> Population:
+    """Draw ``n_claimants`` referrals for ``scenario``, or those of some areas only.
 
     Parameters
     ----------
     scenario : Scenario
     n_claimants : int
-        Number of referrals, >= 1.
+        Number of referrals in the whole run, >= 1.
     streams : Streams
         Keyed streams of the run.
+    areas : sequence of int, optional
+        Keep only the referrals to these contract package areas (a shard): their rows
+        are exactly the whole run's rows of the same ids, and the rest is never drawn
+        beyond what fixes each referral's area and the run's calendar (a few keyed
+        draws per referral), so a shard costs memory in proportion to its own size.
 
     Returns
     -------
@@ -147,9 +184,13 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
     if n_claimants < 1:
         raise ValueError(f"n_claimants(={n_claimants}) must be >= 1.")
     pop = scenario.population
-    ids = np.arange(n_claimants, dtype=np.int64)
     names = tuple(pop.groups)
     groups = [pop.groups[g] for g in names]
+    ids = np.arange(n_claimants, dtype=np.int64)
+    last_attach_at = None
+    if areas is not None:
+        last_attach_at = _last_attach_at(scenario, streams, ids)
+        ids = ids[np.isin(_area_of(scenario, streams, ids), np.asarray(areas, dtype=np.int64))]
     month, within = _referral_months(scenario, streams, ids)
     group = _groups(scenario, streams, ids, month)
 
@@ -165,7 +206,7 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
         )
         condition = np.where(has_cond, which, -1)
     else:
-        condition = np.full(n_claimants, -1, dtype=np.int64)
+        condition = np.full(len(ids), -1, dtype=np.int64)
 
     mean = np.array([g.distance_mean for g in groups])[group]
     sd = np.array([g.distance_sd for g in groups])[group]
@@ -187,14 +228,14 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
     )[group]
     referred_at = (month + within) * DAYS_PER_MONTH
     ref_point = np.array([g.referral_point_months for g in groups])[group] * DAYS_PER_MONTH
-    delay = np.array([g.attach_delay_days for g in groups])[group]
+    attach_at = referred_at + _attach_delay_days(scenario, group)
     p_attach = np.array([g.p_attach for g in groups])[group]
     area, provider, u_prime = _providers(scenario, streams, ids)
     arm_names = tuple(scenario.arms)
     arm = (
         streams.choices("arms", ids, [a.share for a in scenario.arms.values()])
         if arm_names
-        else np.zeros(n_claimants, dtype=np.int64)
+        else np.zeros(len(ids), dtype=np.int64)
     )
     return Population(
         group_names=names,
@@ -209,11 +250,13 @@ def build_population(scenario: Scenario, n_claimants: int, streams: Streams) -> 
         signal=signal,
         referred_at=referred_at,
         claim_start_at=referred_at - ref_point,
-        attach_at=referred_at + delay,
+        attach_at=attach_at,
         attaches=streams.uniforms("population.attach", ids) < p_attach,
         area=area,
         provider=provider,
         u_prime=u_prime,
         arm_names=arm_names,
         arm=arm,
+        ids=ids,
+        last_attach_at=float(np.max(attach_at)) if last_attach_at is None else last_attach_at,
     )
