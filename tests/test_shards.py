@@ -59,7 +59,9 @@ def test_shards_are_the_whole_run_restricted(scenario: str) -> None:
         assert_frame_equal(part.ledger, mine)
         ids = mine["claimant_id"]
         assert part.events is not None and whole.events is not None
-        assert_frame_equal(part.events, whole.events.filter(pl.col("claimant_id").is_in(ids.implode())))
+        assert_frame_equal(
+            part.events, whole.events.filter(pl.col("claimant_id").is_in(ids.implode()))
+        )
         if whole.providers.height:
             assert_frame_equal(
                 part.providers, whole.providers.filter(pl.col("area").is_in(list(areas)))
