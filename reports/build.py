@@ -95,6 +95,22 @@ class Figure:
     text: str
 
 
+def _ledger_figures(
+    out: Path, order: Sequence[str]
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The outcome curves and creaming frames, built one (scenario, replicate) at a time."""
+    curves, deciles = [], []
+    for run in data.ledger_runs(out, _LEDGER_COLUMNS):
+        curves.append(data.outcome_curves_per_replicate(run))
+        deciles.append(data.creaming_per_replicate(run))
+    if not curves:
+        return None, None
+    return (
+        data.outcome_curves_over_replicates(pl.concat(curves), order),
+        data.creaming_over_replicates(pl.concat(deciles)),
+    )
+
+
 def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
     """Read a batch folder and return its figures and notes on figures left out.
 
@@ -112,7 +128,6 @@ def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
     out = Path(out)
     manifest = data.read_manifest(out)
     order = data.group_order(manifest)
-    ledger = data.read_ledger(out, _LEDGER_COLUMNS)
     # every number and every sentence names the baseline the impacts were computed against
     imp, baseline = data.impact_baseline(data.impacts(out), manifest)
     figs: list[Figure] = []
@@ -129,11 +144,7 @@ def collect_figures(out: Path) -> tuple[list[Figure], list[str]]:
             return
         figs.append(Figure(name, title, frame, getattr(figures, name)(frame), text(frame)))
 
-    curves: pl.DataFrame | None = None
-    deciles: pl.DataFrame | None = None
-    if ledger.height:
-        curves = data.outcome_curves_frame(ledger, order)
-        deciles = data.creaming_frame(ledger)
+    curves, deciles = _ledger_figures(out, order)
     add(
         "outcome_curves",
         "Job outcomes by months since referral",

@@ -41,7 +41,7 @@ Values of one row share one unit; rows may differ in unit. NaN counts as missing
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,15 +63,19 @@ __all__ = [
     "calibration_frame_of",
     "check_frame",
     "creaming_frame",
+    "creaming_over_replicates",
+    "creaming_per_replicate",
     "group_order",
     "impact_baseline",
     "impact_forest_frame",
     "impacts",
+    "ledger_runs",
     "outcome_curves_frame",
+    "outcome_curves_over_replicates",
+    "outcome_curves_per_replicate",
     "over_replicates",
     "payments_frame",
     "provider_frame",
-    "read_ledger",
     "read_manifest",
     "sanctions_frame",
     "t_multiplier",
@@ -297,33 +301,31 @@ def _read_table(out: Path, table: str) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def read_ledger(out: Path, columns: Sequence[str]) -> pl.DataFrame:
-    """Ledger columns of every (scenario, replicate), sorted by scenario, replicate, claimant.
+def ledger_runs(out: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
+    """Each (scenario, replicate)'s ledger columns in turn, sorted by claimant.
 
-    Parameters
-    ----------
-    out : Path
-        Batch output folder.
-    columns : sequence of str
-        Ledger columns to read (``claimant_id`` is always read).
+    Each frame holds ``scenario, replicate, claimant_id`` then ``columns``.
 
-    Returns
-    -------
-    polars.DataFrame
-        ``scenario, replicate, claimant_id`` then ``columns``; empty if there is no ledger.
+    Only one run's columns are in memory at a time, so a figure built run by run needs
+    memory for one replicate of one scenario, whatever the number of replicates.
     """
     cols = list(dict.fromkeys(["claimant_id", *columns]))
-    frames = [
-        read_parquet(path, columns=cols).with_columns(
-            scenario=pl.lit(s, dtype=pl.String), replicate=pl.lit(r, dtype=pl.Int64)
-        )
-        for s, r, path in _parts(out, "ledger")
-    ]
-    frames = [f for f in frames if f.height > 0]
-    if not frames:
-        return pl.DataFrame(schema={**_HIVE, "claimant_id": pl.Int64()})
-    df = pl.concat(frames, how="vertical_relaxed")
-    return df.select("scenario", "replicate", *cols).sort("scenario", "replicate", "claimant_id")
+    runs: dict[tuple[str, int], list[Path]] = {}
+    for s, r, path in _parts(out, "ledger"):
+        runs.setdefault((s, r), []).append(path)
+    for (s, r), paths in sorted(runs.items()):
+        frames = [read_parquet(path, columns=cols) for path in paths]
+        frames = [f for f in frames if f.height > 0]
+        if frames:
+            yield (
+                pl.concat(frames, how="vertical_relaxed")
+                .select(
+                    pl.lit(s, dtype=pl.String).alias("scenario"),
+                    pl.lit(r, dtype=pl.Int64).alias("replicate"),
+                    *[pl.col(c) for c in cols],
+                )
+                .sort("claimant_id")
+            )
 
 
 def impacts(out: Path) -> pl.DataFrame:
@@ -377,28 +379,9 @@ def _months_to_outcome() -> pl.Expr:
     return k.clip(lower_bound=0).cast(pl.Int64)
 
 
-def outcome_curves_frame(
-    ledger: pl.DataFrame, order: Sequence[str] = (), max_months: int = 36
-) -> pl.DataFrame:
-    """Cumulative job outcome rate by months since referral, per group, over replicates.
-
-    Parameters
-    ----------
-    ledger : polars.DataFrame
-        :func:`read_ledger` with ``group``, ``referred_at`` and ``outcome_at``.
-    order : sequence of str
-        Group order (see :func:`group_order`); ``"all"`` is added for every scenario.
-    max_months : int
-        Last month of the curve.
-
-    Returns
-    -------
-    polars.DataFrame
-        ``scenario, group, months`` (0..max_months) and the :func:`over_replicates`
-        statistics of the share of referrals with an outcome within ``months`` (the
-        interval inside [0, 1], see ``bound="rate"``); sorted by scenario, group order,
-        months.
-    """
+def outcome_curves_per_replicate(ledger: pl.DataFrame, max_months: int = 36) -> pl.DataFrame:
+    """Per (scenario, replicate, group) and month: referrals ``n``, outcomes by then ``hits``
+    and their share ``value`` (the rows :func:`outcome_curves_over_replicates` summarises)."""
     keys = ["scenario", "replicate", "group"]
     both = pl.concat(
         [
@@ -416,13 +399,45 @@ def outcome_curves_frame(
         .agg(hits=pl.len())
     )
     months = pl.DataFrame({"months": pl.int_range(0, max_months + 1, eager=True)})
-    per_rep = (
+    return (
         sizes.join(months, how="cross")
         .join(hits, on=[*keys, "months"], how="left")
         .with_columns(pl.col("hits").fill_null(0))
         .sort([*keys, "months"])
         .with_columns(value=pl.col("hits").cum_sum().over(keys) / pl.col("n"))
     )
+
+
+def outcome_curves_frame(
+    ledger: pl.DataFrame, order: Sequence[str] = (), max_months: int = 36
+) -> pl.DataFrame:
+    """Cumulative job outcome rate by months since referral, per group, over replicates.
+
+    Parameters
+    ----------
+    ledger : polars.DataFrame
+        :func:`ledger_runs` frames with ``group``, ``referred_at`` and ``outcome_at``.
+    order : sequence of str
+        Group order (see :func:`group_order`); ``"all"`` is added for every scenario.
+    max_months : int
+        Last month of the curve.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenario, group, months`` (0..max_months) and the :func:`over_replicates`
+        statistics of the share of referrals with an outcome within ``months`` (the
+        interval inside [0, 1], see ``bound="rate"``); sorted by scenario, group order,
+        months.
+    """
+    per_rep = outcome_curves_per_replicate(ledger, max_months)
+    return outcome_curves_over_replicates(per_rep, order)
+
+
+def outcome_curves_over_replicates(
+    per_rep: pl.DataFrame, order: Sequence[str] = ()
+) -> pl.DataFrame:
+    """The curves of :func:`outcome_curves_frame` from its per-replicate rows (of any runs)."""
     out = over_replicates(per_rep, ["scenario", "group", "months"], bound="rate")
     return out.sort("scenario", _rank(order), "group", "months")
 
@@ -436,7 +451,7 @@ def creaming_frame(ledger: pl.DataFrame, n_bins: int = 10) -> pl.DataFrame:
     Parameters
     ----------
     ledger : polars.DataFrame
-        :func:`read_ledger` with ``distance``, ``referred_at``, ``outcome_at``,
+        :func:`ledger_runs` frames with ``distance``, ``referred_at``, ``outcome_at``,
         ``adviser_minutes`` and ``caseload_days``, sorted by claimant within each
         (scenario, replicate).
     n_bins : int
@@ -450,11 +465,16 @@ def creaming_frame(ledger: pl.DataFrame, n_bins: int = 10) -> pl.DataFrame:
         time; interval cut at zero) or ``"job_outcome_rate_24m"`` (interval inside
         [0, 1], see ``bound="rate"``).
     """
+    return creaming_over_replicates(creaming_per_replicate(ledger, n_bins))
+
+
+def creaming_per_replicate(ledger: pl.DataFrame, n_bins: int = 10) -> pl.DataFrame:
+    """Per (scenario, replicate, decile): the two measures of :func:`creaming_frame` and ``n``."""
     part = ["scenario", "replicate"]
     rank = pl.col("distance").rank("ordinal").over(part) - 1
     within = (pl.col("outcome_at") - pl.col("referred_at")) <= 24 * DAYS_PER_MONTH
     weeks = pl.col("caseload_days").sum() / 7.0
-    per_rep = (
+    return (
         ledger.with_columns(decile=(rank * n_bins // pl.len().over(part) + 1).cast(pl.Int64))
         .group_by([*part, "decile"])
         .agg(
@@ -463,6 +483,11 @@ def creaming_frame(ledger: pl.DataFrame, n_bins: int = 10) -> pl.DataFrame:
             n=pl.len(),
         )
     )
+
+
+def creaming_over_replicates(per_rep: pl.DataFrame) -> pl.DataFrame:
+    """The frame of :func:`creaming_frame` from its per-replicate rows (of any runs)."""
+    part = ["scenario", "replicate"]
     keys = ["scenario", "measure", "decile"]
 
     def measure(name: str) -> pl.DataFrame:

@@ -19,18 +19,23 @@ claimants and only then summarised over replicates; the unpaired (Welch)
 interval from the same runs is reported beside the paired one so that the gain
 from pairing is visible.
 
+The ledgers are read one part (one task's shard of areas) at a time, with only the
+columns an estimate needs, so memory follows the largest shard, not the run or the
+number of replicates: the per-run quantiles (of the provider's signal, of distance) come
+first from two columns of the whole run, then each shard adds its sums.
+
 Every frame returned or written is sorted by its key columns, and every sum this
-module takes is a numpy ``bincount`` in claimant (or replicate) order rather than a
-multi-threaded polars ``group_by``, whose float means can differ in the last bit
-from call to call; so two runs over the same partitions give byte-identical
-Parquet and CSV files.
+module takes is a numpy ``bincount`` in claimant order within a shard, the shards'
+sums added in shard order (never a multi-threaded polars ``group_by``, whose float
+means can differ in the last bit from call to call); so two runs over the same
+partitions give byte-identical Parquet and CSV files.
 :data:`EFFECTS` documents every effect of :func:`paired_impacts`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +45,18 @@ from scipy import special  # type: ignore[import-untyped]
 
 from sim import store
 from sim.contract import DAYS_PER_MONTH
-from sim.metrics import summarise
+from sim.metrics import (
+    SUMMARY_COLUMNS,
+    Sums,
+    add_sums,
+    finish_summary,
+    provider_metrics,
+    signal_quintiles,
+    summary_from_sums,
+    summary_sums,
+)
 from sim.schema import Table, parquet_writer
-from sim.store import BatchStore
+from sim.store import BatchStore, Part
 
 __all__ = [
     "COST_EFFECTS",
@@ -314,37 +328,67 @@ def _partitions(scan: pl.LazyFrame) -> pl.DataFrame:
     return scan.select(_HIVE).unique().collect().sort(_HIVE)
 
 
-def _check_baseline(partitions: pl.DataFrame, baseline: str) -> list[str]:
-    """Return the scenarios found; raise if ``baseline`` is not among them."""
-    found = sorted(set(partitions["scenario"].to_list()))
-    if baseline not in found:
-        raise ValueError(f"baseline {baseline!r} is not among the scenarios found: {found}")
-    return found
+def _parts_by_run(out: Path) -> dict[tuple[str, int], list[Part]]:
+    """Every verified ledger part, by (scenario, replicate), each list in shard order.
+
+    Raises
+    ------
+    sim.store.StoreError
+        Naming the first file that fails verification.
+    ValueError
+        If ``out`` holds no ledger partitions.
+    """
+    _ledger_scan(out)  # verifies the folder; raises if it holds no ledger
+    runs: dict[tuple[str, int], list[Part]] = {}
+    for part in BatchStore(out).parts("ledger"):
+        runs.setdefault((part.scenario, part.replicate), []).append(part)
+    return {key: sorted(parts, key=lambda p: p.shard) for key, parts in sorted(runs.items())}
 
 
-def _ledger(
-    scan: pl.LazyFrame, scenario: str, replicate: int, columns: list[str] | None
-) -> pl.DataFrame:
-    """The ledger of one (scenario, replicate), shards concatenated, sorted by claimant_id.
+def _read_part(part: Part, columns: Sequence[str]) -> pl.DataFrame:
+    """The given columns of one ledger part (those it has), sorted by claimant id."""
+    try:
+        have = set(pl.read_parquet_schema(part.path))
+    except (OSError, pl.exceptions.PolarsError) as err:
+        raise store.StoreError(part.path, f"cannot be read ({err})") from None
+    cols = [c for c in columns if c in have]
+    return store.read_parquet(part.path, columns=cols).sort("claimant_id")
+
+
+def _ranked_labels(
+    parts: Sequence[Part], column: str, label: Callable[[pl.Series], pl.Series]
+) -> tuple[IntArray, npt.NDArray[np.str_]]:
+    """Claimant ids of a run (sorted) and each one's label from ``column`` over the whole run.
+
+    Only ``claimant_id`` and ``column`` of every part are read (16 bytes a claimant).
 
     Raises
     ------
     ValueError
         If a claimant id occurs twice (overlapping shards of the same run).
     """
-    lf = scan.filter((pl.col("scenario") == scenario) & (pl.col("replicate") == replicate))
-    lf = lf.select(columns) if columns is not None else lf.drop(_HIVE)
-    try:
-        df = lf.collect().sort("claimant_id").rechunk()
-    except pl.exceptions.PolarsError as err:  # a part damaged inside, in a folder without hashes
-        folder = Path("ledger", f"scenario={scenario}", f"replicate={replicate}")
-        raise store.StoreError(folder, f"a part cannot be read ({err})") from None
-    if df["claimant_id"].is_duplicated().any():
+    both = pl.concat([_read_part(p, ["claimant_id", column]) for p in parts]).sort("claimant_id")
+    ids = both["claimant_id"].to_numpy().astype(np.int64)
+    if len(ids) > 1 and bool(np.any(np.diff(ids) == 0)):
+        first = parts[0]
         raise ValueError(
-            f"scenario {scenario!r} replicate {replicate}: a claimant id occurs in more than "
-            "one ledger row (overlapping shards?)"
+            f"scenario {first.scenario!r} replicate {first.replicate}: a claimant id occurs in "
+            "more than one ledger row (overlapping shards?)"
         )
-    return df
+    return ids, label(both[column]).to_numpy().astype(str)
+
+
+def _labels_of(ids: IntArray, labels: npt.NDArray[np.str_], rows: pl.Series) -> pl.Series:
+    """The labels of the claimants ``rows`` (ids, every one among ``ids``)."""
+    return pl.Series(labels[np.searchsorted(ids, rows.to_numpy())])
+
+
+def _check_baseline(partitions: pl.DataFrame, baseline: str) -> list[str]:
+    """Return the scenarios found; raise if ``baseline`` is not among them."""
+    found = sorted(set(partitions["scenario"].to_list()))
+    if baseline not in found:
+        raise ValueError(f"baseline {baseline!r} is not among the scenarios found: {found}")
+    return found
 
 
 def _providers(out: Path, scenario: str, replicate: int) -> pl.DataFrame:
@@ -440,17 +484,22 @@ def replicate_summaries(
         (scenario, replicate) (overlapping shards).
     """
     out = Path(out)
-    scan = _ledger_scan(out)
+    runs = _parts_by_run(out)
     mpls = _manifest_mpls(out)
     frames = []
-    for scenario, replicate in _partitions(scan).iter_rows():
+    for (scenario, replicate), parts in runs.items():
         gap = _gap(parked_gap_days, scenario)
-        ledger = _ledger(scan, scenario, replicate, None)
-        summary = summarise(
-            ledger,
-            _providers(out, scenario, replicate),
-            parked_gap_days=gap,
-            mpl=mpls.get(scenario),
+        ids, quintiles = _ranked_labels(parts, "signal", signal_quintiles)
+        sums: Sums = {}
+        for part in parts:  # one shard at a time, added in shard order
+            rows = _read_part(part, SUMMARY_COLUMNS)
+            quintile = _labels_of(ids, quintiles, rows["claimant_id"])
+            add_sums(sums, summary_sums(rows, parked_gap_days=gap, quintile=quintile))
+        summary = finish_summary(
+            [
+                summary_from_sums(sums),
+                provider_metrics(_providers(out, scenario, replicate), mpls.get(scenario) or []),
+            ]
         )
         frames.append(
             summary.select(
@@ -529,49 +578,67 @@ def _claimant_values(ledger: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _baseline_frame(ledger: pl.DataFrame) -> pl.DataFrame:
-    """Baseline values (suffix ``_b``) with each claimant's payment group and distance quintile.
+def distance_quintiles(distance: pl.Series) -> pl.Series:
+    """``"distance_q1"`` (nearest to work) .. ``"distance_q5"`` per row, ranked over the rows
+    given (in claimant order: ties are broken by it)."""
+    q = (pl.col("d").rank("ordinal") - 1) * 5 // pl.len() + 1
+    return distance.to_frame("d").select(pl.lit("distance_q") + q.cast(pl.String)).to_series()
 
-    Quintiles of ``distance`` are taken over this replicate's claimants, ties broken
-    by claimant id (the ledger is sorted by it): ``distance_q1`` is the nearest to work.
+
+_EFFECT_SUMS = (
+    "n",
+    *[f"{c}_{side}" for c in _VALUES for side in ("s", "b", "d")],
+    "savings",
+    "out_s",
+    "out_both",
+    "out_diff",
+)
+"""The sums one shard of paired claimants contributes to each group (see :func:`_effect_sums`)."""
+
+
+def _effect_sums(paired: pl.DataFrame, dq: pl.Series) -> Sums:
+    """Per-group sums of one shard of paired claimants, added in claimant order.
+
+    Each claimant counts in three groups: their payment group, ``"all"`` and their
+    distance quintile ``dq`` (taken over the whole replicate).
     """
-    q = (pl.col("distance").rank("ordinal") - 1) * 5 // pl.len() + 1
-    keys = ledger.select("claimant_id", "group", dq=pl.lit("distance_q") + q.cast(pl.String))
-    values = _claimant_values(ledger).drop("claimant_id")
-    return pl.concat([keys, values.rename({c: f"{c}_b" for c in values.columns})], how="horizontal")
+    x: dict[str, FloatArray] = {"n": np.ones(paired.height)}
+    for c in _VALUES:
+        xs, xb = _floats(paired, f"{c}_s"), _floats(paired, f"{c}_b")
+        x[f"{c}_s"], x[f"{c}_b"], x[f"{c}_d"] = xs, xb, xs - xb
+    ben_s, ben_b = _floats(paired, "ben_s"), _floats(paired, "ben_b")
+    o24_s, o24_b = _floats(paired, "o24_s"), _floats(paired, "o24_b")
+    x["savings"], x["out_s"] = ben_b - ben_s, o24_s
+    x["out_both"], x["out_diff"] = o24_s * o24_b, o24_s - o24_b
+    matrix = np.column_stack([x[k] for k in _EFFECT_SUMS])
+    out: Sums = {}
+    for labels in (paired["group"], pl.Series(["all"] * paired.height), dq):
+        names, inverse = np.unique(labels.to_numpy().astype(str), return_inverse=True)
+        totals = np.column_stack(
+            [_sums(inverse, matrix[:, j], len(names)) for j in range(matrix.shape[1])]
+        )
+        for k, name in enumerate(names.tolist()):
+            out[name] = totals[k]
+    return out
 
 
-def _effects(paired: pl.DataFrame) -> pl.DataFrame:
-    """Per-group effects of one (scenario, replicate) from its paired claimant frame."""
-    # each claimant counts in three groups: their payment group, "all" and a distance quintile
-    memberships = []
-    for column in ("group", None, "dq"):
-        if column is None:
-            memberships.append((np.array(["all"]), np.zeros(paired.height, dtype=np.int64)))
-        else:
-            labels, inverse = np.unique(paired[column].to_numpy().astype(str), return_inverse=True)
-            memberships.append((labels, inverse.astype(np.int64)))
-    n = np.concatenate([np.bincount(ids, minlength=len(lab)) for lab, ids in memberships])
-
-    def total(x: FloatArray) -> FloatArray:
-        return np.concatenate([_sums(ids, x, len(lab)) for lab, ids in memberships])
-
-    def col(c: str) -> FloatArray:
-        return _floats(paired, c)
-
+def _effects(sums: Sums) -> pl.DataFrame:
+    """Per-group effects of one (scenario, replicate) from its :func:`_effect_sums`."""
+    labels = sorted(sums)
+    total = {k: np.array([sums[g][j] for g in labels]) for j, k in enumerate(_EFFECT_SUMS)}
+    n = total["n"]
     cols: dict[str, FloatArray] = {}
     for c in _VALUES:
-        xs, xb = col(f"{c}_s"), col(f"{c}_b")
-        cols[f"m_{c}_s"] = total(xs) / n
-        cols[f"m_{c}_b"] = total(xb) / n
-        cols[f"d_{c}"] = total(xs - xb) / n
-    ben_s, ben_b, o24_s, o24_b = col("ben_s"), col("ben_b"), col("o24_s"), col("o24_b")
-    cols["savings"] = total(ben_b - ben_s) / n
-    cols["out_s"] = total(o24_s)
-    cols["out_both"] = total(o24_s * o24_b)
-    cols["out_diff"] = total(o24_s - o24_b)
-    labels = np.concatenate([lab for lab, _ in memberships])
-    agg = pl.DataFrame({"g": labels.tolist(), **cols})
+        cols[f"m_{c}_s"] = total[f"{c}_s"] / n
+        cols[f"m_{c}_b"] = total[f"{c}_b"] / n
+        cols[f"d_{c}"] = total[f"{c}_d"] / n
+    cols["savings"] = total["savings"] / n
+    cols["out_s"], cols["out_both"], cols["out_diff"] = (
+        total["out_s"],
+        total["out_both"],
+        total["out_diff"],
+    )
+    agg = pl.DataFrame({"g": labels, **cols})
     d24 = pl.col("d_o24")
 
     def per_additional_outcome(amount: pl.Expr) -> pl.Expr:
@@ -637,6 +704,64 @@ def _effects(paired: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(rows)
 
 
+def _paired_chunks(
+    base: Sequence[Part], scen: Sequence[Part]
+) -> list[tuple[list[Part], list[Part]]]:
+    """Pairs of part lists holding the same claimants: shard by shard when both runs have
+    the same shards (a batch's plan gives paired scenarios the same), else the whole run."""
+    if [p.shard for p in base] == [p.shard for p in scen]:
+        return [([b], [s]) for b, s in zip(base, scen, strict=True)]
+    return [(list(base), list(scen))]
+
+
+def _paired_sums(
+    base: Sequence[Part],
+    scen: Sequence[Part],
+    ids: IntArray,
+    dq: npt.NDArray[np.str_],
+    scenario: str,
+    baseline: str,
+) -> Sums:
+    """Effect sums of a scenario's run against the baseline's, one chunk of claimants at a time.
+
+    Raises
+    ------
+    ValueError
+        If a chunk's claimants differ between the two runs (not a paired run).
+    """
+    sums: Sums = {}
+    for base_parts, scen_parts in _paired_chunks(base, scen):
+        b = pl.concat([_read_part(p, _IMPACT_COLUMNS) for p in base_parts]).sort("claimant_id")
+        v = pl.concat([_read_part(p, _IMPACT_COLUMNS) for p in scen_parts]).sort("claimant_id")
+        if v.height != b.height or not v["claimant_id"].equals(b["claimant_id"]):
+            raise ValueError(
+                f"replicate {base[0].replicate}: the claimants of scenario {scenario!r} "
+                f"({sum(_n_rows(p) for p in scen)}) are not those of the baseline "
+                f"{baseline!r} ({len(ids)}); impacts need paired runs of the same claimants "
+                "(same n_claimants and seed)"
+            )
+        values_b = _claimant_values(b).drop("claimant_id")
+        values_s = _claimant_values(v).drop("claimant_id")
+        paired = pl.concat(
+            [
+                b.select("group"),
+                values_b.rename({c: f"{c}_b" for c in values_b.columns}),
+                values_s.rename({c: f"{c}_s" for c in values_s.columns}),
+            ],
+            how="horizontal",
+        )
+        add_sums(sums, _effect_sums(paired, _labels_of(ids, dq, b["claimant_id"])))
+    return sums
+
+
+def _n_rows(part: Part) -> int:
+    """Rows of one ledger part (from its footer)."""
+    try:
+        return int(pl.scan_parquet(part.path).select(pl.len()).collect().item())
+    except (OSError, pl.exceptions.PolarsError) as err:
+        raise store.StoreError(part.path, f"cannot be read ({err})") from None
+
+
 def replicate_impacts(out: Path, baseline: str) -> pl.DataFrame:
     """Return every effect per replicate: scenario minus baseline on the same claimants.
 
@@ -675,10 +800,9 @@ def replicate_impacts(out: Path, baseline: str) -> pl.DataFrame:
         (scenario, replicate).
     """
     out = Path(out)
-    scan = _ledger_scan(out)
-    parts = _partitions(scan)
-    scenarios = _check_baseline(parts, baseline)
-    reps = {s: set(parts.filter(pl.col("scenario") == s)["replicate"].to_list()) for s in scenarios}
+    runs = _parts_by_run(out)
+    scenarios = _check_baseline(pl.DataFrame(list(runs), schema=_HIVE, orient="row"), baseline)
+    reps = {s: {r for (name, r) in runs if name == s} for s in scenarios}
     others = [s for s in scenarios if s != baseline]
     for s in others:
         if not reps[s] & reps[baseline]:
@@ -691,21 +815,12 @@ def replicate_impacts(out: Path, baseline: str) -> pl.DataFrame:
         users = [s for s in others if r in reps[s]]
         if not users:
             continue
-        base = _baseline_frame(_ledger(scan, baseline, r, _IMPACT_COLUMNS))
+        base_parts = runs[(baseline, r)]
+        ids, dq = _ranked_labels(base_parts, "distance", distance_quintiles)
         for s in users:
-            vals = _claimant_values(_ledger(scan, s, r, _IMPACT_COLUMNS))
-            if vals.height != base.height or not vals["claimant_id"].equals(base["claimant_id"]):
-                raise ValueError(
-                    f"replicate {r}: the claimants of scenario {s!r} ({vals.height}) are not "
-                    f"those of the baseline {baseline!r} ({base.height}); impacts need paired "
-                    "runs of the same claimants (same n_claimants and seed)"
-                )
-            vals = vals.drop("claimant_id")
-            paired = pl.concat(
-                [base, vals.rename({c: f"{c}_s" for c in vals.columns})], how="horizontal"
-            )
+            sums = _paired_sums(base_parts, runs[(s, r)], ids, dq, s, baseline)
             frames.append(
-                _effects(paired).select(
+                _effects(sums).select(
                     pl.lit(s, dtype=pl.String).alias("scenario"),
                     pl.lit(baseline, dtype=pl.String).alias("baseline"),
                     pl.lit(r, dtype=pl.Int64).alias("replicate"),

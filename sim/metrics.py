@@ -16,7 +16,19 @@ import polars as pl
 
 from sim.contract import DAYS_PER_MONTH
 
-__all__ = ["METRICS", "summarise"]
+__all__ = [
+    "METRICS",
+    "SUMMARY_COLUMNS",
+    "SUM_STATS",
+    "Sums",
+    "add_sums",
+    "finish_summary",
+    "provider_metrics",
+    "signal_quintiles",
+    "summarise",
+    "summary_from_sums",
+    "summary_sums",
+]
 
 METRICS: dict[str, str] = {
     "n_referrals": "referrals simulated",
@@ -62,56 +74,219 @@ METRICS: dict[str, str] = {
 }
 
 
-def _quintiles(ledger: pl.DataFrame) -> pl.DataFrame:
+SUMMARY_COLUMNS = (
+    "claimant_id",
+    "group",
+    "signal",
+    "arm",
+    "referred_at",
+    "outcome_at",
+    "first_job_at",
+    "attached_at",
+    "days_in_work",
+    "days_on_benefit",
+    "benefit_paid_gbp",
+    "n_sanctions",
+    "n_sanction_referrals",
+    "n_wrong_sanctions",
+    "n_overturned",
+    "adviser_minutes",
+    "caseload_days",
+    "max_contact_gap_days",
+    "payments_gbp",
+    "n_interventions",
+    "intervention_cost_gbp",
+    "hardship_paid_gbp",
+)
+"""The ledger columns :func:`summary_sums` reads (a reader need load no others)."""
+
+_MEANS = {
+    "days_in_work": "days_in_work",
+    "days_on_benefit": "days_on_benefit",
+    "benefit_paid_gbp": "benefit_paid_gbp",
+    "sanction_referrals_per_claimant": "n_sanction_referrals",
+    "adviser_minutes_per_claimant": "adviser_minutes",
+    "payments_per_referral_gbp": "payments_gbp",
+    "interventions_per_referral": "n_interventions",
+    "intervention_cost_per_referral_gbp": "intervention_cost_gbp",
+    "hardship_paid_per_referral_gbp": "hardship_paid_gbp",
+}
+"""Metrics that are a column's mean over the rows where it is not null."""
+
+_SUMMED = ("n_sanctions", "n_wrong_sanctions", "n_overturned", "caseload_days", "payments_gbp")
+"""Columns whose totals enter ratio metrics."""
+
+SUM_STATS: tuple[str, ...] = (
+    "n",
+    "attached",
+    "outcome_12",
+    "entry_12",
+    "outcome_24",
+    "entry_24",
+    "ever_sanctioned",
+    "with_outcome",
+    "parked",
+    "parked_of",
+    *[f"sum_{c}" for c in sorted({*_MEANS.values(), *_SUMMED, "days_on_benefit"})],
+    *[f"n_{c}" for c in sorted(set(_MEANS.values()))],
+)
+"""The sums one shard of a ledger contributes to each label (see :func:`summary_sums`)."""
+
+_QUINTILE_METRICS = (
+    "adviser_minutes_per_claimant",
+    "adviser_minutes_per_caseload_week",
+    "parked_share",
+)
+"""Metrics also given by quintile of the provider's signal (with the 24-month rates)."""
+
+Sums = dict[str, npt.NDArray[np.float64]]
+"""Label (``"all"``, a payment group, ``"signal_q1"``..., ``"arm=NAME"``) -> its
+:data:`SUM_STATS`, in that order."""
+
+
+def signal_quintiles(signal: pl.Series) -> pl.Series:
+    """Return ``"signal_q1"`` (lowest signal: nearest to work) .. ``"signal_q5"`` per row.
+
+    Ranks are ordinal, ties broken by row order, so give the rows in claimant order.
+    """
+    frame = signal.to_frame("signal")
     q = (pl.col("signal").rank("ordinal") - 1) * 5 // pl.len()
-    return ledger.with_columns(("signal_q" + (q + 1).cast(pl.Utf8)).alias("signal_quintile"))
+    return frame.select(("signal_q" + (q + 1).cast(pl.Utf8)).alias("signal_quintile")).to_series()
 
 
-def _rates(df: pl.DataFrame, by: str) -> pl.DataFrame:
-    rows = []
-    for months in (12, 24):
-        days = months * DAYS_PER_MONTH
-        since = pl.col("referred_at")
-        rows.append(
-            df.group_by(by)
-            .agg(
-                job_outcome_rate=((pl.col("outcome_at") - since) <= days).fill_null(False).mean(),
-                job_entry_rate=((pl.col("first_job_at") - since) <= days).fill_null(False).mean(),
-            )
-            .unpivot(index=by, variable_name="metric", value_name="value")
-            .with_columns(horizon_months=pl.lit(months, dtype=pl.Int64))
+def _floats(ledger: pl.DataFrame, column: str) -> npt.NDArray[np.float64]:
+    """A column as float64, nulls as NaN."""
+    return ledger[column].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+
+
+def _as_float(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    return flags.astype(np.float64)
+
+
+def _stat_columns(ledger: pl.DataFrame, parked_gap_days: float) -> npt.NDArray[np.float64]:
+    """Each row's contribution to every stat of :data:`SUM_STATS` (rows x stats)."""
+    n = ledger.height
+    referred = _floats(ledger, "referred_at")
+    outcome = _floats(ledger, "outcome_at")
+    entry = _floats(ledger, "first_job_at")
+    attached = ~np.isnan(_floats(ledger, "attached_at"))
+    gap = _floats(ledger, "max_contact_gap_days")
+    cols: dict[str, npt.NDArray[np.float64]] = {"n": np.ones(n), "attached": _as_float(attached)}
+    with np.errstate(invalid="ignore"):  # NaN compares False: null is not within a horizon
+        for months in (12, 24):
+            days = months * DAYS_PER_MONTH
+            cols[f"outcome_{months}"] = _as_float((outcome - referred) <= days)
+            cols[f"entry_{months}"] = _as_float((entry - referred) <= days)
+        cols["parked"] = _as_float(attached & (gap >= parked_gap_days))
+    cols["ever_sanctioned"] = _as_float(_floats(ledger, "n_sanctions") > 0)
+    cols["with_outcome"] = _as_float(~np.isnan(outcome))
+    cols["parked_of"] = _as_float(attached & ~np.isnan(gap))
+    for stat in SUM_STATS:
+        if stat.startswith("sum_"):
+            x = _floats(ledger, stat[4:])
+            cols[stat] = np.where(np.isnan(x), 0.0, x)
+        elif stat.startswith("n_") and stat != "n":
+            cols[stat] = _as_float(~np.isnan(_floats(ledger, stat[2:])))
+    return np.column_stack([cols[s] for s in SUM_STATS])
+
+
+def summary_sums(
+    ledger: pl.DataFrame, *, parked_gap_days: float, quintile: pl.Series | None = None
+) -> Sums:
+    """Return one ledger's (or one shard's) sums by label, from which metrics follow.
+
+    Parameters
+    ----------
+    ledger : polars.DataFrame
+        Rows of the ledger with at least :data:`SUMMARY_COLUMNS` (``arm`` optional).
+    parked_gap_days : float
+        Days without provider contact that make a claimant parked.
+    quintile : polars.Series, optional
+        Each row's signal quintile label; default :func:`signal_quintiles` of these
+        rows (right for a whole run; a shard must pass its rows' quintiles in the whole
+        run).
+
+    Returns
+    -------
+    Sums
+        Sums per label, added in row order (numpy), so they never depend on threads.
+    """
+    x = _stat_columns(ledger, parked_gap_days)
+    quintile = signal_quintiles(ledger["signal"]) if quintile is None else quintile
+    labelings = [ledger["group"], pl.Series(["all"] * ledger.height), quintile]
+    if "arm" in ledger.columns and not ledger["arm"].eq("none").all():
+        labelings.append("arm=" + ledger["arm"])
+    out: Sums = {}
+    for labels in labelings:
+        names, inverse = np.unique(
+            labels.cast(pl.String).to_numpy().astype(str), return_inverse=True
         )
-    return pl.concat(rows)
+        totals = np.zeros((len(names), x.shape[1]))
+        np.add.at(totals, inverse, x)
+        for k, name in enumerate(names.tolist()):
+            out[name] = totals[k]
+    return out
 
 
-def _whole(df: pl.DataFrame, by: str, parked_gap_days: float) -> pl.DataFrame:
-    attached = pl.col("attached_at").is_not_null()
-    agg = df.group_by(by, maintain_order=True).agg(
-        n_referrals=pl.len().cast(pl.Float64),
-        attachment_rate=attached.mean(),
-        days_in_work=pl.col("days_in_work").mean(),
-        days_on_benefit=pl.col("days_on_benefit").mean(),
-        benefit_paid_gbp=pl.col("benefit_paid_gbp").mean(),
-        sanctions_per_claimant_month=pl.col("n_sanctions").sum()
-        / (pl.col("days_on_benefit").sum() / DAYS_PER_MONTH),
-        share_ever_sanctioned=(pl.col("n_sanctions") > 0).mean(),
-        sanction_referrals_per_claimant=pl.col("n_sanction_referrals").mean(),
-        wrong_sanction_share=pl.col("n_wrong_sanctions").sum() / pl.col("n_sanctions").sum(),
-        overturned_share=pl.col("n_overturned").sum() / pl.col("n_sanctions").sum(),
-        adviser_minutes_per_claimant=pl.col("adviser_minutes").mean(),
-        adviser_minutes_per_caseload_week=pl.col("adviser_minutes").sum()
-        / (pl.col("caseload_days").sum() / 7.0),
-        parked_share=(pl.col("max_contact_gap_days") >= parked_gap_days).filter(attached).mean(),
-        payments_per_referral_gbp=pl.col("payments_gbp").mean(),
-        interventions_per_referral=pl.col("n_interventions").mean(),
-        intervention_cost_per_referral_gbp=pl.col("intervention_cost_gbp").mean(),
-        hardship_paid_per_referral_gbp=pl.col("hardship_paid_gbp").mean(),
-        cost_per_job_outcome_gbp=pl.col("payments_gbp").sum()
-        / pl.col("outcome_at").is_not_null().sum(),
-    )
-    return agg.unpivot(index=by, variable_name="metric", value_name="value").with_columns(
-        horizon_months=pl.lit(None, dtype=pl.Int64)
-    )
+def add_sums(total: Sums, more: Sums) -> Sums:
+    """Add ``more`` into ``total`` (in place) and return it; labels are united."""
+    for label, values in more.items():
+        if label in total:
+            total[label] = total[label] + values
+        else:
+            total[label] = values.copy()
+    return total
+
+
+def _ratio(num: float, den: float) -> float:
+    """``num / den`` with IEEE results for a zero denominator (inf, or NaN for 0/0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(num) / np.float64(den))
+
+
+def _label_metrics(v: dict[str, float]) -> list[tuple[str, int | None, float | None]]:
+    """Every ledger metric of one label, as ``(metric, horizon_months, value)``."""
+    n = v["n"]
+    rows: list[tuple[str, int | None, float | None]] = []
+    for months in (12, 24):
+        rows.append(("job_outcome_rate", months, v[f"outcome_{months}"] / n))
+        rows.append(("job_entry_rate", months, v[f"entry_{months}"] / n))
+    whole: dict[str, float | None] = {
+        "n_referrals": n,
+        "attachment_rate": v["attached"] / n,
+        "sanctions_per_claimant_month": _ratio(
+            v["sum_n_sanctions"], v["sum_days_on_benefit"] / DAYS_PER_MONTH
+        ),
+        "share_ever_sanctioned": v["ever_sanctioned"] / n,
+        "wrong_sanction_share": _ratio(v["sum_n_wrong_sanctions"], v["sum_n_sanctions"]),
+        "overturned_share": _ratio(v["sum_n_overturned"], v["sum_n_sanctions"]),
+        "adviser_minutes_per_caseload_week": _ratio(
+            v["sum_adviser_minutes"], v["sum_caseload_days"] / 7.0
+        ),
+        "parked_share": v["parked"] / v["parked_of"] if v["parked_of"] > 0 else None,
+        "cost_per_job_outcome_gbp": _ratio(v["sum_payments_gbp"], v["with_outcome"]),
+    }
+    for metric, column in _MEANS.items():
+        count = v[f"n_{column}"]
+        whole[metric] = v[f"sum_{column}"] / count if count > 0 else None
+    rows += [(m, None, value) for m, value in whole.items()]
+    return rows
+
+
+def summary_from_sums(sums: Sums) -> pl.DataFrame:
+    """Return the ledger metrics ``(metric, group, horizon_months, value)`` of some sums.
+
+    Signal quintiles get only :data:`_QUINTILE_METRICS` and the 24-month rates.
+    """
+    rows = []
+    for label, values in sums.items():
+        v = dict(zip(SUM_STATS, values.tolist(), strict=True))
+        quint = label.startswith("signal_q")
+        for metric, months, value in _label_metrics(v):
+            if quint and metric not in _QUINTILE_METRICS and months != 24:
+                continue
+            rows.append((metric, label, months, value))
+    return pl.DataFrame(rows, schema=_TIDY, orient="row")
 
 
 _TIDY = {
@@ -131,7 +306,8 @@ PROVIDER_COSTS = (
 """The provider ledger's cost columns."""
 
 
-def _providers(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
+def provider_metrics(providers: pl.DataFrame, mpl: list[float]) -> pl.DataFrame:
+    """Provider metrics of one run's provider ledger (empty frame under the Jobcentre regime)."""
     if providers.height == 0:
         return pl.DataFrame(
             schema={
@@ -237,14 +413,6 @@ def _below_mpl(providers: pl.DataFrame, mpl: list[float]) -> float | None:
     return float(below.mean())  # type: ignore[arg-type]
 
 
-def _by_arm(ledger: pl.DataFrame, parked_gap_days: float) -> list[pl.DataFrame]:
-    """Rates and whole-horizon metrics by trial arm (group ``arm=NAME``), if there are arms."""
-    if "arm" not in ledger.columns or ledger["arm"].eq("none").all():
-        return []
-    arms = ledger.with_columns(group="arm=" + pl.col("arm"))
-    return [_rates(arms, "group"), _whole(arms, "group", parked_gap_days)]
-
-
 def summarise(
     ledger: pl.DataFrame,
     providers: pl.DataFrame,
@@ -270,25 +438,15 @@ def summarise(
     polars.DataFrame
         Sorted by metric, group and horizon.
     """
-    all_ = ledger.with_columns(group=pl.lit("all"))
-    by_group = pl.concat([ledger, all_], how="vertical_relaxed")
-    quint = _quintiles(ledger).drop("group").rename({"signal_quintile": "group"})
     parts = [
-        _rates(by_group, "group"),
-        _whole(by_group, "group", parked_gap_days),
-        _whole(quint, "group", parked_gap_days).filter(
-            pl.col("metric").is_in(
-                [
-                    "adviser_minutes_per_claimant",
-                    "adviser_minutes_per_caseload_week",
-                    "parked_share",
-                ]
-            )
-        ),
-        _rates(quint, "group").filter(pl.col("horizon_months") == 24),
-        _providers(providers, mpl or []),
-        *_by_arm(ledger, parked_gap_days),
+        summary_from_sums(summary_sums(ledger, parked_gap_days=parked_gap_days)),
+        provider_metrics(providers, mpl or []),
     ]
+    return finish_summary(parts)
+
+
+def finish_summary(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Concatenate tidy metric frames, values as Float64, sorted by metric, group, horizon."""
     cols = ["metric", "group", "horizon_months", "value"]
     return pl.concat(
         [p.select(cols).with_columns(pl.col("value").cast(pl.Float64)) for p in parts]

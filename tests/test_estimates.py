@@ -505,6 +505,25 @@ def test_unpaired_runs_are_refused(batch: Path, tmp_path: Path) -> None:
         paired_impacts(out, BASE)
 
 
+def test_runs_sharded_differently_are_paired_as_wholes(batch: Path, tmp_path: Path) -> None:
+    """Shards are paired shard by shard when both runs have the same shards; a scenario whose
+    run was sharded otherwise (here: in one part) is paired as a whole, with the same result."""
+    out = tmp_path / "out"
+    shutil.copytree(batch, out)
+    for r in REPLICATES:
+        folder = out / "ledger" / f"scenario={WP}" / f"replicate={r}"
+        parts = sorted(folder.glob("part-*.parquet"))
+        whole = pl.concat([pl.read_parquet(p) for p in parts])
+        for p in parts:
+            p.unlink()
+        _write(whole, folder / "part-000.parquet")
+    got = replicate_impacts(out, BASE).filter(pl.col("scenario") == WP)
+    want = replicate_impacts(batch, BASE).filter(pl.col("scenario") == WP)
+    assert got.height == want.height > 0
+    for a, b in zip(got["value"].to_list(), want["value"].to_list(), strict=True):
+        assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+
+
 @given(
     df=st.floats(min_value=0.05, max_value=1e7, allow_nan=False),
     level=st.floats(min_value=0.01, max_value=0.999),
