@@ -43,14 +43,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from reports.figures import MINUTES, OUTCOME_24
 from sim.contract import DAYS_PER_MONTH
-from sim.estimates import t_interval
+from sim.estimates import over_replicates, t_interval
 from sim.metrics import spend_by_year
 from sim.store import BatchStore, read_parquet
 
@@ -173,11 +173,6 @@ def _rank(order: Sequence[str], column: str = "group") -> pl.Expr:
     return pl.col(column).replace_strict(mapping, default=len(order), return_dtype=pl.Int64)
 
 
-Bound = Literal["rate", "nonnegative"] | None
-"""What an interval must respect: a share in [0, 1], a quantity that is never negative, or
-nothing."""
-
-
 def t_multiplier(n_replicates: int, level: float = 0.95) -> float:
     """The Student t quantile a ``level`` interval over ``n_replicates`` multiplies the SE by.
 
@@ -185,97 +180,6 @@ def t_multiplier(n_replicates: int, level: float = 0.95) -> float:
     """
     _, hi = t_interval([0.0], [np.sqrt(max(n_replicates, 1))], [n_replicates], level)
     return float(hi[0])
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
-
-
-def over_replicates(
-    df: pl.DataFrame, keys: Sequence[str], level: float = 0.95, bound: Bound = None
-) -> pl.DataFrame:
-    """Summarise a per-replicate ``value`` over replicates with a t interval.
-
-    Parameters
-    ----------
-    df : polars.DataFrame
-        Columns ``keys``, ``replicate`` and ``value`` (float; null or NaN = missing);
-        with ``bound="rate"`` also ``n``, the number of claimants the share is of.
-    keys : sequence of str
-        Columns identifying a quantity.
-    level : float
-        Confidence level.
-    bound : {"rate", "nonnegative"}, optional
-        ``"rate"``: ``value`` is a share ``k / n``; the interval is a t interval on the
-        replicates' empirical logits ``log((k + 1/2) / (n - k + 1/2))``, transformed
-        back, so it stays inside [0, 1] (however few the replicates), and it is widened
-        where needed to contain the mean. ``"nonnegative"``: the t interval, cut at
-        zero. None: the plain t interval. Whatever the bound, replicates that agree
-        exactly give the interval ``[mean, mean]``.
-
-    Returns
-    -------
-    polars.DataFrame
-        ``keys`` then ``n_replicates`` (values present), ``mean``, ``sd`` (ddof=1),
-        ``ci_low``, ``ci_high`` (null when fewer than 2 values), sorted by ``keys``.
-
-    Raises
-    ------
-    ValueError
-        If ``bound="rate"`` and ``df`` has no ``n`` column.
-    """
-    keys = list(keys)
-    value = pl.col("value").cast(pl.Float64).fill_nan(None)
-    extra: list[pl.Expr] = []
-    if bound == "rate":
-        if "n" not in df.columns:
-            raise ValueError("over_replicates(bound='rate') needs the column n (claimants)")
-        k = value * pl.col("n")
-        logit = ((k + 0.5) / (pl.col("n") - k + 0.5)).log()
-        extra = [
-            pl.col("logit").mean().alias("logit_mean"),
-            pl.col("logit").std(ddof=1).alias("logit_sd"),
-        ]
-        df = df.with_columns(logit=logit)
-    agg = (
-        df.with_columns(value=value)
-        .sort([*keys, "replicate"])
-        .group_by(keys, maintain_order=True)
-        .agg(
-            *extra,
-            n_replicates=pl.col("value").count().cast(pl.Int64),
-            mean=pl.col("value").mean(),
-            sd=pl.col("value").std(ddof=1),
-        )
-    )
-    mean = agg["mean"].fill_null(np.nan).to_numpy()
-    sd = agg["sd"].fill_null(np.nan).to_numpy()
-    n = agg["n_replicates"].to_numpy()
-    lo, hi = t_interval(mean, sd, n, level)
-    if bound == "rate":
-        l_lo, l_hi = t_interval(
-            agg["logit_mean"].fill_null(np.nan).to_numpy(),
-            agg["logit_sd"].fill_null(np.nan).to_numpy(),
-            n,
-            level,
-        )
-        with np.errstate(invalid="ignore"):
-            lo = np.fmin(_expit(l_lo), mean)
-            hi = np.fmax(_expit(l_hi), mean)
-        lo[~np.isfinite(l_lo)] = np.nan
-        hi[~np.isfinite(l_hi)] = np.nan
-        agg = agg.drop("logit_mean", "logit_sd")
-    elif bound == "nonnegative":
-        lo = np.where(np.isfinite(lo), np.maximum(lo, 0.0), lo)
-    agreed = sd == 0.0
-    lo = np.where(agreed, mean, lo)
-    hi = np.where(agreed, mean, hi)
-    return agg.with_columns(
-        pl.Series("ci_low", lo, dtype=pl.Float64).fill_nan(None),
-        pl.Series("ci_high", hi, dtype=pl.Float64).fill_nan(None),
-        pl.col("mean").fill_nan(None),
-        pl.col("sd").fill_nan(None),
-    ).sort(keys)
 
 
 def _parts(out: Path, table: str) -> list[tuple[str, int, Path]]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -62,9 +63,11 @@ __all__ = [
     "COST_EFFECTS",
     "DEFAULT_PARKED_GAP_DAYS",
     "EFFECTS",
+    "Bound",
     "compare",
     "comparison_dir",
     "fieller_interval",
+    "over_replicates",
     "paired_impacts",
     "replicate_impacts",
     "replicate_summaries",
@@ -513,6 +516,95 @@ def replicate_summaries(
     )
 
 
+Bound = Literal["rate", "nonnegative"] | None
+"""How :func:`over_replicates` bounds an interval: a share, a non-negative amount, or not."""
+
+
+def _expit(x: FloatArray) -> FloatArray:
+    with np.errstate(over="ignore"):
+        return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
+
+
+def over_replicates(
+    df: pl.DataFrame, keys: Sequence[str], level: float = 0.95, bound: Bound = None
+) -> pl.DataFrame:
+    """Summarise a per-replicate ``value`` over replicates with a t interval.
+
+    The one summariser over replicates: the batch's metric summary
+    (:func:`summary_over_replicates`) and every figure of the report use it.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        Columns ``keys``, ``replicate`` (optional: the order values are added in) and
+        ``value`` (float; null or NaN = missing); with ``bound="rate"`` also ``n``, the
+        number of claimants the share is of.
+    keys : sequence of str
+        Columns identifying a quantity.
+    level : float
+        Confidence level.
+    bound : {"rate", "nonnegative"}, optional
+        ``"rate"``: ``value`` is a share ``k / n``; the interval is a t interval on the
+        replicates' empirical logits ``log((k + 1/2) / (n - k + 1/2))``, transformed
+        back, so it stays inside [0, 1] (however few the replicates), and it is widened
+        where needed to contain the mean. ``"nonnegative"``: the t interval, cut at
+        zero. None: the plain t interval. Whatever the bound, replicates that agree
+        exactly give the interval ``[mean, mean]``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``keys`` then ``n_replicates`` (values present), ``mean``, ``sd`` (ddof=1),
+        ``ci_low``, ``ci_high`` (null when fewer than 2 values), sorted by ``keys``
+        (null keys last); sums are taken in replicate order (numpy), so the result never
+        depends on threads.
+
+    Raises
+    ------
+    ValueError
+        If ``df`` lacks a column, if ``level`` is not strictly between 0 and 1, or if
+        ``bound="rate"`` and ``df`` has no ``n`` column.
+    """
+    _check_level(level)
+    keys = list(keys)
+    missing = [c for c in [*keys, "value"] if c not in df.columns]
+    if missing:
+        raise ValueError(f"over_replicates: the frame lacks the columns {missing}")
+    if bound == "rate" and "n" not in df.columns:
+        raise ValueError("over_replicates(bound='rate') needs the column n (claimants)")
+    then = ["replicate"] if "replicate" in df.columns else []
+    rows, ids = _runs(df, keys, then)
+    first = _first_rows(rows, ids, keys)
+    x = _floats(rows, "value")
+    n, mean, var = _moments(x, ids, first.height)
+    sd = np.sqrt(var)
+    lo, hi = t_interval(mean, sd, n, level)
+    if bound == "rate":
+        claimants = _floats(rows, "n")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            k = x * claimants
+            logit = np.log((k + 0.5) / (claimants - k + 0.5))
+        _, l_mean, l_var = _moments(logit, ids, first.height)
+        l_lo, l_hi = t_interval(l_mean, np.sqrt(l_var), n, level)
+        with np.errstate(invalid="ignore"):
+            lo = np.fmin(_expit(l_lo), mean)
+            hi = np.fmax(_expit(l_hi), mean)
+        lo[~np.isfinite(l_lo)] = np.nan
+        hi[~np.isfinite(l_hi)] = np.nan
+    elif bound == "nonnegative":
+        lo = np.where(np.isfinite(lo), np.maximum(lo, 0.0), lo)
+    agreed = sd == 0.0
+    lo = np.where(agreed, mean, lo)
+    hi = np.where(agreed, mean, hi)
+    return first.with_columns(
+        pl.Series("n_replicates", n.astype(np.int64), dtype=pl.Int64),
+        _nullable(mean, "mean"),
+        _nullable(sd, "sd"),
+        _nullable(lo, "ci_low"),
+        _nullable(hi, "ci_high"),
+    )
+
+
 def summary_over_replicates(rep: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     """Summarise per-replicate metrics over replicates, with t intervals.
 
@@ -537,23 +629,10 @@ def summary_over_replicates(rep: pl.DataFrame, level: float = 0.95) -> pl.DataFr
     ValueError
         If ``rep`` lacks one of its columns, or ``level`` is not strictly between 0 and 1.
     """
-    _check_level(level)
     missing = [c for c in [*_SUMMARY_KEYS, "value"] if c not in rep.columns]
     if missing:
         raise ValueError(f"rep lacks columns {missing} (expected replicate_summaries' columns)")
-    then = ["replicate"] if "replicate" in rep.columns else []
-    df, ids = _runs(rep, _SUMMARY_KEYS, then)
-    keys = _first_rows(df, ids, _SUMMARY_KEYS)
-    n, mean, var = _moments(_floats(df, "value"), ids, keys.height)
-    sd = np.sqrt(var)
-    lo, hi = t_interval(mean, sd, n, level)
-    return keys.with_columns(
-        pl.Series("n_replicates", n.astype(np.int64), dtype=pl.Int64),
-        _nullable(mean, "mean"),
-        _nullable(sd, "sd"),
-        _nullable(lo, "ci_low"),
-        _nullable(hi, "ci_high"),
-    )
+    return over_replicates(rep, _SUMMARY_KEYS, level)
 
 
 # --------------------------------------------------------------------------- impacts
