@@ -34,6 +34,7 @@ from reports import data, figures, narrative, theme
 from reports.checklist import checklist_rows, provenance_rows
 from reports.labels import label
 from sim import store
+from sim.store import Manifest
 
 __all__ = [
     "FIGURE_NAMES",
@@ -211,8 +212,8 @@ def warnings(out: Path) -> list[str]:
     """
     manifest = data.read_manifest(out)
     found: list[str] = []
-    n = manifest.get("replications")
-    if isinstance(n, int) and n < 4:
+    n = manifest.replications
+    if n is not None and n < 4:
         four = data.t_multiplier(4)
         if n < 2:
             found.append(
@@ -228,7 +229,7 @@ def warnings(out: Path) -> list[str]:
                 "for intervals worth reading."
             )
     _, baseline = data.impact_baseline(data.impacts(out), manifest)
-    named = manifest.get("baseline")
+    named = manifest.baseline
     if named and baseline and named != baseline:
         found.append(
             f"The impacts in impacts.parquet were computed against {label(baseline)}, not "
@@ -376,7 +377,7 @@ def _checklist_html(rows: list[tuple[str, str, str]]) -> str:
 
 
 def render_html(
-    manifest: dict[str, Any],
+    manifest: Manifest,
     figs: list[Figure],
     specs: dict[str, dict[str, Any]],
     notes: list[str],
@@ -388,8 +389,8 @@ def render_html(
 
     Parameters
     ----------
-    manifest : dict
-        ``OUT/manifest.json``.
+    manifest : sim.store.Manifest
+        ``OUT/manifest.json``, validated.
     figs : list of Figure
         Figures in report order.
     specs : dict
@@ -403,7 +404,8 @@ def render_html(
     warnings : sequence of str
         Shown in a box above the figures (see :func:`warnings`).
     """
-    title = f"pbrsim report: {manifest.get('batch', 'batch')}"
+    title = f"pbrsim report: {manifest.batch or 'batch'}"
+    fields = manifest.model_dump(mode="json")
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     warning_html = "".join(
         f'<div class="warning" role="alert"><strong>Warning.</strong> {html.escape(w)}</div>'
@@ -424,18 +426,18 @@ def render_html(
             "</head>",
             "<body>",
             f"<h1>{html.escape(title)}</h1>",
-            f"<p>{html.escape(str(manifest.get('description', '')))}</p>",
+            f"<p>{html.escape(_batch_description(manifest.batch_text))}</p>",
             warning_html,
             f"<ol>{contents}<li><a href='#provenance'>Provenance</a></li>"
             "<li><a href='#checklist'>Reporting checklist</a></li></ol>",
             *[_figure_html(f) for f in figs],
             note_html,
             '<section id="provenance"><h2>Provenance</h2>',
-            _table(provenance_rows(manifest), ("Field", "Value")),
+            _table(provenance_rows(fields), ("Field", "Value")),
             "<h3>Batch file</h3>",
-            f"<pre>{html.escape(str(manifest.get('batch_text', '')))}</pre></section>",
+            f"<pre>{html.escape(manifest.batch_text or '')}</pre></section>",
             '<section id="checklist"><h2>Reporting checklist (STRESS-DES)</h2>',
-            _checklist_html(checklist_rows(manifest, [f.title for f in figs], machine)),
+            _checklist_html(checklist_rows(fields, [f.title for f in figs], machine)),
             "</section>",
             f"<script>{_EMBED % _script_json(specs)}</script>",
             "</body></html>",
@@ -490,7 +492,7 @@ def build_report(out: Path) -> Path:
 
     out = Path(out)
     manifest = data.read_manifest(out)
-    if "batch" not in manifest or not (out / "ledger").is_dir():
+    if manifest.batch is None or not (out / "ledger").is_dir():
         raise ValueError(
             "not a batch output folder (a report needs a batch's manifest and ledger/ "
             "partitions; a single run's folder from pbrsim run has neither)"
@@ -501,7 +503,6 @@ def build_report(out: Path) -> Path:
     for name in FIGURE_NAMES:  # a figure left out this time must not keep an old file
         for ext in ("png", "svg", "csv"):
             (folder / f"{name}.{ext}").unlink(missing_ok=True)
-    manifest.setdefault("description", _batch_description(manifest))
     figs, notes = collect_figures(out)
     vl_version = vega_lite_version()
     specs = {}
@@ -517,11 +518,12 @@ def build_report(out: Path) -> Path:
     return path
 
 
-def _batch_description(manifest: dict[str, Any]) -> str:
+def _batch_description(batch_text: str | None) -> str:
+    """The ``description`` of the batch file the manifest keeps (empty if none)."""
     import tomllib
 
     try:
-        raw = tomllib.loads(str(manifest.get("batch_text", "")))
+        raw = tomllib.loads(batch_text or "")
     except tomllib.TOMLDecodeError:
         return ""
     return str(raw.get("description", ""))

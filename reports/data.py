@@ -40,10 +40,8 @@ Values of one row share one unit; rows may differ in unit. NaN counts as missing
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -52,7 +50,7 @@ from reports.figures import MINUTES, OUTCOME_24
 from sim.contract import DAYS_PER_MONTH
 from sim.estimates import over_replicates, t_interval
 from sim.metrics import spend_by_year
-from sim.store import BatchStore, read_parquet
+from sim.store import BatchStore, Manifest, read_parquet
 
 __all__ = [
     "CALIBRATION_COLUMNS",
@@ -127,30 +125,24 @@ IMPACT_EFFECTS: dict[tuple[str, int | None], tuple[str, str, float]] = {
 # --------------------------------------------------------------------------- basics
 
 
-def read_manifest(out: Path) -> dict[str, Any]:
-    """Return ``OUT/manifest.json`` as a dict (empty if the file is missing).
+def read_manifest(out: Path) -> Manifest:
+    """Return ``OUT/manifest.json``, validated (an empty manifest if the file is missing).
 
     Raises
     ------
-    ValueError
-        If the manifest is not valid JSON.
+    sim.store.StoreError
+        If the manifest is not valid JSON or a field has the wrong type (the message
+        names the file and the field).
     """
-    path = Path(out) / "manifest.json"
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from None
-    return data if isinstance(data, dict) else {}
+    return BatchStore(Path(out)).read_manifest() or Manifest()
 
 
-def group_order(manifest: dict[str, Any]) -> list[str]:
+def group_order(manifest: Manifest) -> list[str]:
     """Payment group names ordered by their contract code, ``"all"`` first.
 
     Parameters
     ----------
-    manifest : dict
+    manifest : sim.store.Manifest
         A batch manifest (see :func:`read_manifest`).
 
     Returns
@@ -159,8 +151,8 @@ def group_order(manifest: dict[str, Any]) -> list[str]:
         ``["all", <groups by code>..., "distance_q1", ..., "distance_q5"]``.
     """
     codes: dict[str, float] = {}
-    for entry in manifest.get("scenarios", {}).values():
-        groups = entry.get("resolved", {}).get("population", {}).get("groups", {})
+    for record in manifest.scenarios.values():
+        groups = record.resolved.get("population", {}).get("groups", {})
         for name, g in groups.items():
             codes.setdefault(name, float(g.get("code", len(codes) + 1)))
     ordered = sorted(codes, key=lambda n: (codes[n], n))
@@ -250,7 +242,7 @@ def impacts(out: Path) -> pl.DataFrame:
     return read_parquet(path)
 
 
-def impact_baseline(imp: pl.DataFrame, manifest: dict[str, Any]) -> tuple[pl.DataFrame, str]:
+def impact_baseline(imp: pl.DataFrame, manifest: Manifest) -> tuple[pl.DataFrame, str]:
     """The impacts against one baseline, and its name, taken from the impacts themselves.
 
     The report names the baseline the numbers were computed against, which is the
@@ -264,7 +256,7 @@ def impact_baseline(imp: pl.DataFrame, manifest: dict[str, Any]) -> tuple[pl.Dat
         The rows against that baseline and its name (the manifest's when there are no
         rows).
     """
-    named = str(manifest.get("baseline", ""))
+    named = manifest.baseline or ""
     found = sorted(set(imp["baseline"].drop_nulls().to_list())) if imp.height else []
     if not found:
         return imp, named
