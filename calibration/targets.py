@@ -199,6 +199,9 @@ class MeasureRule:
     regimes: tuple[str, ...] = ("programme", "jcp")
     stages: bool = False
     """True if the measure needs the programme's stages (a programme-delivered intervention)."""
+    kind: str = "share"
+    """``"share"`` (a binomial proportion), ``"rate"`` (events per claimant-month) or
+    ``"mean"`` (events per claimant): how the objective scales its simulation se."""
 
 
 SHARE_UNITS = ("percent", "proportion")
@@ -209,10 +212,14 @@ MEASURE_RULES: dict[str, MeasureRule] = {
     "attachment_rate": MeasureRule(SHARE_UNITS, "optional", ("programme",)),
     "sustained_5plus_share": MeasureRule(SHARE_UNITS, "none"),
     "first_job_loss_13w_share": MeasureRule(SHARE_UNITS, "none"),
-    "sanctions_per_claimant_month": MeasureRule(("per_claimant_month", "percent"), "none"),
-    "sanction_referrals_per_claimant_month": MeasureRule(("per_claimant_month", "percent"), "none"),
+    "sanctions_per_claimant_month": MeasureRule(
+        ("per_claimant_month", "percent"), "none", kind="rate"
+    ),
+    "sanction_referrals_per_claimant_month": MeasureRule(
+        ("per_claimant_month", "percent"), "none", kind="rate"
+    ),
     "referral_sanction_conversion": MeasureRule(SHARE_UNITS, "none"),
-    "sanctions_per_sanctioned_claimant": MeasureRule(("per_claimant",), "none"),
+    "sanctions_per_sanctioned_claimant": MeasureRule(("per_claimant",), "none", kind="mean"),
     "leaver_sustained_job_share": MeasureRule(SHARE_UNITS, "none", ("programme",)),
     "leaver_sustained_job_share_gateway": MeasureRule(
         SHARE_UNITS, "none", ("programme",), stages=True

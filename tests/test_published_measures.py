@@ -18,6 +18,7 @@ import pytest
 
 from calibration.mapping import (
     MEASURES,
+    Moment,
     first_exit_share,
     first_exits,
     leaver_sustained_job_share,
@@ -28,6 +29,8 @@ from calibration.mapping import (
     sanctions_per_claimant_month,
     sanctions_per_sanctioned_claimant,
 )
+from calibration.objective import Objective
+from calibration.spec import ObjectiveSettings
 from calibration.targets import REQUIRED_COLUMNS, load_targets
 from sim.contract import DAYS_PER_MONTH
 from sim.scenario import ScenarioError, load_scenario
@@ -205,3 +208,22 @@ def test_stage_and_programme_measures_are_refused_where_they_cannot_be_computed(
     assert "has no stages" in text
     assert "is given in per_claimant" in text
     assert "needs a horizon" in text
+
+
+def test_the_objective_scales_each_kind_of_measures_simulation_se(tmp_path: Path) -> None:
+    """A mean per claimant keeps the start point's se; a referral rate is scaled as a
+    Poisson se to the published rate, as the sanction rate is."""
+    jcp = load_scenario(NDYP_JCP)
+    rows = [
+        {"target_id": "M", "measure": "sanctions_per_sanctioned_claimant"}
+        | {"unit": "per_claimant", "value": "1.81", "scenario": "ndyp_jcp_offer"},
+        {"target_id": "R", "measure": "sanction_referrals_per_claimant_month"}
+        | {"unit": "percent", "value": "12", "scenario": "ndyp_jcp_offer"},
+    ]
+    targets = load_targets(_targets_csv(tmp_path / "t.csv", rows), {jcp.name: jcp})
+    start = {targets[0].key: Moment(1.5, 0.05, 100.0), targets[1].key: Moment(0.06, 0.002, 1e4)}
+    obj = Objective.at_start(targets, start, ObjectiveSettings(model_sd_relative=0.0))
+    rounding_sd = 0.01 / math.sqrt(12.0)
+    assert obj.sd[0] == pytest.approx(math.hypot(rounding_sd, 0.05))
+    # "12" percent is rounded to 1 point: the same 0.01 / sqrt(12) in model units
+    assert obj.sd[1] == pytest.approx(math.hypot(rounding_sd, 0.002 * math.sqrt(2.0)))
