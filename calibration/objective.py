@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from calibration.mapping import Moment
 from calibration.spec import ObjectiveSettings
-from calibration.targets import Target
+from calibration.targets import MEASURE_RULES, Target
 
 __all__ = ["MISSING_RESIDUAL", "Objective"]
 
@@ -53,12 +53,16 @@ def _simulation_se(target: Target, moment: Moment) -> float:
 
     A share is binomial at the published value; a rate per claimant-month keeps the
     start point's se, scaled as a Poisson se to the published rate (so its
-    overdispersion, repeat sanctions within claimants, is kept).
+    overdispersion, repeat sanctions within claimants, is kept); a mean per claimant
+    (sanctions per sanctioned claimant) keeps the start point's se.
     """
     c = _centre(target)
     if moment.n <= 0 or not math.isfinite(moment.value):
         return abs(c)
-    if target.measure == "sanctions_per_claimant_month":
+    kind = MEASURE_RULES[target.measure].kind
+    if kind == "mean":
+        return moment.se
+    if kind == "rate":
         if moment.value <= 0.0:
             return math.sqrt(max(c, 0.0) / moment.n)
         return moment.se * math.sqrt(max(c, 0.0) / moment.value)

@@ -13,8 +13,9 @@ file, row, column and value, all of them at once in one
 
 Units
 -----
-``percent`` (a share or rate times 100), ``proportion`` (a share in [0, 1]) and
-``per_claimant_month`` (events per claimant-month). Internally every target is
+``percent`` (a share or rate times 100), ``proportion`` (a share in [0, 1]),
+``per_claimant_month`` (events per claimant-month) and ``per_claimant`` (events per
+claimant, e.g. sanctions per sanctioned claimant). Internally every target is
 converted to the model's unit of its measure (a proportion, or events per
 claimant-month), see :func:`Target.model_interval`.
 
@@ -70,7 +71,12 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 OPTIONAL_COLUMNS: tuple[str, ...] = ("label", "period")
 
-UNITS: dict[str, float] = {"percent": 0.01, "proportion": 1.0, "per_claimant_month": 1.0}
+UNITS: dict[str, float] = {
+    "percent": 0.01,
+    "proportion": 1.0,
+    "per_claimant_month": 1.0,
+    "per_claimant": 1.0,
+}
 """Known units and the factor that converts a value in that unit to the model's unit."""
 
 EXACTNESS: tuple[str, ...] = ("exact", "rounded", "range", "about")
@@ -191,6 +197,11 @@ class MeasureRule:
     horizon: str
     """``"required"``, ``"optional"`` or ``"none"``."""
     regimes: tuple[str, ...] = ("programme", "jcp")
+    stages: bool = False
+    """True if the measure needs the programme's stages (a programme-delivered intervention)."""
+    kind: str = "share"
+    """``"share"`` (a binomial proportion), ``"rate"`` (events per claimant-month) or
+    ``"mean"`` (events per claimant): how the objective scales its simulation se."""
 
 
 SHARE_UNITS = ("percent", "proportion")
@@ -201,7 +212,25 @@ MEASURE_RULES: dict[str, MeasureRule] = {
     "attachment_rate": MeasureRule(SHARE_UNITS, "optional", ("programme",)),
     "sustained_5plus_share": MeasureRule(SHARE_UNITS, "none"),
     "first_job_loss_13w_share": MeasureRule(SHARE_UNITS, "none"),
-    "sanctions_per_claimant_month": MeasureRule(("per_claimant_month", "percent"), "none"),
+    "sanctions_per_claimant_month": MeasureRule(
+        ("per_claimant_month", "percent"), "none", kind="rate"
+    ),
+    "sanction_referrals_per_claimant_month": MeasureRule(
+        ("per_claimant_month", "percent"), "none", kind="rate"
+    ),
+    "referral_sanction_conversion": MeasureRule(SHARE_UNITS, "none"),
+    "sanctions_per_sanctioned_claimant": MeasureRule(("per_claimant",), "none", kind="mean"),
+    "leaver_sustained_job_share": MeasureRule(SHARE_UNITS, "none", ("programme",)),
+    "leaver_sustained_job_share_gateway": MeasureRule(
+        SHARE_UNITS, "none", ("programme",), stages=True
+    ),
+    "leaver_sustained_job_share_option": MeasureRule(
+        SHARE_UNITS, "none", ("programme",), stages=True
+    ),
+    "leaver_sustained_job_share_to_date": MeasureRule(SHARE_UNITS, "none", ("programme",)),
+    "first_exit_to_work_share": MeasureRule(SHARE_UNITS, "none"),
+    "first_exit_failed_to_sign_share": MeasureRule(SHARE_UNITS, "none"),
+    "off_benefit_spell_rate": MeasureRule(SHARE_UNITS, "required", ("programme",)),
 }
 """Every measure the mapping can compute (see :mod:`calibration.mapping`)."""
 
@@ -349,6 +378,17 @@ def _measure_and_unit(row: _Row, scenario: Scenario | None) -> tuple[str, str]:
             f"scenario {scenario.name!r} (regime {scenario.regime}) cannot produce it: "
             f"needs regime {' or '.join(rule.regimes)}",
         )
+    if (
+        scenario is not None
+        and rule.stages
+        and not any(iv.delivered_by == "programme" for iv in scenario.interventions)
+    ):
+        row.fail(
+            "measure",
+            measure,
+            f"scenario {scenario.name!r} has no stages: it needs a programme-delivered "
+            "intervention (the option) after the Gateway",
+        )
     return measure, unit
 
 
@@ -467,9 +507,10 @@ def load_targets(
         If the file is missing or unreadable, has no rows, lacks a required column or
         has an unknown one, or any row has an empty required cell, a non-numeric
         number, an unknown unit, exactness, measure or scenario, a unit its measure
-        is not given in, a population naming no payment group of the scenario, a
-        cohort outside the simulated referral months, a horizon the measure does not
-        take or the model does not follow, a range without bounds or a value outside
+        is not given in, a stage measure on a scenario without stages, a population
+        naming no payment group of the scenario, a cohort outside the simulated
+        referral months, a horizon the measure does not take or the model does not
+        follow, a range without bounds or a value outside
         it, a negative weight, or a duplicate ``target_id``. Every problem names the
         file, the row (line number and target id) and column, and the value.
     """

@@ -102,7 +102,15 @@ def test_the_joint_spec_loads_every_programme():
 
     cal = load_spec(ROOT / "calibration" / "joint.toml")
     names = {cal.for_programme(k).scenario.name for k in range(len(cal.others) + 1)}
-    assert names == {"wp_whole_programme", "pathways_provider", "svltu_jcp_offer"}
+    assert names == {
+        "wp_whole_programme",
+        "pathways_provider",
+        "svltu_jcp_offer",
+        "ndyp",
+        "nd25plus",
+        "wp_sanctions_pre_2012",
+        "wp_sanctions_2012",
+    }
     assert {t.scenario for t in cal.targets} <= set(cal.scenarios())
     shared = next(p for p in cal.parameters if p.name == "unemployment_elasticity")
     for k in range(len(cal.others) + 1):
