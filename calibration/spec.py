@@ -83,6 +83,12 @@ class ParameterSpec(_Model):
     start: float
     """Where the optimiser starts (and the point that fixes the objective's sds)."""
     reason: str = Field(min_length=1)
+    programmes: list[str] | None = Field(None, min_length=1)
+    """Scenario names of the programmes whose scenarios the keys set (default: every
+    programme where they name something). In those programmes a parameter restricted
+    this way sets its keys instead of an unrestricted parameter naming the same keys: a
+    programme's own population (say, the New Deal's 25+ entrants of 1998-2003) gets its
+    own value while the other programmes share one."""
 
 
 class ObjectiveSettings(_Model):
@@ -499,6 +505,31 @@ def _override_problems(
     return problems
 
 
+def _programme_problems(file: str, name: str, p: ParameterSpec, names: list[str]) -> list[Problem]:
+    """A parameter's ``programmes`` must name programmes of the spec."""
+    return [
+        Problem(file, f"parameters.{name}.programmes", prog, f"is not a programme here: {names}")
+        for prog in p.programmes or []
+        if prog not in names
+    ]
+
+
+def _restricted_keys(
+    spec: CalibrationSpec,
+    names: list[str],
+    expanded: dict[str, tuple[list[list[str]], list[Problem]]],
+) -> list[set[str]]:
+    """Per programme, the keys that a parameter restricted to it sets."""
+    out: list[set[str]] = [set() for _ in names]
+    for name, p in spec.parameters.items():
+        if p.programmes is None:
+            continue
+        for k, prog in enumerate(names):
+            if prog in p.programmes:
+                out[k].update(expanded[name][0][k])
+    return out
+
+
 def _owner_problems(file: str, name: str, keys: list[str], owner: dict[str, str]) -> list[Problem]:
     bad = []
     for key in keys:
@@ -518,11 +549,20 @@ def _parameters(
     params: list[Parameter] = []
     per_programme: list[list[tuple[str, ...]]] = [[] for _ in scenarios]
     owners: list[dict[str, str]] = [{} for _ in scenarios]
+    names = [sc.name for sc in scenarios]
+    expanded = {}
     for name, p in spec.parameters.items():
-        bad = _bound_problems(file, name, p)
+        bad = _bound_problems(file, name, p) + _programme_problems(file, name, p, names)
         keys, bad_keys = _expand_all(file, name, p, datas)
-        bad += bad_keys
+        expanded[name] = (keys, bad + bad_keys)
+    restricted = _restricted_keys(spec, names, expanded)
+    for name, p in spec.parameters.items():
+        keys, bad = expanded[name]
         for k, sc in enumerate(scenarios):
+            if p.programmes is None:  # a restricted parameter sets these keys here
+                keys[k] = [key for key in keys[k] if key not in restricted[k]]
+            elif sc.name not in p.programmes:
+                keys[k] = []
             if not bad and keys[k]:
                 bad += _override_problems(file, name, p, keys[k], sc)
             bad += _owner_problems(file, name, keys[k], owners[k])

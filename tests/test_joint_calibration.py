@@ -119,6 +119,45 @@ def test_a_key_that_names_nothing_anywhere_is_refused(tmp_path: Path) -> None:
     assert "names nothing in the scenario" in problem.message
 
 
+def test_a_parameter_restricted_to_a_programme_sets_its_keys_there_alone(tmp_path: Path) -> None:
+    """``programmes = [...]``: the restricted parameter sets the keys in its programmes, in
+    place of an unrestricted parameter naming the same keys, which keeps the others."""
+    spec = _case(tmp_path, {}, START)
+    spec.write_text(
+        spec.read_text()
+        + """
+[parameters.pw_entry_rate]
+keys = ["employment.entry_rate_per_day"]
+programmes = ["small_pw"]
+lower = 0.001
+upper = 0.012
+start = 0.003
+reason = "Pathways' own entry rate"
+"""
+    )
+    cal = load_spec(spec)
+    wp, pw = cal.for_programme(0), cal.for_programme(1)
+    assert [p.keys for p in wp.parameters] == [("employment.entry_rate_per_day",), (), ()]
+    assert [p.keys for p in pw.parameters] == [
+        (),
+        ("population.groups.new_claim_less_severe.distance_mean",),
+        ("employment.entry_rate_per_day",),
+    ]
+
+
+def test_a_restriction_to_an_unknown_programme_is_refused(tmp_path: Path) -> None:
+    spec = _case(tmp_path, {}, START)
+    text = spec.read_text().replace(
+        'reason = "Pathways only"', 'reason = "Pathways only"\nprogrammes = ["nowhere"]'
+    )
+    spec.write_text(text)
+    with pytest.raises(ScenarioError) as info:
+        load_spec(spec)
+    [problem] = info.value.problems
+    assert problem.key == "parameters.pw_distance.programmes"
+    assert problem.value == "nowhere" and "small_pw" in problem.message
+
+
 @pytest.fixture(scope="module")
 def joint(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("joint")
