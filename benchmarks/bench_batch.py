@@ -86,7 +86,10 @@ def main() -> None:
     """Run the batch three ways per round and print the figures."""
     from distributed import Client
 
-    from sim.batch import load_batch, plan_tasks, run_batch, start_local_cluster
+    from sim.batch import run_batch
+    from sim.batch_spec import load_batch
+    from sim.executors import start_local_cluster
+    from sim.tasks import plan_tasks
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--claimants", type=int, default=20000)

@@ -35,7 +35,8 @@ TARGETS = {"runner_peak_rss_gb_at_3": 1.5, "wall_seconds_at_1": 300.0}
 
 def _one(claimants: int, replications: int, workers: int) -> dict[str, Any]:
     """Run the batch in this process and return its wall time and this process's peak RSS."""
-    from sim.batch import load_batch, run_batch
+    from sim.batch import run_batch
+    from sim.batch_spec import load_batch
 
     batch = load_batch(
         ROOT / "batches" / "work_programme.toml",

@@ -31,10 +31,11 @@ import polars as pl
 
 from calibration.mapping import measure
 from calibration.targets import SHARE_UNITS, Target, load_targets
-from sim.batch import Outcome, Task
 from sim.config import Scenario
 from sim.estimates import t_interval
+from sim.executors import Outcome
 from sim.scenario import Problem, ScenarioError, load_scenario
+from sim.tasks import Task
 
 __all__ = [
     "CHECK_COLUMNS",

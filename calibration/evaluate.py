@@ -8,8 +8,8 @@ random keys (common random numbers): the objective is a deterministic function
 of ``z`` that moves smoothly as event times move.
 
 Each (scenario, replicate) is split into area shards run as
-:class:`sim.batch.Task` objects by :func:`sim.batch.run_local` or
-:func:`sim.batch.run_dask`; all the tasks of a batch of candidates go to the
+:class:`sim.tasks.Task` objects by :func:`sim.executors.run_local` or
+:func:`sim.executors.run_dask`; all the tasks of a batch of candidates go to the
 executor at once. Shard ledgers come back as Parquet bytes and are decoded
 with polars; the target moments of each candidate are written to
 ``CACHE/<key[:2]>/<key>.json``, ``key`` the SHA-256 of the scenarios' hashes,
@@ -36,10 +36,11 @@ import polars as pl
 from calibration.mapping import MAPPING_VERSION, Moment, combine, measure
 from calibration.spec import Calibration
 from calibration.targets import Target
-from sim.batch import Outcome, Task, run_dask, run_local
 from sim.config import Scenario
+from sim.executors import Outcome, run_dask, run_local
 from sim.outputs import atomic_write
 from sim.scenario import override, scenario_hash
+from sim.tasks import Task
 
 __all__ = [
     "CalibrationError",

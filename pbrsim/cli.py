@@ -86,7 +86,7 @@ def validate(
     A batch file (one with a ``scenarios`` list) is checked as a batch: its keys, and
     every scenario it names, resolved.
     """
-    from sim.batch import load_batch
+    from sim.batch_spec import load_batch
 
     problems: list[str] = []
     for path in files:
@@ -256,8 +256,10 @@ def batch(
     ] = None,
 ) -> None:
     """Run scenarios x replications as tasks, then write paired impacts and a summary."""
-    from sim.batch import BatchStopped, OutputConflict, load_batch, run_batch, stop_on_signals
+    from sim.batch import OutputConflict, run_batch
+    from sim.batch_spec import load_batch
     from sim.estimates import comparison_dir
+    from sim.executors import BatchStopped, stop_on_signals
 
     _check_executor(workers, scheduler, dask_local)
     if resume and overwrite:

@@ -14,15 +14,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sim.batch import (
-    OutputConflict,
-    expected_cost,
-    load_batch,
-    longest_first,
-    plan_tasks,
-    run_batch,
-)
+from sim.batch import OutputConflict, run_batch
+from sim.batch_spec import load_batch
 from sim.scenario import ScenarioError
+from sim.tasks import expected_cost, longest_first, plan_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +117,7 @@ def test_local_pool_returns_every_task_once_and_reports_failures(tmp_path: Path)
     """This process and two spawned workers share the queue; a failed task does not stop it."""
     import dataclasses
 
-    from sim.batch import run_local
+    from sim.executors import run_local
 
     tasks = plan_tasks(
         load_batch(write_batch(tmp_path, claimants=300, claimants_per_task=100)), [0]

@@ -129,7 +129,8 @@ def test_error_text_is_printed_as_is_not_read_as_markup(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Work Programme against its counterfactual: 2 replications of 300 claimants."""
-    from sim.batch import load_batch, run_batch
+    from sim.batch import run_batch
+    from sim.batch_spec import load_batch
 
     tmp = tmp_path_factory.mktemp("small_batch")
     spec = {

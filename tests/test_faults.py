@@ -32,7 +32,9 @@ from typer.testing import CliRunner, Result
 
 from pbrsim.cli import app
 from sim import store
-from sim.batch import BatchStopped, load_batch, run_batch, stop_on_signals
+from sim.batch import run_batch
+from sim.batch_spec import load_batch
+from sim.executors import BatchStopped, stop_on_signals
 
 ROOT = Path(__file__).resolve().parents[1]
 PBRSIM = [sys.executable, "-c", "from pbrsim.cli import app; app()"]
@@ -254,7 +256,7 @@ def test_dask_worker_killed_mid_task_is_retried(reference: dict[str, str], tmp_p
     pytest.importorskip("distributed")
     from distributed import Client
 
-    from sim.batch import start_local_cluster
+    from sim.executors import start_local_cluster
 
     path = make_batch(tmp_path)
     out = tmp_path / "out"

@@ -29,7 +29,8 @@ FOLDERS = ("ledger", "providers", "monthly", "compare")
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sim.batch import load_batch, run_batch
+    from sim.batch import run_batch
+    from sim.batch_spec import load_batch
 
     tmp = tmp_path_factory.mktemp("outputs")
     spec = {

@@ -435,7 +435,8 @@ def test_narratives_survive_missing_rows() -> None:
 
 def run_tiny_batch(tmp: Path) -> Path:
     """Run 2 scenarios x 2 replications of 800 claimants into ``tmp/out``."""
-    from sim.batch import load_batch, run_batch
+    from sim.batch import run_batch
+    from sim.batch_spec import load_batch
 
     spec = {
         "name": "tiny",

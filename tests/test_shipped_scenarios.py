@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sim.batch import load_batch, run_batch
+from sim.batch import run_batch
+from sim.batch_spec import load_batch
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
