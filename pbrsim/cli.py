@@ -241,6 +241,14 @@ def batch(
     workers: WorkersOption = 2,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
+    shared_fs: Annotated[
+        bool,
+        typer.Option(
+            "--shared-fs",
+            help="The --scheduler's workers see --out at the same path: each writes its "
+            "own parts instead of sending them back.",
+        ),
+    ] = False,
     resume: Annotated[
         bool, typer.Option(help="Skip finished tasks in --out, redo the rest.")
     ] = False,
@@ -299,6 +307,7 @@ def batch(
                     workers=workers,
                     scheduler=scheduler,
                     dask_local=dask_local,
+                    shared_fs=shared_fs,
                     resume=resume,
                     overwrite=overwrite,
                     on_plan=on_plan,

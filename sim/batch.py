@@ -219,18 +219,34 @@ def _execute(
     workers: int,
     scheduler: str | None,
     dask_local: int | None,
+    shared_fs: bool,
     on_done: Callable[[Task, bool], None],
 ) -> list[tuple[Task, str]]:
+    """Run ``tasks``; a worker that shares ``out`` with this process writes its own parts.
+
+    Local workers and a local Dask cluster always share it; a remote scheduler's workers
+    only when ``shared_fs`` says so (otherwise they send their parts back to be written
+    here).
+
+    Raises
+    ------
+    sim.store.StoreError
+        If a part cannot be written, here or by a worker (e.g. no space left).
+    """
+    write_to = out.resolve() if scheduler is None or shared_fs else None
     if scheduler is not None or dask_local is not None:
-        outcomes = run_dask(tasks, scheduler, dask_local)
+        outcomes = run_dask(tasks, scheduler, dask_local, write_to)
     else:
-        outcomes = run_local(tasks, workers)
+        outcomes = run_local(tasks, workers, write_to)
     failed = []
     # closed on the way out, whatever stops the loop: the workers go with it
     with contextlib.closing(outcomes):
         for task, output, err in outcomes:
+            if isinstance(err, store.StoreError):  # a worker could not write: stop here
+                raise err
             if output is not None:
-                write_task(out, task, output)
+                if not output.written:
+                    write_task(out, task, output)
                 on_done(task, True)
             else:
                 failed.append((task, f"{type(err).__name__}: {err}"))
@@ -277,6 +293,7 @@ def run_batch(
     workers: int = 1,
     scheduler: str | None = None,
     dask_local: int | None = None,
+    shared_fs: bool = False,
     resume: bool = False,
     overwrite: bool = False,
     on_plan: Callable[[int], None] | None = None,
@@ -295,6 +312,10 @@ def run_batch(
         Address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
     dask_local : int, optional
         Start a Dask LocalCluster with this many single-threaded worker processes.
+    shared_fs : bool
+        The workers of ``scheduler`` see ``out`` at the same path, so each writes its
+        own parts; without it they send their parts back to be written here. Local
+        workers and a LocalCluster always write their own.
     resume : bool
         Skip tasks already finished in ``out`` whose parts are exactly the bytes their
         done markers record (:meth:`sim.store.BatchStore.task_fault`); redo the rest, including
@@ -383,6 +404,7 @@ def run_batch(
                 workers=workers,
                 scheduler=scheduler,
                 dask_local=dask_local,
+                shared_fs=shared_fs,
                 on_done=done,
             )
             done_reps = reps

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Generator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from sim.tasks import Task, TaskOutput, longest_first, run_task
@@ -99,15 +100,18 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run_here(task: Task) -> Outcome:
+def _run_here(task: Task, out: str | None = None) -> Outcome:
     try:
-        return task, run_task(task), None
+        return task, run_task(task, out), None
     except Exception as err:  # a failed task is reported, the batch goes on
         return task, None, err
 
 
-def run_local(tasks: Sequence[Task], workers: int) -> Outcomes:
+def run_local(tasks: Sequence[Task], workers: int, write_to: Path | None = None) -> Outcomes:
     """Run tasks in this process and ``workers - 1`` spawned worker processes.
+
+    With ``write_to`` (a batch output folder) each worker writes its task's parts and
+    marker there itself (:func:`sim.tasks.run_task`) and sends back only numbers.
 
     This process is one of the workers: it starts on the longest task at once, while
     the spawned workers start up and import the simulation (about a second each),
@@ -116,9 +120,10 @@ def run_local(tasks: Sequence[Task], workers: int) -> Outcomes:
     than they are running, so the batch ends evenly. Outputs do not depend on
     which process ran a task.
     """
+    out = None if write_to is None else str(write_to)
     if workers <= 1:
         for task in tasks:
-            yield _run_here(task)
+            yield _run_here(task, out)
         return
     import multiprocessing as mp
     import queue
@@ -140,7 +145,7 @@ def run_local(tasks: Sequence[Task], workers: int) -> Outcomes:
             except IndexError:
                 return
             try:
-                future = pool.submit(run_task, task)
+                future = pool.submit(run_task, task, out)
             except Exception:  # a broken pool: this process runs what is left
                 todo.appendleft(task)
                 return
@@ -159,7 +164,7 @@ def run_local(tasks: Sequence[Task], workers: int) -> Outcomes:
                 with contextlib.suppress(IndexError):  # the pool's callbacks pop too
                     here = todo.popleft()
             # a finished task, one run here, or, with only the pool's left, the next to finish
-            yield finished.get() if here is None else _run_here(here)
+            yield finished.get() if here is None else _run_here(here, out)
 
 
 QUIET_DASK_CONFIG: dict[str, object] = {
@@ -199,15 +204,25 @@ def start_local_cluster(n_workers: int) -> Any:
         )
 
 
-def run_dask(tasks: Sequence[Task], scheduler: str | None, n_local: int | None) -> Outcomes:
-    """Run tasks on a Dask cluster: an existing one at ``scheduler`` or a LocalCluster."""
+def run_dask(
+    tasks: Sequence[Task],
+    scheduler: str | None,
+    n_local: int | None,
+    write_to: Path | None = None,
+) -> Outcomes:
+    """Run tasks on a Dask cluster: an existing one at ``scheduler`` or a LocalCluster.
+
+    With ``write_to`` (a batch output folder at the same path on every worker: a local
+    cluster's, or a shared file system) each worker writes its task's parts there itself.
+    """
     from distributed import Client, as_completed
 
     cluster = start_local_cluster(n_local or 1) if scheduler is None else None
     client = Client(cluster if cluster is not None else scheduler)
     try:
         # submitted longest first; Dask runs a client's tasks in submission order
-        futures = {client.submit(run_task, t, pure=False): t for t in longest_first(tasks)}
+        out = None if write_to is None else str(write_to)
+        futures = {client.submit(run_task, t, out, pure=False): t for t in longest_first(tasks)}
         for fut in as_completed(list(futures)):
             task = futures[fut]
             if fut.status == "error":

@@ -88,6 +88,10 @@ class StoreError(ValueError):
         self.message = " ".join(message.split())  # one line, whatever the cause says
         super().__init__(f"{self.path}: {self.message}")
 
+    def __reduce__(self) -> tuple[type[StoreError], tuple[Path, str]]:
+        """Pickle as its two arguments (so that it crosses to and from worker processes)."""
+        return (type(self), (self.path, self.message))
+
 
 # --------------------------------------------------------------------------- the manifest
 

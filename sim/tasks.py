@@ -13,6 +13,7 @@ marker (:mod:`sim.store`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -67,6 +68,8 @@ class TaskOutput:
     n_rows: int
     n_sim_events: int
     wall_seconds: float
+    written: bool = False
+    """The worker wrote the parts and marker itself (the bytes are then empty)."""
 
 
 def _shards(n_areas: int, n_claimants: int, per_task: int) -> list[tuple[int, ...]]:
@@ -126,8 +129,23 @@ def longest_first(tasks: Sequence[Task]) -> list[Task]:
     return sorted(tasks, key=expected_cost, reverse=True)
 
 
-def run_task(task: Task) -> TaskOutput:
-    """Run one task (in a worker process) and return its tables as Parquet bytes."""
+def run_task(task: Task, out: str | None = None) -> TaskOutput:
+    """Run one task (in a worker process) and return its tables as Parquet bytes.
+
+    Parameters
+    ----------
+    task : Task
+    out : str, optional
+        A batch output folder this process can write (a file system shared with the
+        runner): the worker writes the task's parts and marker itself
+        (:func:`write_task`) and returns only the numbers, with empty bytes and
+        ``written=True``; the runner then never holds the tables.
+
+    Raises
+    ------
+    sim.store.StoreError
+        If ``out`` is given and a file cannot be written (e.g. no space left).
+    """
     from sim.api import run
 
     t0 = time.perf_counter()
@@ -140,7 +158,7 @@ def run_task(task: Task) -> TaskOutput:
         areas=task.areas,
         event_log=False,
     )
-    return TaskOutput(
+    output = TaskOutput(
         ledger=parquet_bytes(result.ledger, "ledger"),
         providers=parquet_bytes(result.providers, "providers"),
         monthly=parquet_bytes(result.monthly, "monthly"),
@@ -148,6 +166,11 @@ def run_task(task: Task) -> TaskOutput:
         n_sim_events=int(result.manifest["n_sim_events"]),
         wall_seconds=time.perf_counter() - t0,
     )
+    if out is None:
+        return output
+    del result
+    write_task(Path(out), task, output)
+    return dataclasses.replace(output, ledger=b"", providers=b"", monthly=b"", written=True)
 
 
 def marker_path(out: Path, task: Task) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -17,7 +18,8 @@ import pytest
 from sim.batch import OutputConflict, run_batch
 from sim.batch_spec import load_batch
 from sim.scenario import ScenarioError
-from sim.tasks import expected_cost, longest_first, plan_tasks
+from sim.store import StoreError
+from sim.tasks import expected_cost, longest_first, plan_tasks, run_task, write_task
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,6 +131,26 @@ def test_local_pool_returns_every_task_once_and_reports_failures(tmp_path: Path)
     failed = [t for t, out, err in outcomes if err is not None]
     assert failed == [broken]
     assert all(out is not None and out.n_rows > 0 for t, out, _ in outcomes if t != broken)
+
+
+def test_a_worker_writing_its_own_parts_writes_what_the_runner_would(tmp_path: Path) -> None:
+    """``run_task(task, out)`` (a shared file system) writes the bytes the runner writes from
+    the returned ones, and sends back no tables."""
+    batch = load_batch(write_batch(tmp_path))
+    task = plan_tasks(batch, range(1))[0]
+    sent = run_task(task)
+    write_task(tmp_path / "runner", task, sent)
+    kept = run_task(task, str(tmp_path / "worker"))
+    assert kept.written and not sent.written
+    assert kept.ledger == kept.providers == kept.monthly == b""
+    assert (kept.n_rows, kept.n_sim_events) == (sent.n_rows, sent.n_sim_events)
+    assert digest(tmp_path / "worker") == digest(tmp_path / "runner") != {}
+
+
+def test_a_store_error_crosses_process_boundaries_intact() -> None:
+    err = StoreError(Path("/out/ledger/part-000.parquet"), "No space left on device")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is StoreError and str(back) == str(err) and back.path == err.path
 
 
 def test_dask_local_cluster_is_bit_identical(serial_run: Path, tmp_path: Path) -> None:
