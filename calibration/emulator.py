@@ -83,7 +83,8 @@ class Emulator:
         """
         x = np.atleast_2d(np.asarray(z, dtype=np.float64))
         if x.shape[1] != len(self.length_scales):
-            raise ValueError(f"points have {x.shape[1]} inputs, the emulator {len(self.length_scales)}")
+            n_in = len(self.length_scales)
+            raise ValueError(f"points have {x.shape[1]} inputs, the emulator {n_in}")
         mean, sd = self.gp.predict(x, return_std=True)
         var = np.clip(np.asarray(sd, dtype=np.float64) ** 2 - self.noise_var, 0.0, None)
         return np.asarray(mean, dtype=np.float64), np.sqrt(var)

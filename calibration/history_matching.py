@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import qmc
+from scipy.stats import qmc  # type: ignore[import-untyped]
 
 from calibration.emulator import Emulator, fit_emulator
 from calibration.spec import HistoryMatchingSettings, Parameter
@@ -205,9 +205,7 @@ class HistoryMatchResult:
 # --------------------------------------------------------------------------- implausibility
 
 
-def implausibility(
-    mean: FloatArray, var_emulator: FloatArray, obs: Observations
-) -> FloatArray:
+def implausibility(mean: FloatArray, var_emulator: FloatArray, obs: Observations) -> FloatArray:
     """Implausibility ``I_t(z)`` of each point and target.
 
     Parameters
@@ -349,9 +347,7 @@ class _Space:
         return np.asarray(z[order], dtype=np.float64)
 
 
-def _train(
-    z: FloatArray, y: FloatArray, seed: int
-) -> list[Emulator | None]:
+def _train(z: FloatArray, y: FloatArray, seed: int) -> list[Emulator | None]:
     """One emulator per output column on its finite rows (None if fewer than 3)."""
     out: list[Emulator | None] = []
     for j in range(y.shape[1]):
@@ -419,10 +415,12 @@ def history_match(
         design = pool[: s.points_per_wave] if k == 1 else _farthest(pool, s.points_per_wave)
         y = np.asarray(simulate(list(design), k), dtype=np.float64)
         if y.shape != (len(design), len(obs.names)):
-            raise ValueError(f"simulate returned {y.shape}, expected {(len(design), len(obs.names))}")
+            want = (len(design), len(obs.names))
+            raise ValueError(f"simulate returned outputs of shape {y.shape}, expected {want}")
         all_z, all_y = np.vstack([all_z, design]), np.vstack([all_y, y])
         keep = space.passes(all_z)
-        train_z, train_y = all_z[keep][-s.max_training_points :], all_y[keep][-s.max_training_points :]
+        recent = np.flatnonzero(keep)[-s.max_training_points :]
+        train_z, train_y = all_z[recent], all_y[recent]
         ems = _train(train_z, train_y, seed=k)
         if all(em is None for em in ems):
             raise ValueError("no target has 3 finite simulated values to emulate")
@@ -553,8 +551,9 @@ def _posterior(
     chol = np.linalg.cholesky(cov)
     ids = np.arange(n)
     comp = streams.uniforms("calibration.history_matching.mixture", ids) < DEFENSIVE
-    u = streams.uniforms("calibration.history_matching.box", np.repeat(ids, d), np.tile(np.arange(d), n))
-    e = streams.normals("calibration.history_matching.gauss", np.repeat(ids, d), np.tile(np.arange(d), n))
+    ids_d, occ = np.repeat(ids, d), np.tile(np.arange(d), n)
+    u = streams.uniforms("calibration.history_matching.box", ids_d, occ)
+    e = streams.normals("calibration.history_matching.gauss", ids_d, occ)
     box_pts = lo + u.reshape(n, d) * width
     gauss_pts = mean + e.reshape(n, d) @ chol.T
     z2 = np.where(comp[:, None], box_pts, gauss_pts)
@@ -600,7 +599,7 @@ def sensitivity(emulators: Sequence[Emulator | None], z: FloatArray) -> FloatArr
     numpy.ndarray
         ``(n_targets, d)``.
     """
-    n, d = z.shape
+    d = z.shape[1]
     out = np.full((len(emulators), d), np.nan)
     for j in range(d):
         up, down = z.copy(), z.copy()
