@@ -34,7 +34,7 @@ LENGTH_BOUNDS = (0.02, 50.0)
 NOISE_BOUNDS = (1e-8, 1.0)
 """Bounds of the white-noise variance, in units of the output's variance."""
 RESTARTS = 2
-"""Restarts of the hyperparameter optimiser (from draws of a fixed ``random_state``)."""
+"""Default restarts of the hyperparameter optimiser (from draws of a fixed ``random_state``)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,9 @@ class Emulator:
         return np.asarray(mean, dtype=np.float64), np.sqrt(var)
 
 
-def fit_emulator(z: npt.ArrayLike, y: npt.ArrayLike, *, random_state: int = 0) -> Emulator:
+def fit_emulator(
+    z: npt.ArrayLike, y: npt.ArrayLike, *, random_state: int = 0, restarts: int = RESTARTS
+) -> Emulator:
     """Fit an emulator of ``y`` on unit-cube inputs ``z``.
 
     Parameters
@@ -101,6 +103,9 @@ def fit_emulator(z: npt.ArrayLike, y: npt.ArrayLike, *, random_state: int = 0) -
         Training outputs, ``(n,)``, all finite.
     random_state : int
         Seed of the optimiser's restarts (a fixed seed: the fit is deterministic).
+    restarts : int
+        Restarts of the hyperparameter optimiser from random starts (0: only from the
+        initial kernel).
 
     Returns
     -------
@@ -109,8 +114,8 @@ def fit_emulator(z: npt.ArrayLike, y: npt.ArrayLike, *, random_state: int = 0) -
     Raises
     ------
     ValueError
-        If ``z`` is not 2-D, ``y`` does not match it, fewer than 3 points are given, or
-        any output is not finite.
+        If ``z`` is not 2-D, ``y`` does not match it, fewer than 3 points are given,
+        any output is not finite, or ``restarts < 0``.
     """
     x = np.asarray(z, dtype=np.float64)
     t = np.asarray(y, dtype=np.float64)
@@ -120,6 +125,8 @@ def fit_emulator(z: npt.ArrayLike, y: npt.ArrayLike, *, random_state: int = 0) -
         raise ValueError(f"an emulator needs at least 3 training points, got {x.shape[0]}")
     if not np.all(np.isfinite(t)):
         raise ValueError("training outputs must be finite")
+    if restarts < 0:
+        raise ValueError(f"restarts must be >= 0, got {restarts}")
     d = x.shape[1]
     kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
         length_scale=np.full(d, 0.5), length_scale_bounds=LENGTH_BOUNDS, nu=2.5
@@ -127,7 +134,7 @@ def fit_emulator(z: npt.ArrayLike, y: npt.ArrayLike, *, random_state: int = 0) -
     gp = GaussianProcessRegressor(
         kernel=kernel,
         normalize_y=True,
-        n_restarts_optimizer=RESTARTS,
+        n_restarts_optimizer=restarts,
         random_state=random_state,
     )
     with warnings.catch_warnings():

@@ -347,12 +347,15 @@ class _Space:
         return np.asarray(z[order], dtype=np.float64)
 
 
-def _train(z: FloatArray, y: FloatArray, seed: int) -> list[Emulator | None]:
+def _train(z: FloatArray, y: FloatArray, seed: int, restarts: int) -> list[Emulator | None]:
     """One emulator per output column on its finite rows (None if fewer than 3)."""
     out: list[Emulator | None] = []
     for j in range(y.shape[1]):
         ok = np.isfinite(y[:, j])
-        out.append(fit_emulator(z[ok], y[ok, j], random_state=seed) if ok.sum() >= 3 else None)
+        if ok.sum() < 3:
+            out.append(None)
+            continue
+        out.append(fit_emulator(z[ok], y[ok, j], random_state=seed, restarts=restarts))
     return out
 
 
@@ -421,7 +424,7 @@ def history_match(
         keep = space.passes(all_z)
         recent = np.flatnonzero(keep)[-s.max_training_points :]
         train_z, train_y = all_z[recent], all_y[recent]
-        ems = _train(train_z, train_y, seed=k)
+        ems = _train(train_z, train_y, seed=k, restarts=s.emulator_restarts)
         if all(em is None for em in ems):
             raise ValueError("no target has 3 finite simulated values to emulate")
         space.waves.append(ems)

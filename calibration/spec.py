@@ -150,6 +150,8 @@ class HistoryMatchingSettings(_Model):
     """Stop when a wave leaves more than this share of the previous NROY space."""
     max_training_points: Annotated[int, Field(ge=10, le=5000)] = 400
     """Most recent non-implausible runs each wave's emulators are trained on."""
+    emulator_restarts: Annotated[int, Field(ge=0, le=20)] = 2
+    """Restarts of each emulator's hyperparameter optimiser (fixed ``random_state``)."""
     posterior_draws: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
     """Emulator-based importance sample of the posterior."""
     predictive_draws: Annotated[int, Field(ge=2, le=10_000)] = 40
