@@ -338,6 +338,11 @@ class _Space:
             )
         return ok
 
+    def passes_newest(self, z: FloatArray) -> BoolArray:
+        """True where ``z`` is not implausible under the newest wave alone."""
+        rank, cutoff = self.settings.implausibility_rank, self.settings.cutoff
+        return np.asarray(_measure(self.waves[-1], z, self.obs, rank) <= cutoff, dtype=bool)
+
     def least_implausible(self, z: FloatArray, n: int) -> FloatArray:
         """The ``n`` points of ``z`` with the smallest largest-over-waves measure."""
         worst = np.zeros(len(z))
@@ -422,13 +427,14 @@ def history_match(
             raise ValueError(f"simulate returned outputs of shape {y.shape}, expected {want}")
         all_z, all_y = np.vstack([all_z, design]), np.vstack([all_y, y])
         keep = space.passes(all_z)
+        keep[-len(design) :] = True  # the wave's own runs, even in a least-implausible fallback
         recent = np.flatnonzero(keep)[-s.max_training_points :]
         train_z, train_y = all_z[recent], all_y[recent]
         ems = _train(train_z, train_y, seed=k, restarts=s.emulator_restarts)
         if all(em is None for em in ems):
             raise ValueError("no target has 3 finite simulated values to emulate")
         space.waves.append(ems)
-        passed = space.passes(pool)
+        passed = space.passes_newest(pool)
         share = float(passed.mean()) if len(pool) else 0.0
         new_fraction = fraction * share
         new_pool, note = _refill(space, pool[passed], candidates, streams, k)
@@ -537,9 +543,14 @@ def _posterior(
     width = hi - lo
     log_box = -float(np.sum(np.log(width)))
 
+    # inside the earlier waves' NROY space, unless nothing there (a least-implausible fallback)
+    restrict = bool(space.passes(nroy, earlier).any())
+
     def target(z: FloatArray) -> FloatArray:
         logp = _log_prior(params, z)
-        ok = np.isfinite(logp) & space.passes(z, earlier)
+        ok = np.isfinite(logp)
+        if restrict:
+            ok &= space.passes(z, earlier)
         out = np.full(len(z), -np.inf)
         if ok.any():
             out[ok] = logp[ok] + _log_likelihood(last, z[ok], obs)

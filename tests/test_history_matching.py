@@ -236,6 +236,20 @@ def test_toy_sensitivity_says_which_parameter_moves_which_target(toy: dict[str, 
     assert np.all(sens[:, 2] < 0.1 * np.max(sens[:, :2], axis=1))
 
 
+def test_no_plausible_point_falls_back_to_the_least_implausible() -> None:
+    y = _toy(TOY_TRUTH[None, :])[0]
+    y[:2] = 5.0  # out of reach: every point is ruled out by the 2nd largest implausibility
+    obs = Observations(("A", "B", "C", "D"), y, y, np.full(4, 0.02**2), np.ones(4))
+    settings = TOY_SETTINGS.model_copy(update={"max_waves": 2})
+    res = history_match(_ToySimulator(), _toy_params(), obs, settings, Streams(seed=1, replicate=0))
+    assert "no candidate is non-implausible" in res.waves[0].note
+    assert res.waves[0].nroy_fraction == 0.0
+    assert np.isfinite(res.posterior_weights).all()
+    assert res.posterior_weights.sum() == pytest.approx(1.0)
+    # the least implausible points lie towards the reachable corner (a and b large)
+    assert np.all(res.posterior_mean[:2] > 0.6)
+
+
 # --------------------------------------------------------------------------- the model
 
 HM_SETTINGS = """
