@@ -456,10 +456,9 @@ def identification(params: pl.DataFrame, corr: pl.DataFrame, ess: float | None) 
     if "history_matching" in sources:
         shown = "" if ess is None else f", effective sample size {ess:.0f}"
         out += [f"Over the emulator posterior (history matching{shown}):", ""]
-        found = _wide(params, "posterior_width", "posterior interval")
-        found += [
-            f"- `{r['parameter']}`: posterior sd {r['sd_ratio']:.2f} of its prior sd "
-            "(not identified)."
+        found = [
+            f"- `{r['parameter']}`: posterior sd {r['sd_ratio']:.2f} of its prior sd, 90% "
+            f"interval {100 * r['posterior_width']:.0f}% of the prior range (not identified)."
             for r in params.iter_rows(named=True)
             if r.get("identified") is False and r["sd_ratio"] is not None
         ]
