@@ -12,6 +12,9 @@ The run:
 4. the optimiser (``method`` "optimiser" or "both",
    :func:`calibration.optimise.optimise`), from the spec's start, or, for
    "both", from the best ABC particle if it beats the start;
+   or, for ``method`` "history_matching", waves of history matching with
+   Gaussian-process emulators, the emulator posterior and simulated posterior
+   predictive draws (:func:`calibration.history_matching.history_match`);
 5. writes the fit report and, unless told not to, the calibrated scenario and
    its counterfactual.
 
@@ -47,9 +50,17 @@ from rich.progress import (
 
 from calibration.abc import AbcResult, Generation, abc_pmc
 from calibration.evaluate import Evaluation, Evaluator, make_executor
+from calibration.history_matching import (
+    HistoryMatchResult,
+    Observations,
+    Wave,
+    history_match,
+    sensitivity,
+)
 from calibration.objective import Objective
 from calibration.optimise import OptimiserResult, optimise
 from calibration.report import (
+    Sample,
     Uncertainty,
     correlations_frame,
     fit_frame,
@@ -66,7 +77,7 @@ from sim.rng import Streams
 __all__ = ["METHODS", "CalibrationResult", "calibrate"]
 
 FloatArray = npt.NDArray[np.float64]
-METHODS: tuple[str, ...] = ("optimiser", "abc", "both")
+METHODS: tuple[str, ...] = ("optimiser", "abc", "both", "history_matching")
 
 
 @dataclass
@@ -259,6 +270,9 @@ def _budget(cal: Calibration, method: str) -> int:
         total += s.abc.particles + (s.abc.max_generations - 1) * (s.abc.particles - n_keep)
     if method in ("optimiser", "both"):
         total += s.optimiser.max_evaluations + len(cal.parameters) + 1
+    if method == "history_matching":
+        hm = s.history_matching
+        total += hm.points_per_wave * hm.max_waves + hm.predictive_draws + 1
     return total
 
 
@@ -290,6 +304,98 @@ def _run_optimiser(run: _Run, z0: FloatArray) -> OptimiserResult:
         f"evaluations ({result.message})"
     )
     return result
+
+
+def _observations(cal: Calibration, objective: Objective) -> tuple[list[int], Observations]:
+    """The fitted targets (weight > 0): their indices and what they are matched to."""
+    active = [k for k, t in enumerate(cal.targets) if t.weight > 0]
+    bounds = [cal.targets[k].model_interval() for k in active]
+    obs = Observations(
+        names=tuple(cal.targets[k].target_id for k in active),
+        low=np.array([lo for lo, _ in bounds]),
+        high=np.array([hi for _, hi in bounds]),
+        var=np.array([float(objective.sd[k]) ** 2 for k in active]),
+        weights=np.array([cal.targets[k].weight for k in active]),
+    )
+    return active, obs
+
+
+def _run_history_matching(run: _Run) -> HistoryMatchResult:
+    cal = run.cal
+    assert run.objective is not None
+    settings = cal.spec.history_matching
+    active, obs = _observations(cal, run.objective)
+    keys = [cal.targets[k].key for k in active]
+    run.stage, run.generation = "history_matching", 1
+    run.reporter.stage("history matching wave 1")
+
+    def simulate(zs: Sequence[FloatArray], wave: int) -> FloatArray:
+        run.generation = wave
+        evs = run.evaluate(zs)
+        return np.array([[ev.moments[key].value for key in keys] for ev in evs], dtype=float)
+
+    def on_wave(w: Wave) -> None:
+        run.reporter.log(
+            f"history matching wave {w.index}: {len(w.z)} runs, NROY {w.nroy_fraction:.3g} of "
+            f"the prior ({w.n_nroy} candidates), emulator sd ratio {w.emulator_sd_ratio:.2f}"
+            + (f"; {w.note}" if w.note else "")
+        )
+        run.reporter.stage(f"history matching wave {w.index + 1}")
+
+    streams = Streams(seed=cal.spec.seed, replicate=settings.seed_offset)
+    result = history_match(simulate, cal.parameters, obs, settings, streams, on_wave)
+    run.reporter.log(f"history matching: {result.message}; posterior ESS {result.ess:.0f}")
+    return result
+
+
+def _hm_estimate(run: _Run, hm: HistoryMatchResult) -> tuple[FloatArray, str]:
+    """Simulate the posterior mean and the predictive draws; return the one that fits best."""
+    assert run.objective is not None
+    run.stage, run.generation = "predictive", None
+    run.reporter.stage("posterior predictive draws")
+    points = [hm.posterior_mean, *hm.predictive_z]
+    evs = run.evaluate(points)
+    values = [run.objective.value(ev.moments) for ev in evs]
+    best = int(np.argmin(values))
+    return np.array(points[best]), "posterior mean" if best == 0 else "best posterior draw"
+
+
+def _hm_frames(cal: Calibration, run: _Run, hm: HistoryMatchResult) -> dict[str, pl.DataFrame]:
+    """``waves`` and ``sensitivity`` frames of a history-matching run."""
+    assert run.objective is not None
+    waves = pl.DataFrame(
+        [
+            {
+                "wave": w.index,
+                "n_points": len(w.z),
+                "n_train": w.n_train,
+                "nroy_fraction": w.nroy_fraction,
+                "n_nroy": w.n_nroy,
+                "max_emulator_sd": w.emulator_sd_ratio,
+                "note": w.note,
+            }
+            for w in hm.waves
+        ]
+    )
+    active, _ = _observations(cal, run.objective)
+    sample = hm.nroy[:: max(1, len(hm.nroy) // 500)]
+    grad = sensitivity(hm.waves[-1].emulators, sample)
+    rows = []
+    for i, k in enumerate(active):
+        t = cal.targets[k]
+        std = grad[i] / float(run.objective.sd[k])
+        total = float(np.nansum(std))
+        for j, p in enumerate(cal.parameters):
+            rows.append(
+                {
+                    "target_id": t.target_id,
+                    "parameter": p.name,
+                    "gradient": float(grad[i, j]) / t.factor,
+                    "standardised": float(std[j]),
+                    "share": float(std[j]) / total if total > 0 else math.nan,
+                }
+            )
+    return {"waves": waves, "sensitivity": pl.DataFrame(rows)}
 
 
 def _abc_best(abc: AbcResult) -> tuple[FloatArray, float]:
@@ -364,7 +470,7 @@ def calibrate(
     spec_path: Path,
     out: Path,
     *,
-    method: str = "both",
+    method: str | None = None,
     workers: int = 2,
     scheduler: str | None = None,
     dask_local: int | None = None,
@@ -381,8 +487,9 @@ def calibrate(
         The calibration spec (TOML, see :mod:`calibration.spec`).
     out : Path
         Output folder: fit report files and the evaluation cache (``out/cache``).
-    method : str
-        ``"optimiser"``, ``"abc"`` or ``"both"`` (ABC first, then the optimiser).
+    method : str, optional
+        ``"optimiser"``, ``"abc"``, ``"both"`` (ABC first, then the optimiser) or
+        ``"history_matching"``; None: the spec's ``method`` (default ``"both"``).
     workers : int
         Local worker processes for the simulations (1: this process).
     scheduler : str, optional
@@ -415,11 +522,13 @@ def calibrate(
     calibration.evaluate.CalibrationError
         If a simulation task fails.
     """
-    _check_method(method)
+    if method is not None:
+        _check_method(method)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     t0 = time.perf_counter()
     cal = load_spec(spec_path)
+    method = method or cal.spec.method
     if leave_out is not None:  # a cross-validation fit never overwrites the shipped scenarios
         cal, write_scenario = held_out(cal, leave_out), False
     out = Path(out)
@@ -436,6 +545,11 @@ def calibrate(
         abc = _run_abc(run) if method in ("abc", "both") else None
         opt = None
         z_hat = cal.z_start()
+        hm: HistoryMatchResult | None = None
+        estimate_from = None
+        if method == "history_matching":
+            hm = _run_history_matching(run)
+            z_hat, estimate_from = _hm_estimate(run, hm)
         if method in ("optimiser", "both"):
             z0 = cal.z_start()
             if abc is not None and _abc_best(abc)[1] < f_start:
@@ -446,16 +560,19 @@ def calibrate(
             z_hat = _abc_best(abc)[0]
     finally:
         reporter.close()
-    return _finish(
-        cal,
-        run,
-        out,
-        method,
-        Uncertainty(z_hat, None if opt is None else opt.cov_z, abc),
-        f_start,
-        t0,
-        write_scenario,
-    )
+    unc = Uncertainty(z_hat, None if opt is None else opt.cov_z, abc)
+    extra: dict[str, Any] = {}
+    if hm is not None:
+        sample = Sample(hm.posterior_z, hm.posterior_weights, "history_matching")
+        unc = dataclasses.replace(unc, sample=sample, predictive=hm.predictive_z)
+        extra = {
+            "frames": _hm_frames(cal, run, hm),
+            "estimate_from": estimate_from,
+            "ess": hm.ess,
+            "hm_message": hm.message[:1].upper() + hm.message[1:],
+            "predictive_draws": len(hm.predictive_z),
+        }
+    return _finish(cal, run, out, method, unc, f_start, t0, write_scenario, extra)
 
 
 def _finish(
@@ -467,8 +584,14 @@ def _finish(
     f_start: float,
     t0: float,
     write_scenario: bool,
+    extra: dict[str, Any] | None = None,
 ) -> CalibrationResult:
-    """Build the frames, write the outputs and return the result."""
+    """Build the frames, write the outputs and return the result.
+
+    ``extra`` holds a method's own frames (``"frames"``) and report facts.
+    """
+    extra = dict(extra or {})
+    more_frames: dict[str, pl.DataFrame] = extra.pop("frames", {})
     assert run.objective is not None
     evaluator = run.evaluator
     at_hat = evaluator.evaluate([unc.z_hat])[0]
@@ -478,8 +601,11 @@ def _finish(
         fin = unc.abc.final
         particles = [ev.moments for ev in evaluator.evaluate(list(fin.z))]
         weights = fin.normalised
+    elif unc.predictive is not None:
+        particles = [ev.moments for ev in evaluator.evaluate(list(unc.predictive))]
+        weights = np.full(len(particles), 1.0 / len(particles))
     fit = fit_frame(cal, run.objective, at_hat.moments, particles, weights)
-    params = parameters_frame(cal, unc)
+    params = parameters_frame(cal, unc, cal.spec.history_matching.identified_sd_ratio)
     corr = correlations_frame(cal, unc)
     posterior = posterior_frame(cal, unc.abc) if unc.abc is not None else None
     history = pl.DataFrame(run.history, infer_schema_length=None)
@@ -489,6 +615,7 @@ def _finish(
         "correlations": corr,
         "history": history,
         "posterior": posterior,
+        **more_frames,
     }
     write_frames(out, frames)
     wall = time.perf_counter() - t0
@@ -518,8 +645,10 @@ def _finish(
         "estimate_from": estimate_from,
         "ess": None if unc.abc is None else unc.abc.final.ess,
         "generations": _generations(unc.abc),
-    }
-    text = write_report(out, info, {"fit": fit, "parameters": params, "correlations": corr})
+    } | extra
+    text = write_report(
+        out, info, {"fit": fit, "parameters": params, "correlations": corr, **more_frames}
+    )
     return CalibrationResult(
         out=out,
         method=method,

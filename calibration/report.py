@@ -20,7 +20,15 @@ Files written into the calibration output folder:
     Correlation matrices in the unit cube, stacked by ``source``: ``abc`` (the
     posterior) and ``laplace`` (at the estimate).
 ``history.csv``
-    Objective of every evaluation in order, with its stage and generation.
+    Objective of every evaluation in order, with its stage and generation (the wave,
+    for history matching).
+``waves.csv`` (history matching)
+    Per wave: runs, the NROY share of the prior, NROY candidates held, the largest mean
+    emulator sd as a share of the target's other sd, and any note.
+``sensitivity.csv`` (history matching)
+    Per fitted target and parameter: the mean absolute change of the emulator mean across
+    the parameter's prior range over the NROY space (``gradient``, in the target's unit;
+    ``standardised``, in target sds) and its ``share`` of the target's total.
 ``fit_report.md``
     A short summary of all of it.
 """
@@ -49,6 +57,8 @@ from sim.scenario import load_scenario
 
 __all__ = [
     "FIT_COLUMNS",
+    "IDENTIFIED_SD_RATIO",
+    "Sample",
     "Uncertainty",
     "correlations_frame",
     "fit_frame",
@@ -79,11 +89,39 @@ WIDE = 0.6
 """A posterior 90% interval wider than this share of the prior range counts as not identified."""
 STRONG = 0.6
 """A posterior correlation at least this large in size counts as a trade-off."""
+IDENTIFIED_SD_RATIO = 0.5
+"""Default: a parameter is ``identified`` if its posterior sd is below this share of its
+prior sd (both in the unit cube)."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A weighted posterior sample in the unit cube.
+
+    Attributes
+    ----------
+    z : numpy.ndarray
+        ``(n, d)``.
+    weights : numpy.ndarray
+        Normalised weights.
+    source : str
+        ``"abc"`` or ``"history_matching"``.
+    """
+
+    z: FloatArray
+    weights: FloatArray
+    source: str
+
+    @property
+    def ess(self) -> float:
+        """Effective sample size, ``1 / sum(w**2)``."""
+        return float(1.0 / np.sum(self.weights**2))
 
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """What is known about the parameters: the estimate and, if ABC ran, the posterior.
+    """What is known about the parameters: the estimate and, if ABC or history matching
+    ran, the posterior.
 
     Attributes
     ----------
@@ -93,11 +131,25 @@ class Uncertainty:
         Laplace covariance of the estimate (None if the optimiser did not run).
     abc : AbcResult or None
         The ABC run (None if it did not run).
+    sample : Sample or None
+        Another posterior sample (history matching's), used when ABC did not run.
+    predictive : numpy.ndarray or None
+        Posterior draws simulated for the predictive intervals of ``fit.csv`` (equal
+        weights), when ABC did not run.
     """
 
     z_hat: FloatArray
     cov_z: FloatArray | None
     abc: AbcResult | None
+    sample: Sample | None = None
+    predictive: FloatArray | None = None
+
+    @property
+    def posterior(self) -> Sample | None:
+        """The posterior sample: ABC's final generation, else :attr:`sample`."""
+        if self.abc is not None:
+            return Sample(self.abc.final.z, self.abc.final.normalised, "abc")
+        return self.sample
 
 
 # --------------------------------------------------------------------------- frames
@@ -184,9 +236,24 @@ def _posterior_stats(p: Parameter, zs: FloatArray, w: FloatArray) -> dict[str, f
     }
 
 
-def parameters_frame(cal: Calibration, unc: Uncertainty) -> pl.DataFrame:
-    """One row per parameter: estimate with its 90% interval and the posterior summary."""
+def prior_sd_unit(p: Parameter) -> float:
+    """The prior sd of ``p`` in the unit cube (by inversion on a fine grid)."""
+    u = (np.arange(2000) + 0.5) / 2000.0
+    z = np.array([p.sample_unit(float(v)) for v in u])
+    return float(np.std(z))
+
+
+def parameters_frame(
+    cal: Calibration, unc: Uncertainty, identified_sd_ratio: float = IDENTIFIED_SD_RATIO
+) -> pl.DataFrame:
+    """One row per parameter: estimate with its 90% interval and the posterior summary.
+
+    With a posterior sample, ``sd_ratio`` is the posterior sd over the prior sd (in the
+    unit cube) and ``identified`` is ``sd_ratio < identified_sd_ratio``; both are null
+    without one.
+    """
     rows = []
+    post = unc.posterior
     for j, p in enumerate(cal.parameters):
         z = float(unc.z_hat[j])
         row: dict[str, Any] = {
@@ -217,11 +284,15 @@ def parameters_frame(cal: Calibration, unc: Uncertainty) -> pl.DataFrame:
             ],
             math.nan,
         )
-        if unc.abc is not None:
-            fin = unc.abc.final
-            stats = _posterior_stats(p, fin.z[:, j], fin.normalised)
-        rows.append(row | stats | {"reason": p.reason})
-    return pl.DataFrame(rows)
+        flags: dict[str, Any] = {"sd_ratio": None, "identified": None}
+        if post is not None:
+            zs, w = post.z[:, j], post.weights
+            stats = _posterior_stats(p, zs, w)
+            sd_z = math.sqrt(max(float(w @ (zs - w @ zs) ** 2), 0.0))
+            ratio = sd_z / max(prior_sd_unit(p), 1e-12)
+            flags = {"sd_ratio": ratio, "identified": ratio < identified_sd_ratio}
+        rows.append(row | stats | flags | {"reason": p.reason})
+    return pl.DataFrame(rows, schema_overrides={"sd_ratio": pl.Float64, "identified": pl.Boolean})
 
 
 def posterior_frame(cal: Calibration, abc: AbcResult) -> pl.DataFrame:
@@ -254,17 +325,18 @@ def _corr(cov: FloatArray) -> FloatArray:
 def correlations_frame(cal: Calibration, unc: Uncertainty) -> pl.DataFrame:
     """Correlation matrices of the parameters in the unit cube, stacked by ``source``.
 
-    ``source`` is ``"abc"`` (the weighted final ABC generation) and/or ``"laplace"``
+    ``source`` is ``"abc"`` (the weighted final ABC generation) or ``"history_matching"``
+    (the emulator posterior), and/or ``"laplace"``
     (the Gauss-Newton covariance at the estimate), whichever ran.
     """
     names = [p.name for p in cal.parameters]
     frames = []
     mats: list[tuple[str, FloatArray]] = []
-    if unc.abc is not None:
-        fin = unc.abc.final
-        w = fin.normalised
-        dev = fin.z - w @ fin.z
-        mats.append(("abc", _corr((dev * w[:, None]).T @ dev)))
+    post = unc.posterior
+    if post is not None:
+        w = post.weights
+        dev = post.z - w @ post.z
+        mats.append((post.source, _corr((dev * w[:, None]).T @ dev)))
     if unc.cov_z is not None:
         mats.append(("laplace", _corr(unc.cov_z)))
     for source, corr in mats:
@@ -381,10 +453,96 @@ def identification(params: pl.DataFrame, corr: pl.DataFrame, ess: float | None) 
         none = "- every posterior is narrower than its prior and no pair is strongly correlated."
         out += found or [none]
         out.append("")
+    if "history_matching" in sources:
+        shown = "" if ess is None else f", effective sample size {ess:.0f}"
+        out += [f"Over the emulator posterior (history matching{shown}):", ""]
+        found = [
+            f"- `{r['parameter']}`: posterior sd {r['sd_ratio']:.2f} of its prior sd, 90% "
+            f"interval {100 * r['posterior_width']:.0f}% of the prior range (not identified)."
+            for r in params.iter_rows(named=True)
+            if r.get("identified") is False and r["sd_ratio"] is not None
+        ]
+        found += _pairs(corr, "history_matching")
+        none = "- every parameter is identified and no pair is strongly correlated."
+        out += found or [none]
+        out.append("")
     return out
 
 
-def write_report(out: Path, info: Mapping[str, Any], frames: Mapping[str, pl.DataFrame]) -> str:
+def informs(sens: pl.DataFrame, top: int = 2, share: float = 0.25) -> list[str]:
+    """One line per target: the parameters it is most sensitive to (``sensitivity.csv``).
+
+    A parameter is listed if it is among the ``top`` largest shares of the target's
+    summed standardised sensitivity and has at least ``share`` of it.
+    """
+    lines = []
+    for (target,), block in sens.group_by(["target_id"], maintain_order=True):
+        ranked = block.sort("share", descending=True).head(top)
+        names = [
+            f"`{r['parameter']}` ({r['share']:.0%})"
+            for r in ranked.iter_rows(named=True)
+            if r["share"] is not None and math.isfinite(r["share"]) and r["share"] >= share
+        ]
+        lines.append(f"- {target}: {', '.join(names) if names else 'no parameter dominates'}")
+    return lines
+
+
+def uninformed(sens: pl.DataFrame, below: float = 0.5) -> list[str]:
+    """Parameters that move no fitted target by ``below`` of its sd across their prior range."""
+    most = sens.group_by("parameter", maintain_order=True).agg(pl.col("standardised").max())
+    return [
+        r["parameter"]
+        for r in most.iter_rows(named=True)
+        if r["standardised"] is None or not r["standardised"] >= below
+    ]
+
+
+def _history_matching_lines(
+    info: Mapping[str, Any], frames: Mapping[str, pl.DataFrame | None]
+) -> list[str]:
+    """The waves table and what each target informs (history matching only)."""
+    waves, sens = frames.get("waves"), frames.get("sensitivity")
+    if waves is None or sens is None:
+        return []
+    lines = [
+        "## History-matching waves",
+        "",
+        f"{info.get('hm_message', '')}. Emulator posterior: effective sample size "
+        f"{_fmt(info.get('ess'), 4)}; {info.get('predictive_draws', '-')} posterior draws "
+        "simulated for the 90% intervals of the targets.",
+        "",
+        "| wave | runs | NROY share of the prior | NROY candidates | max emulator sd / other sd |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in waves.iter_rows(named=True):
+        lines.append(
+            f"| {r['wave']} | {r['n_points']} | {_fmt(r['nroy_fraction'])} | {r['n_nroy']} "
+            f"| {_fmt(r['max_emulator_sd'], 2)} |"
+        )
+    notes = [f"- wave {r['wave']}: {r['note']}" for r in waves.iter_rows(named=True) if r["note"]]
+    lines += ["", *notes, *([""] if notes else [])]
+    lines += [
+        "## What each target informs",
+        "",
+        "From the last wave's emulators over the NROY space (`sensitivity.csv`: mean "
+        "absolute change across each prior range, in target sds; shares of the target's total):",
+        "",
+        *informs(sens),
+        "",
+    ]
+    none = uninformed(sens)
+    if none:
+        lines += [
+            "Moved by less than half a target sd across their whole prior range by every "
+            f"fitted target (not informed by these data): {', '.join(f'`{n}`' for n in none)}.",
+            "",
+        ]
+    return lines
+
+
+def write_report(
+    out: Path, info: Mapping[str, Any], frames: Mapping[str, pl.DataFrame | None]
+) -> str:
     """Write ``fit_report.md`` and return its text.
 
     ``info`` holds the run's facts (spec, method, settings, objective values, counts,
@@ -392,6 +550,7 @@ def write_report(out: Path, info: Mapping[str, Any], frames: Mapping[str, pl.Dat
     correlations frames.
     """
     fit, params, corr = frames["fit"], frames["parameters"], frames["correlations"]
+    assert fit is not None and params is not None and corr is not None
     errs = fit.filter(pl.col("abs_error").is_not_nan())
     median = float(np.median(errs["abs_error"].to_numpy())) if errs.height else math.nan
     worst = errs.sort("abs_error", descending=True).row(0, named=True) if errs.height else None
@@ -450,11 +609,22 @@ def write_report(out: Path, info: Mapping[str, Any], frames: Mapping[str, pl.Dat
                 f"| {g['epsilon']:.3g} | {g['ess']:.1f} |"
             )
         lines.append("")
+    lines += _history_matching_lines(info, frames)
+    if info.get("method") == "history_matching":
+        how = (
+            "the estimate is the simulated point (posterior mean or a posterior draw) with the "
+            "least objective; the posterior is the importance sample from the last wave's "
+            "emulators, the simulated intervals its posterior predictive draws."
+        )
+    else:
+        how = (
+            "the estimate is the optimiser's best point (or the closest ABC particle when the "
+            "optimiser did not run), its interval the Laplace approximation; the posterior is "
+            "the last ABC-PMC generation."
+        )
     lines += [
         "Notes: each target's mapping, its caveats (cohorts, denominators, exposure) and its "
-        "source are in the targets file; the estimate is the optimiser's best point (or the "
-        "closest ABC particle when the optimiser did not run), its interval the Laplace "
-        "approximation; the posterior is the last ABC-PMC generation.",
+        f"source are in the targets file; {how}",
         "",
     ]
     text = "\n".join(lines)

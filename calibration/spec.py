@@ -51,6 +51,7 @@ __all__ = [
     "AbcSettings",
     "Calibration",
     "CalibrationSpec",
+    "HistoryMatchingSettings",
     "ObjectiveSettings",
     "OptimiserSettings",
     "Parameter",
@@ -134,6 +135,41 @@ class AbcSettings(_Model):
         return self
 
 
+class HistoryMatchingSettings(_Model):
+    """History matching with Gaussian-process emulators (Vernon, Goldstein & Bower 2010).
+
+    See :mod:`calibration.history_matching`.
+    """
+
+    points_per_wave: Annotated[int, Field(ge=4, le=100_000)] = 40
+    """Simulator runs designed in each wave (a space-filling design inside the NROY space)."""
+    max_waves: Annotated[int, Field(ge=1, le=50)] = 3
+    cutoff: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
+    """A point is implausible if its ``implausibility_rank``-th largest implausibility
+    exceeds this (3: Pukelsheim's three-sigma rule)."""
+    implausibility_rank: Annotated[int, Field(ge=1, le=3)] = 2
+    """1: the largest implausibility over targets; 2 or 3: the second or third largest,
+    robust to one or two badly emulated or badly modelled targets."""
+    n_candidates: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
+    """Space-filling candidate points on which the NROY space is estimated."""
+    min_shrink: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+    """Stop when a wave leaves more than this share of the previous NROY space."""
+    max_training_points: Annotated[int, Field(ge=10, le=5000)] = 400
+    """Most recent non-implausible runs each wave's emulators are trained on."""
+    emulator_restarts: Annotated[int, Field(ge=0, le=20)] = 2
+    """Restarts of each emulator's hyperparameter optimiser (fixed ``random_state``)."""
+    posterior_draws: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
+    """Emulator-based importance sample of the posterior."""
+    predictive_draws: Annotated[int, Field(ge=2, le=10_000)] = 40
+    """Posterior draws simulated for the posterior predictive intervals."""
+    identified_sd_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    """A parameter counts as identified if its posterior sd is below this share of its
+    prior sd (both in the unit cube)."""
+    seed_offset: Annotated[int, Field(ge=0, lt=2**31)] = 0
+    """Added to the spec's seed for the design, candidate and posterior streams (a new
+    offset gives another design with the same simulations' seed)."""
+
+
 class ProgrammeSpec(_Model):
     """Another programme fitted jointly with the spec's first (``[[programmes]]``)."""
 
@@ -161,6 +197,9 @@ class CalibrationSpec(_Model):
     objective: ObjectiveSettings = Field(default_factory=ObjectiveSettings)
     optimiser: OptimiserSettings = Field(default_factory=OptimiserSettings)
     abc: AbcSettings = Field(default_factory=AbcSettings)
+    history_matching: HistoryMatchingSettings = Field(default_factory=HistoryMatchingSettings)
+    method: Literal["optimiser", "abc", "both", "history_matching"] = "both"
+    """The method a run uses unless the command line names another."""
     parameters: dict[Name, ParameterSpec] = Field(min_length=1)
     programmes: list[ProgrammeSpec] = Field(default_factory=list)
     """More programmes fitted jointly (see the module doc)."""

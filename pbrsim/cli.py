@@ -483,7 +483,10 @@ def calibrate(
     out: Annotated[
         Path, typer.Option(help="Output folder: fit report and evaluation cache.")
     ] = Path("out/calibration"),
-    method: Annotated[str, typer.Option(help="optimiser, abc or both.")] = "both",
+    method: Annotated[
+        str | None,
+        typer.Option(help="optimiser, abc, both or history_matching (default: the spec's method)."),
+    ] = None,
     workers: WorkersOption = 2,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
@@ -504,8 +507,8 @@ def calibrate(
     # the calibration package builds on sim; it is imported only when this command runs
     from calibration.cli import calibrate as run_calibration
 
-    if method not in ("optimiser", "abc", "both"):
-        fail(f"--method = {method}: must be optimiser, abc or both")
+    if method is not None and method not in ("optimiser", "abc", "both", "history_matching"):
+        fail(f"--method = {method}: must be optimiser, abc, both or history_matching")
     _check_executor(workers, scheduler, dask_local)
     from calibration.evaluate import CalibrationError
 
