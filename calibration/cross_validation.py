@@ -1,0 +1,206 @@
+"""Leave-one-programme-out cross-validation of a joint fit, on its emulators.
+
+Refitting a joint calibration once per programme left out costs a whole fit each. The
+simulator runs of a history-matching fit's first wave were designed over the whole prior
+(a Sobol design, before any data was used), so Gaussian-process emulators trained on
+them (:mod:`calibration.emulator`) describe the simulator without having seen any
+published figure. For each programme ``P``:
+
+1. the posterior over the prior is importance-sampled with the likelihood of every
+   fitted target *except* ``P``'s (the same Gaussian likelihood, emulator variance
+   added, as :mod:`calibration.history_matching`);
+2. ``P``'s targets are predicted at that posterior: the weighted mean of the emulators'
+   means, and a 90% interval from the weighted 5% and 95% quantiles of the emulators'
+   means with their sd and the target's sd added in quadrature;
+3. the error is the distance from the prediction to the published interval, in the
+   target's units (percentage points for shares), 0 inside a range.
+
+This answers "how well do the other programmes' figures predict this one's" without
+new runs. It is not the refit the issue's wording describes: the emulators are the
+first wave's (less accurate than the last wave's near the posterior), and the
+prediction is the emulators' (not a simulation at the posterior draws).
+
+Usage::
+
+    python -m calibration.cross_validation calibration/joint.toml calibration/out/joint
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from calibration.emulator import Emulator
+from calibration.evaluate import Evaluator, make_executor
+from calibration.history_matching import (
+    Observations,
+    _log_likelihood,
+    _log_prior,
+    _normalise,
+    _predict_all,
+    _prior_points,
+    _sobol,
+    _train,
+)
+from calibration.objective import Objective
+from calibration.spec import Calibration, load_spec
+from sim.rng import Streams
+
+__all__ = ["leave_one_programme_out", "programme_of_targets", "weighted_quantile"]
+
+FloatArray = npt.NDArray[np.float64]
+N_POSTERIOR = 20_000
+"""Prior points (Sobol) importance-weighted for each posterior."""
+_STREAM_KEY = 7_001
+"""Key of the Sobol scramble (apart from the fit's own)."""
+
+
+def weighted_quantile(x: FloatArray, w: FloatArray, q: float) -> float:
+    """The ``q`` quantile of ``x`` under weights ``w`` (the smallest x with cdf >= q)."""
+    order = np.argsort(x, kind="stable")
+    cdf = np.cumsum(w[order])
+    k = int(np.searchsorted(cdf, q * cdf[-1], side="left"))
+    return float(x[order][min(k, len(x) - 1)])
+
+
+def programme_of_targets(cal: Calibration) -> dict[str, str]:
+    """Each target's programme: the name of the programme's (first) scenario."""
+    by_scenario: dict[str, str] = {}
+    for k in range(len(cal.others) + 1):
+        view = cal.for_programme(k)
+        by_scenario[view.scenario.name] = view.scenario.name
+        if view.counterfactual is not None:
+            by_scenario[view.counterfactual.name] = view.scenario.name
+    return {t.target_id: by_scenario.get(t.scenario, t.scenario) for t in cal.targets}
+
+
+def leave_one_programme_out(
+    cal: Calibration,
+    z: FloatArray,
+    y: FloatArray,
+    obs: Observations,
+    programmes: Sequence[str],
+    streams: Streams,
+    restarts: int = 2,
+) -> pl.DataFrame:
+    """Predict each programme's targets from a posterior fitted to the others'.
+
+    Parameters
+    ----------
+    cal : Calibration
+    z : numpy.ndarray
+        Unit-cube points simulated over the prior, ``(n, n_parameters)``.
+    y : numpy.ndarray
+        Their simulated targets, ``(n, n_targets)`` in the order of ``obs``.
+    obs : Observations
+        The fitted targets (weight > 0) and their variances.
+    programmes : sequence of str
+        Each target's programme, in the order of ``obs``.
+    streams : Streams
+        Keyed streams (the posterior's Sobol points).
+    restarts : int
+        Optimiser restarts of each emulator fit.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per target: ``left_out`` (its programme), ``target_id``, ``low``,
+        ``high`` (published), ``predicted``, ``pred_low``, ``pred_high`` (90%),
+        ``abs_error`` (distance to the published interval), ``ess`` (effective sample
+        size of that posterior).
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not agree.
+    """
+    if y.shape != (len(z), len(obs.names)) or len(programmes) != len(obs.names):
+        raise ValueError("z, y, obs and programmes must describe the same runs and targets")
+    emulators: list[Emulator | None] = _train(z, y, seed=0, restarts=restarts)
+    u = _sobol(z.shape[1], N_POSTERIOR, streams, _STREAM_KEY)
+    cand = _prior_points(cal.parameters, u)
+    log_prior = _log_prior(cal.parameters, cand)
+    mean, var = _predict_all(emulators, cand)
+    rows = []
+    for left in dict.fromkeys(programmes):
+        mine = np.array([p == left for p in programmes])
+        others = Observations(obs.names, obs.low, obs.high, obs.var, obs.weights * ~mine)
+        w = _normalise(log_prior + _log_likelihood(emulators, cand, others))
+        ess = float(1.0 / np.sum(w**2))
+        for j in np.flatnonzero(mine):
+            m = mean[:, j]
+            if np.isnan(m).all():
+                continue
+            sd = np.sqrt(var[:, j] + obs.var[j])
+            pred = float(np.sum(w * m))
+            lo_q = weighted_quantile(m - 1.645 * sd, w, 0.05)
+            hi_q = weighted_quantile(m + 1.645 * sd, w, 0.95)
+            lo, hi = float(obs.low[j]), float(obs.high[j])
+            err = max(pred - hi, lo - pred, 0.0)
+            rows.append((left, obs.names[j], lo, hi, pred, lo_q, hi_q, err, ess))
+    schema = ["left_out", "target_id", "low", "high", "predicted", "pred_low", "pred_high"]
+    return pl.DataFrame(rows, schema=[*schema, "abs_error", "ess"], orient="row")
+
+
+def _wave_one(fit_dir: Path) -> pl.DataFrame:
+    """The history rows of the fit's first wave (its design over the prior)."""
+    history = pl.read_csv(fit_dir / "history.csv")
+    return history.filter((pl.col("stage") == "history_matching") & (pl.col("generation") == 1))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Write ``FIT_DIR/leave_one_out_emulated.csv`` for a history-matching fit."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("spec", type=Path)
+    parser.add_argument("fit_dir", type=Path)
+    args = parser.parse_args(argv)
+    cal = load_spec(args.spec)
+    history = _wave_one(args.fit_dir)
+    names = [p.name for p in cal.parameters]
+    theta = history.select(names).to_numpy()
+    z = np.array(
+        [[p.to_unit(float(v)) for p, v in zip(cal.parameters, row, strict=True)] for row in theta]
+    )
+    executor, shards = make_executor(1, None, None)
+    evaluator = Evaluator(cal, args.fit_dir / "cache", executor, shards)
+    evs = evaluator.evaluate(list(z))
+    if evaluator.n_cached != len(evs):
+        print(f"note: {len(evs) - evaluator.n_cached} of {len(evs)} runs were not cached")
+    start = evaluator.evaluate([cal.z_start()])[0]
+    objective = Objective.at_start(cal.targets, start.moments, cal.spec.objective)
+    active = [k for k, t in enumerate(cal.targets) if t.weight > 0]
+    bounds = [cal.targets[k].model_interval() for k in active]
+    obs = Observations(
+        names=tuple(cal.targets[k].target_id for k in active),
+        low=np.array([lo for lo, _ in bounds]),
+        high=np.array([hi for _, hi in bounds]),
+        var=np.array([float(objective.sd[k]) ** 2 for k in active]),
+        weights=np.array([cal.targets[k].weight for k in active]),
+    )
+    keys = [cal.targets[k].key for k in active]
+    y = np.array([[ev.moments[key].value for key in keys] for ev in evs], dtype=float)
+    of = programme_of_targets(cal)
+    programmes = [of[cal.targets[k].target_id] for k in active]
+    table = leave_one_programme_out(cal, z, y, obs, programmes, Streams(cal.spec.seed, 0))
+    out = args.fit_dir / "leave_one_out_emulated.csv"
+    table.write_csv(out, float_precision=4)
+    by = table.group_by("left_out", maintain_order=True).agg(
+        pl.len().alias("n_targets"),
+        pl.col("abs_error").median().alias("median_abs_error"),
+        pl.col("abs_error").max().alias("worst"),
+        pl.col("target_id").sort_by("abs_error").last().alias("worst_target"),
+    )
+    print(by)
+    median = float(np.median(table["abs_error"].to_numpy())) if table.height else math.nan
+    print(f"all {table.height} targets: median abs error {median:.2f}")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
