@@ -21,7 +21,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -35,6 +35,7 @@ from sim.config import Scenario
 from sim.estimates import t_interval
 from sim.executors import Outcome
 from sim.scenario import Problem, ScenarioError, load_scenario
+from sim.store import BatchStore, StoreError, read_parquet
 from sim.tasks import Task
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "CheckSummary",
     "find_scenario",
     "prepare",
+    "prepare_from_batch",
+    "read_check",
     "run_check",
     "summarise",
 ]
@@ -202,17 +205,83 @@ def run_check(
             parts[(task.scenario, task.replicate)] = output.ledger
     if failures:
         raise RuntimeError("simulation failed:\n" + "\n".join(failures))
+    ledgers = (
+        (name, pl.read_parquet(io.BytesIO(ledger_bytes)))
+        for (name, _r), ledger_bytes in sorted(parts.items())
+    )
+    return _table(check, ledgers)
+
+
+def _table(check: CheckInput, ledgers: Iterable[tuple[str, pl.DataFrame]]) -> pl.DataFrame:
+    """The check table from each run's ledger (scenario name, ledger), one run at a time."""
     values: dict[str, list[float]] = defaultdict(list)
-    for (name, _r), ledger_bytes in sorted(parts.items()):
-        ledger = pl.read_parquet(io.BytesIO(ledger_bytes))
+    for name, ledger in ledgers:
         for target in check.targets:
             if target.scenario == name:
                 m = measure(target, ledger, check.scenarios[name])
                 values[target.target_id].append(m.value)
-    rows = [_row(t, values[t.target_id], replicates) for t in check.targets]
+    rows = [_row(t, values[t.target_id], len(values[t.target_id])) for t in check.targets]
     return pl.DataFrame(
         rows, schema_overrides={"published_low": pl.Float64, "published_high": pl.Float64}
     )
+
+
+def prepare_from_batch(path: Path, out: Path) -> CheckInput:
+    """Read and validate a figures file against the scenarios of a batch output folder.
+
+    The scenarios are the batch's own, as its manifest resolved them, so a row must name
+    one of them.
+
+    Raises
+    ------
+    sim.scenario.ScenarioError
+        As :func:`prepare`; a row naming a scenario the batch did not run is one problem
+        naming the file, row and column.
+    sim.store.StoreError
+        If ``out`` has no readable batch manifest.
+    """
+    manifest = BatchStore(out).read_manifest()
+    if manifest is None or not manifest.scenarios:
+        raise StoreError(out / "manifest.json", "no batch manifest with scenarios here")
+    scenarios = {
+        name: Scenario.model_validate(record.resolved)
+        for name, record in manifest.scenarios.items()
+        if record.resolved
+    }
+    targets = load_targets(path, scenarios)
+    used = {t.scenario for t in targets}
+    paths = {n: out / "manifest.json" for n in used}
+    return CheckInput(path, targets, {n: s for n, s in scenarios.items() if n in used}, paths)
+
+
+def read_check(check: CheckInput, out: Path) -> pl.DataFrame:
+    """The check table from a batch folder's ledgers (every replicate of each named scenario).
+
+    The folder is verified first (:meth:`sim.store.BatchStore.verify`); each (scenario,
+    replicate) ledger is read in turn.
+
+    Raises
+    ------
+    sim.store.StoreError
+        If a result file fails verification or cannot be read, or a named scenario has
+        no ledger in the folder.
+    """
+    folder = BatchStore(out)
+    folder.verify()
+    runs: dict[tuple[str, int], list[Path]] = defaultdict(list)
+    for part in folder.parts("ledger"):
+        if part.scenario in check.scenarios:
+            runs[(part.scenario, part.replicate)].append(part.path)
+    missing = sorted(set(check.scenarios) - {name for name, _ in runs})
+    if missing:
+        raise StoreError(out / "ledger", f"no ledger of the scenarios {missing}")
+
+    def ledgers() -> Iterator[tuple[str, pl.DataFrame]]:
+        for (name, _r), paths in sorted(runs.items()):
+            frames = [read_parquet(path) for path in sorted(paths)]
+            yield name, pl.concat(frames, how="vertical_relaxed").sort("claimant_id")
+
+    return _table(check, ledgers())
 
 
 @dataclass(frozen=True)

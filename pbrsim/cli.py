@@ -593,8 +593,20 @@ def check(
         typer.Argument(help="Published figures in the targets format (calibration/targets.py)."),
     ],
     out: Annotated[
-        Path, typer.Option(help="Folder for check.csv, check.parquet and the figure.")
-    ] = Path("out/check"),
+        Path | None,
+        typer.Option(
+            help="Folder for check.csv, check.parquet and the figure "
+            "(default: FROM/check with --from, where the report finds it; else out/check)."
+        ),
+    ] = None,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Read the rows' scenarios from this batch output folder instead of running "
+            "them (every replicate it holds).",
+        ),
+    ] = None,
     replications: Annotated[int, typer.Option(min=1, help="Replications of each scenario.")] = 4,
     claimants: Annotated[int, typer.Option(min=10, help="Referrals per replication.")] = 20_000,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 1,
@@ -605,21 +617,29 @@ def check(
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
 ) -> None:
-    """Run the scenarios a file of published figures names and compare each figure."""
-    from calibration.check import prepare, run_check, summarise
+    """Run (or, with --from, read) the scenarios a file of published figures names and
+    compare each figure."""
+    from calibration.check import prepare, prepare_from_batch, read_check, run_check, summarise
     from calibration.evaluate import make_executor
     from reports.build import write_check_figure
     from sim.outputs import atomic_write
 
+    if out is None:
+        out = Path("out/check") if from_dir is None else from_dir / "check"
     try:
-        inputs = prepare(figures, scenarios)
+        if from_dir is not None:
+            inputs = prepare_from_batch(figures, from_dir)
+            table = read_check(inputs, from_dir)
+        else:
+            inputs = prepare(figures, scenarios)
+            _check_executor(workers, scheduler, dask_local)
+            executor, _ = make_executor(workers, scheduler, dask_local)
+            table = run_check(
+                inputs, executor, replicates=replications, claimants=claimants, seed=seed
+            )
     except ScenarioError as err:
         fail(*(str(p) for p in err.problems))
-    _check_executor(workers, scheduler, dask_local)
-    executor, _ = make_executor(workers, scheduler, dask_local)
-    try:
-        table = run_check(inputs, executor, replicates=replications, claimants=claimants, seed=seed)
-    except RuntimeError as err:
+    except (RuntimeError, StoreError) as err:
         fail(str(err))
     atomic_write(out / "check.parquet", lambda p: table.write_parquet(p))
     atomic_write(out / "check.csv", lambda p: table.write_csv(p))

@@ -21,6 +21,8 @@ import sim
 from calibration.check import _row, prepare, summarise
 from calibration.mapping import measure
 from pbrsim.cli import app
+from sim.batch import run_batch
+from sim.batch_spec import load_batch
 
 runner = CliRunner()
 SMALL = f'extends = "{ROOT / "scenarios" / "work_programme.toml"}"\nname = "tiny"\n'
@@ -118,6 +120,48 @@ def test_the_check_computes_each_row_as_calibration_does(tmp_path: Path, scenari
         assert got["simulated_low"] <= got["simulated"] <= got["simulated_high"]
         assert got["simulated_low"] >= 0.0 and got["simulated_high"] <= 100.0
     assert "figures agree" in stdout
+
+
+def _tiny_batch(tmp_path: Path, scenarios: Path) -> Path:
+    """A batch of the tiny scenario, 2 replications of 300 referrals in 2 shards each."""
+    batch = tmp_path / "batch.toml"
+    batch.write_text(
+        f'name = "tiny_batch"\nscenarios = ["{scenarios / "tiny.toml"}"]\n'
+        "replications = 2\nclaimants = 300\nseed = 5\nclaimants_per_task = 150\n"
+    )
+    out = tmp_path / "batch_out"
+    run_batch(load_batch(batch), out, workers=1)
+    return out
+
+
+def test_check_from_a_batch_folder_reads_its_runs(tmp_path: Path, scenarios: Path) -> None:
+    """``--from DIR`` runs nothing: each row is computed on the batch's own ledgers (every
+    replicate, shards joined), written to DIR/check where the report finds it."""
+    folder = _tiny_batch(tmp_path, scenarios)
+    figures = _figures(tmp_path)
+    result = runner.invoke(app, ["check", str(figures), "--from", str(folder)])
+    assert result.exit_code == 0, result.stderr
+    table = pl.read_parquet(folder / "check" / "check.parquet")
+    inputs = prepare(figures, scenarios)
+    sc = inputs.scenarios["tiny"]
+    ledgers = [sim.run(sc, n_claimants=300, seed=5, replicate=r).ledger for r in range(2)]
+    for target in inputs.targets:
+        values = [measure(target, led, sc).value for led in ledgers]
+        got = table.filter(pl.col("target_id") == target.target_id).row(0, named=True)
+        assert got["replicates"] == 2
+        assert got["simulated"] == pytest.approx(100.0 * float(np.mean(values)), rel=1e-12)
+
+
+def test_check_from_a_batch_refuses_a_scenario_it_did_not_run(
+    tmp_path: Path, scenarios: Path
+) -> None:
+    folder = _tiny_batch(tmp_path, scenarios)
+    figures = _figures(tmp_path, scenario="jcp_offer")
+    result = runner.invoke(app, ["check", str(figures), "--from", str(folder)])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and str(figures) in lines[0] and "scenario" in lines[0]
+    assert not (folder / "check").exists()
 
 
 @pytest.mark.parametrize(
