@@ -283,7 +283,8 @@ def shadow_price_per_minute(
     if view.fees is not None:
         return _shadow_price_with_fees(view, terms, capacity, price_per_minute_gbp, x_min, x_max)
     floor = log(price_per_minute_gbp) if price_per_minute_gbp > 0.0 else -math.inf
-    return exp(_shadow_log_price(terms, capacity, floor, x_min, x_max))
+    # never below the variable price: exp(log(p)) can come back one ulp under p
+    return max(price_per_minute_gbp, exp(_shadow_log_price(terms, capacity, floor, x_min, x_max)))
 
 
 def _shadow_price_with_fees(

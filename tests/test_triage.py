@@ -351,6 +351,16 @@ def test_payment_maximising_within_capacity_and_bounds(
     assert np.allclose(x, again, rtol=1e-9, atol=1e-6 * x_max + _price_slack(view))
 
 
+def test_the_shadow_price_is_never_below_the_cost_through_rounding() -> None:
+    """Found by hypothesis: with no adviser effect everyone gets the minimum, and a capacity
+    a rounding under their sum sent the price through exp(log(cost)), one ulp below it."""
+    view = make_view(np.linspace(-2.0, 4.0, 50), effect=0.0)
+    x_min, cost_per_minute = 1.8320945824506722, 1.796875 / 60.0
+    capacity = float(np.sum(np.full(50, x_min))) * (1.0 - 1e-15)
+    price = shadow_price_per_minute(view, capacity, cost_per_minute, x_min, x_min + 1.0)
+    assert price >= cost_per_minute
+
+
 @settings(max_examples=100, deadline=None)
 @given(view=views(), b=bounds(strict=True), cost=_floats(0.01, 50.0))
 def test_payment_maximising_ample_capacity_pays_only_the_cost(
