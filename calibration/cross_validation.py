@@ -28,16 +28,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from calibration.emulator import Emulator
-from calibration.evaluate import Evaluator, make_executor
 from calibration.history_matching import (
     Observations,
     _log_likelihood,
@@ -48,6 +49,7 @@ from calibration.history_matching import (
     _sobol,
     _train,
 )
+from calibration.mapping import Moment
 from calibration.objective import Objective
 from calibration.spec import Calibration, load_spec
 from sim.rng import Streams
@@ -112,8 +114,9 @@ def leave_one_programme_out(
     polars.DataFrame
         One row per target: ``left_out`` (its programme), ``target_id``, ``low``,
         ``high`` (published), ``predicted``, ``pred_low``, ``pred_high`` (90%),
-        ``abs_error`` (distance to the published interval), ``ess`` (effective sample
-        size of that posterior).
+        ``abs_error`` (distance to the published interval), all in the figure's published
+        unit (percentage points for percent); ``ess`` (effective sample size of that
+        posterior).
 
     Raises
     ------
@@ -145,7 +148,12 @@ def leave_one_programme_out(
             err = max(pred - hi, lo - pred, 0.0)
             rows.append((left, obs.names[j], lo, hi, pred, lo_q, hi_q, err, ess))
     schema = ["left_out", "target_id", "low", "high", "predicted", "pred_low", "pred_high"]
-    return pl.DataFrame(rows, schema=[*schema, "abs_error", "ess"], orient="row")
+    table = pl.DataFrame(rows, schema=[*schema, "abs_error", "ess"], orient="row")
+    # in each figure's published unit (percentage points for percent), as the fit report
+    factor = {t.target_id: t.factor for t in cal.targets}
+    scale = pl.col("target_id").replace_strict(factor, default=1.0, return_dtype=pl.Float64)
+    values = ["low", "high", "predicted", "pred_low", "pred_high", "abs_error"]
+    return table.with_columns([pl.col(c) / scale for c in values])
 
 
 def _wave_one(fit_dir: Path) -> pl.DataFrame:
@@ -154,26 +162,43 @@ def _wave_one(fit_dir: Path) -> pl.DataFrame:
     return history.filter((pl.col("stage") == "history_matching") & (pl.col("generation") == 1))
 
 
+def _cached_runs(fit_dir: Path, rows: pl.DataFrame, names: list[str]) -> list[dict[str, object]]:
+    """The cached evaluations (``z``, ``moments``) of the history rows, matched on theta.
+
+    Raises
+    ------
+    ValueError
+        If a row has no cached evaluation (the cache is not this fit's).
+    """
+    cached = [json.loads(f.read_text()) for f in sorted((fit_dir / "cache").glob("*/*.json"))]
+    thetas = np.array([[float(c["theta"][n]) for n in names] for c in cached])
+    out = []
+    for row in rows.select(names).to_numpy():
+        gap = np.max(np.abs(thetas - row) / np.maximum(np.abs(row), 1e-12), axis=1)
+        k = int(np.argmin(gap))
+        if gap[k] > 1e-9:
+            raise ValueError(f"{fit_dir / 'cache'}: no cached run at theta {row.tolist()}")
+        out.append(cached[k])
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Write ``FIT_DIR/leave_one_out_emulated.csv`` for a history-matching fit."""
+    """Write ``FIT_DIR/leave_one_out_emulated.csv`` for a history-matching fit (no new runs)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", type=Path)
     parser.add_argument("fit_dir", type=Path)
     args = parser.parse_args(argv)
     cal = load_spec(args.spec)
-    history = _wave_one(args.fit_dir)
     names = [p.name for p in cal.parameters]
-    theta = history.select(names).to_numpy()
-    z = np.array(
-        [[p.to_unit(float(v)) for p, v in zip(cal.parameters, row, strict=True)] for row in theta]
-    )
-    executor, shards = make_executor(1, None, None)
-    evaluator = Evaluator(cal, args.fit_dir / "cache", executor, shards)
-    evs = evaluator.evaluate(list(z))
-    if evaluator.n_cached != len(evs):
-        print(f"note: {len(evs) - evaluator.n_cached} of {len(evs)} runs were not cached")
-    start = evaluator.evaluate([cal.z_start()])[0]
-    objective = Objective.at_start(cal.targets, start.moments, cal.spec.objective)
+    runs = _cached_runs(args.fit_dir, _wave_one(args.fit_dir), names)
+    start = _cached_runs(
+        args.fit_dir,
+        pl.read_csv(args.fit_dir / "history.csv").filter(pl.col("stage") == "start"),
+        names,
+    )[0]
+    z = np.array([run["z"] for run in runs], dtype=float)
+    moments = {k: Moment(*v) for k, v in cast(dict[str, list[float]], start["moments"]).items()}
+    objective = Objective.at_start(cal.targets, moments, cal.spec.objective)
     active = [k for k, t in enumerate(cal.targets) if t.weight > 0]
     bounds = [cal.targets[k].model_interval() for k in active]
     obs = Observations(
@@ -184,7 +209,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         weights=np.array([cal.targets[k].weight for k in active]),
     )
     keys = [cal.targets[k].key for k in active]
-    y = np.array([[ev.moments[key].value for key in keys] for ev in evs], dtype=float)
+    y = np.array(
+        [[cast(dict[str, list[float]], run["moments"])[key][0] for key in keys] for run in runs],
+        dtype=float,
+    )
     of = programme_of_targets(cal)
     programmes = [of[cal.targets[k].target_id] for k in active]
     table = leave_one_programme_out(cal, z, y, obs, programmes, Streams(cal.spec.seed, 0))
