@@ -306,7 +306,7 @@ def _run_optimiser(run: _Run, z0: FloatArray) -> OptimiserResult:
     return result
 
 
-def _observations(cal: Calibration, objective: Objective) -> tuple[list[int], Observations]:
+def observations(cal: Calibration, objective: Objective) -> tuple[list[int], Observations]:
     """The fitted targets (weight > 0): their indices and what they are matched to."""
     active = [k for k, t in enumerate(cal.targets) if t.weight > 0]
     bounds = [cal.targets[k].model_interval() for k in active]
@@ -324,7 +324,7 @@ def _run_history_matching(run: _Run) -> HistoryMatchResult:
     cal = run.cal
     assert run.objective is not None
     settings = cal.spec.history_matching
-    active, obs = _observations(cal, run.objective)
+    active, obs = observations(cal, run.objective)
     keys = [cal.targets[k].key for k in active]
     run.stage, run.generation = "history_matching", 1
     run.reporter.stage("history matching wave 1")
@@ -377,7 +377,7 @@ def _hm_frames(cal: Calibration, run: _Run, hm: HistoryMatchResult) -> dict[str,
             for w in hm.waves
         ]
     )
-    active, _ = _observations(cal, run.objective)
+    active, _ = observations(cal, run.objective)
     sample = hm.nroy[:: max(1, len(hm.nroy) // 500)]
     grad = sensitivity(hm.waves[-1].emulators, sample)
     rows = []

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from calibration.cli import observations
 from calibration.emulator import Emulator
 from calibration.history_matching import (
     Observations,
@@ -199,15 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     z = np.array([run["z"] for run in runs], dtype=float)
     moments = {k: Moment(*v) for k, v in cast(dict[str, list[float]], start["moments"]).items()}
     objective = Objective.at_start(cal.targets, moments, cal.spec.objective)
-    active = [k for k, t in enumerate(cal.targets) if t.weight > 0]
-    bounds = [cal.targets[k].model_interval() for k in active]
-    obs = Observations(
-        names=tuple(cal.targets[k].target_id for k in active),
-        low=np.array([lo for lo, _ in bounds]),
-        high=np.array([hi for _, hi in bounds]),
-        var=np.array([float(objective.sd[k]) ** 2 for k in active]),
-        weights=np.array([cal.targets[k].weight for k in active]),
-    )
+    active, obs = observations(cal, objective)
     keys = [cal.targets[k].key for k in active]
     y = np.array(
         [[cast(dict[str, list[float]], run["moments"])[key][0] for key in keys] for run in runs],

@@ -51,6 +51,7 @@ from sim.metrics import (
     Sums,
     add_sums,
     finish_summary,
+    float_column,
     provider_metrics,
     signal_quintiles,
     summary_from_sums,
@@ -289,11 +290,6 @@ def _moments(x: FloatArray, ids: IntArray, k: int) -> tuple[FloatArray, FloatArr
         ss = _sums(ids, dev * dev, k)
         var = np.where(n >= 2, ss / (n - 1.0), np.nan)
     return n, mean, var
-
-
-def _floats(df: pl.DataFrame, column: str) -> FloatArray:
-    """A column as float64 (null and NaN as NaN)."""
-    return df[column].cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
 
 
 # --------------------------------------------------------------------------- reading
@@ -575,12 +571,12 @@ def over_replicates(
     then = ["replicate"] if "replicate" in df.columns else []
     rows, ids = _runs(df, keys, then)
     first = _first_rows(rows, ids, keys)
-    x = _floats(rows, "value")
+    x = float_column(rows, "value")
     n, mean, var = _moments(x, ids, first.height)
     sd = np.sqrt(var)
     lo, hi = t_interval(mean, sd, n, level)
     if bound == "rate":
-        claimants = _floats(rows, "n")
+        claimants = float_column(rows, "n")
         with np.errstate(invalid="ignore", divide="ignore"):
             k = x * claimants
             logit = np.log((k + 0.5) / (claimants - k + 0.5))
@@ -683,10 +679,10 @@ def _effect_sums(paired: pl.DataFrame, dq: pl.Series) -> Sums:
     """
     x: dict[str, FloatArray] = {"n": np.ones(paired.height)}
     for c in _VALUES:
-        xs, xb = _floats(paired, f"{c}_s"), _floats(paired, f"{c}_b")
+        xs, xb = float_column(paired, f"{c}_s"), float_column(paired, f"{c}_b")
         x[f"{c}_s"], x[f"{c}_b"], x[f"{c}_d"] = xs, xb, xs - xb
-    ben_s, ben_b = _floats(paired, "ben_s"), _floats(paired, "ben_b")
-    o24_s, o24_b = _floats(paired, "o24_s"), _floats(paired, "o24_b")
+    ben_s, ben_b = float_column(paired, "ben_s"), float_column(paired, "ben_b")
+    o24_s, o24_b = float_column(paired, "o24_s"), float_column(paired, "o24_b")
     x["savings"], x["out_s"] = ben_b - ben_s, o24_s
     x["out_both"], x["out_diff"] = o24_s * o24_b, o24_s - o24_b
     matrix = np.column_stack([x[k] for k in _EFFECT_SUMS])
@@ -999,9 +995,9 @@ def _cost_ratios(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
     for (scenario, baseline, group), part in both.group_by(
         ["scenario", "baseline", "group"], maintain_order=True
     ):
-        den = _floats(part, "outcomes")
+        den = float_column(part, "outcomes")
         for effect, numerator in numerators.items():
-            num = _floats(part.select(numerator.alias("num")), "num")
+            num = float_column(part.select(numerator.alias("num")), "num")
             ratio, lo, hi, note = fieller_interval(num, den, level)
             rows.append(
                 {
@@ -1028,9 +1024,9 @@ def _summarise_impacts(per_rep: pl.DataFrame, level: float) -> pl.DataFrame:
     df, ids = _runs(per_rep, _IMPACT_KEYS, ["replicate"])
     keys = _first_rows(df, ids, _IMPACT_KEYS)
     k = keys.height
-    n, mean, var = _moments(_floats(df, "value"), ids, k)
-    n_s, _, var_s = _moments(_floats(df, "level_scenario"), ids, k)
-    n_b, _, var_b = _moments(_floats(df, "level_baseline"), ids, k)
+    n, mean, var = _moments(float_column(df, "value"), ids, k)
+    n_s, _, var_s = _moments(float_column(df, "level_scenario"), ids, k)
+    n_b, _, var_b = _moments(float_column(df, "level_baseline"), ids, k)
     sd = np.sqrt(var)
     lo, hi = t_interval(mean, sd, n, level)
     ulo, uhi = _welch_interval(mean, var_s, n_s, var_b, n_b, level)

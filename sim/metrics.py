@@ -23,6 +23,7 @@ __all__ = [
     "Sums",
     "add_sums",
     "finish_summary",
+    "float_column",
     "provider_metrics",
     "signal_quintiles",
     "summarise",
@@ -154,9 +155,9 @@ def signal_quintiles(signal: pl.Series) -> pl.Series:
     return frame.select(("signal_q" + (q + 1).cast(pl.Utf8)).alias("signal_quintile")).to_series()
 
 
-def _floats(ledger: pl.DataFrame, column: str) -> npt.NDArray[np.float64]:
-    """A column as float64, nulls as NaN."""
-    return ledger[column].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+def float_column(frame: pl.DataFrame, column: str) -> npt.NDArray[np.float64]:
+    """A column as float64 (null and NaN as NaN)."""
+    return frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
 
 
 def _as_float(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
@@ -166,11 +167,11 @@ def _as_float(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
 def _stat_columns(ledger: pl.DataFrame, parked_gap_days: float) -> npt.NDArray[np.float64]:
     """Each row's contribution to every stat of :data:`SUM_STATS` (rows x stats)."""
     n = ledger.height
-    referred = _floats(ledger, "referred_at")
-    outcome = _floats(ledger, "outcome_at")
-    entry = _floats(ledger, "first_job_at")
-    attached = ~np.isnan(_floats(ledger, "attached_at"))
-    gap = _floats(ledger, "max_contact_gap_days")
+    referred = float_column(ledger, "referred_at")
+    outcome = float_column(ledger, "outcome_at")
+    entry = float_column(ledger, "first_job_at")
+    attached = ~np.isnan(float_column(ledger, "attached_at"))
+    gap = float_column(ledger, "max_contact_gap_days")
     cols: dict[str, npt.NDArray[np.float64]] = {"n": np.ones(n), "attached": _as_float(attached)}
     with np.errstate(invalid="ignore"):  # NaN compares False: null is not within a horizon
         for months in (12, 24):
@@ -178,15 +179,15 @@ def _stat_columns(ledger: pl.DataFrame, parked_gap_days: float) -> npt.NDArray[n
             cols[f"outcome_{months}"] = _as_float((outcome - referred) <= days)
             cols[f"entry_{months}"] = _as_float((entry - referred) <= days)
         cols["parked"] = _as_float(attached & (gap >= parked_gap_days))
-    cols["ever_sanctioned"] = _as_float(_floats(ledger, "n_sanctions") > 0)
+    cols["ever_sanctioned"] = _as_float(float_column(ledger, "n_sanctions") > 0)
     cols["with_outcome"] = _as_float(~np.isnan(outcome))
     cols["parked_of"] = _as_float(attached & ~np.isnan(gap))
     for stat in SUM_STATS:
         if stat.startswith("sum_"):
-            x = _floats(ledger, stat[4:])
+            x = float_column(ledger, stat[4:])
             cols[stat] = np.where(np.isnan(x), 0.0, x)
         elif stat.startswith("n_") and stat != "n":
-            cols[stat] = _as_float(~np.isnan(_floats(ledger, stat[2:])))
+            cols[stat] = _as_float(~np.isnan(float_column(ledger, stat[2:])))
     return np.column_stack([cols[s] for s in SUM_STATS])
 
 
