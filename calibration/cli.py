@@ -30,7 +30,7 @@ import dataclasses
 import datetime as dt
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,7 +71,7 @@ from calibration.report import (
     write_frames,
     write_report,
 )
-from calibration.spec import Calibration, load_spec
+from calibration.spec import Calibration, HistoryMatchingSettings, load_spec
 from sim.rng import Streams
 
 __all__ = ["METHODS", "CalibrationResult", "calibrate"]
@@ -448,6 +448,20 @@ def held_out(cal: Calibration, programme: str) -> Calibration:
     return dataclasses.replace(cal, targets=targets)
 
 
+def with_history_matching(cal: Calibration, values: Mapping[str, Any]) -> Calibration:
+    """``cal`` with some ``[history_matching]`` settings replaced.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        If a value is out of its range or names no setting.
+    """
+    settings = HistoryMatchingSettings.model_validate(
+        {**cal.spec.history_matching.model_dump(), **values}
+    )
+    return dataclasses.replace(cal, spec=cal.spec.model_copy(update={"history_matching": settings}))
+
+
 def _write_programmes(cal: Calibration, estimate: dict[str, float], note: str) -> list[Path]:
     """Write each programme's calibrated scenario and counterfactual where the spec names one."""
     files: list[Path] = []
@@ -478,6 +492,8 @@ def calibrate(
     write_scenario: bool = True,
     progress: bool = True,
     leave_out: str | None = None,
+    cache: Path | None = None,
+    history_matching: Mapping[str, Any] | None = None,
 ) -> CalibrationResult:
     """Calibrate a scenario to published figures and write the fit report.
 
@@ -506,6 +522,12 @@ def calibrate(
         A programme's scenario name: its targets (those of its scenario and its
         counterfactual) are reported but not fitted (weight 0), for cross-validation;
         no calibrated scenario is written then.
+    cache : Path, optional
+        Folder of the evaluation cache (default ``out/cache``); fits of one spec can
+        share one, so runs at the same points are simulated once.
+    history_matching : mapping, optional
+        Values that replace the spec's ``[history_matching]`` settings (e.g. a smaller
+        budget for cross-validation refits), validated as the spec's are.
 
     Returns
     -------
@@ -531,10 +553,12 @@ def calibrate(
     method = method or cal.spec.method
     if leave_out is not None:  # a cross-validation fit never overwrites the shipped scenarios
         cal, write_scenario = held_out(cal, leave_out), False
+    if history_matching:
+        cal = with_history_matching(cal, history_matching)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     executor, shards = make_executor(workers, scheduler, dask_local)
-    evaluator = Evaluator(cal, out / "cache", executor, shards, resume=resume)
+    evaluator = Evaluator(cal, cache or out / "cache", executor, shards, resume=resume)
     reporter: Reporter = _RichReporter(_budget(cal, method)) if progress else _Silent()
     try:
         run = _Run(cal, evaluator, reporter)

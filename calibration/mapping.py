@@ -157,10 +157,16 @@ def _within(column: str, horizon_days: float | None) -> pl.Expr:
 
 
 def select(
-    ledger: pl.DataFrame, groups: Sequence[str], cohort_days: tuple[float, float] | None
+    ledger: pl.DataFrame,
+    groups: Sequence[str],
+    cohort_days: tuple[float, float] | None,
+    arms: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Return the referrals of ``groups`` referred within ``cohort_days`` (``[start, end)``)."""
+    """Return the referrals of ``groups`` referred within ``cohort_days`` (``[start, end)``),
+    in ``arms`` if any are given (the ledger's ``arm`` column)."""
     keep = pl.col("group").is_in(list(groups))
+    if arms:
+        keep = keep & pl.col("arm").is_in(list(arms))
     if cohort_days is not None:
         start, end = cohort_days
         keep = keep & (pl.col("referred_at") >= start) & (pl.col("referred_at") < end)
@@ -588,7 +594,7 @@ def measure(target: Target, ledger: pl.DataFrame, scenario: Scenario) -> Moment:
     KeyError
         If ``target.measure`` is not a known measure (validation prevents this).
     """
-    selected = select(ledger, target.groups, target.cohort_days)
+    selected = select(ledger, target.groups, target.cohort_days, target.arms)
     return MEASURES[target.measure](target, selected, scenario)
 
 

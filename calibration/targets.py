@@ -97,10 +97,13 @@ class Target:
     label : str
         A short human label (for the fit report).
     population : str
-        As written: a payment group, ``"all"``, a benefit (``"JSA"``/``"ESA"``), or
-        several of these joined by ``+``.
+        As written: a payment group, ``"all"``, a benefit (``"JSA"``/``"ESA"``), a trial
+        arm ``"arm:NAME"``, or several of these joined by ``+`` (groups are a union,
+        arms a filter on it; arms alone select every group).
     groups : tuple of str
         The payment groups the population resolves to.
+    arms : tuple of str
+        The trial arms it is restricted to (empty: every referral).
     cohort : str
         ``"all"``, a referral month ``"YYYY-MM"`` or a span ``"YYYY-MM..YYYY-MM"``.
     cohort_days : tuple of float or None
@@ -127,6 +130,7 @@ class Target:
     programme: str
     population: str
     groups: tuple[str, ...]
+    arms: tuple[str, ...]
     cohort: str
     cohort_days: tuple[float, float] | None
     horizon_months: int | None
@@ -287,11 +291,36 @@ def _rounding_unit(raw: str) -> float:
     return 10.0 ** (-decimals)
 
 
+ARM_PREFIX = "arm:"
+"""A population token ``arm:NAME`` restricts a target to one trial arm of its scenario."""
+
+
+def _tokens(population: str) -> tuple[list[str], list[str]]:
+    """Split ``a+b+arm:x`` into its group tokens and its arm names."""
+    tokens = [t.strip() for t in population.split("+")]
+    arms = [t.removeprefix(ARM_PREFIX) for t in tokens if t.startswith(ARM_PREFIX)]
+    return [t for t in tokens if not t.startswith(ARM_PREFIX)], arms
+
+
+def _arms(row: _Row, population: str, scenario: Scenario) -> tuple[str, ...]:
+    """The trial arms named by ``arm:NAME`` tokens, reporting arms the scenario lacks."""
+    _, arms = _tokens(population)
+    for arm in arms:
+        if arm not in scenario.arms:
+            valid = ", ".join(ARM_PREFIX + a for a in scenario.arms) or "none (no trial arms)"
+            row.fail("population", population, f"names no trial arm {arm!r}; valid: {valid}")
+            return ()
+    return tuple(arms)
+
+
 def _groups(row: _Row, population: str, scenario: Scenario) -> tuple[str, ...]:
     """Resolve ``a+b+JSA`` into the scenario's payment groups, reporting unknown tokens."""
     groups = scenario.population.groups
     out: list[str] = []
-    for token in (t.strip() for t in population.split("+")):
+    tokens, arms = _tokens(population)
+    if arms and not tokens:
+        tokens = ["all"]
+    for token in tokens:
         if token == "all":
             out += list(groups)
         elif token in BENEFITS:
@@ -417,6 +446,7 @@ def _target(row: _Row, scenarios: Mapping[str, Scenario], about_sd_relative: flo
     value, low, high = _value_and_range(row, exactness)
     population = row.text("population")
     groups = _groups(row, population, scenario) if scenario and population else ()
+    arms = _arms(row, population, scenario) if scenario and population else ()
     cohort = row.text("cohort")
     cohort_days = _cohort(row, cohort, scenario) if scenario else None
     weight = row.number("weight")
@@ -432,6 +462,7 @@ def _target(row: _Row, scenarios: Mapping[str, Scenario], about_sd_relative: flo
         programme=row.text("programme"),
         population=population,
         groups=groups,
+        arms=arms,
         cohort=cohort,
         cohort_days=cohort_days,
         horizon_months=horizon,

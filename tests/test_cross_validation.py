@@ -7,9 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from test_joint_calibration import START, _case
 
-from calibration.cross_validation import leave_one_programme_out, weighted_quantile
+from calibration.cross_validation import (
+    REFIT_COLUMNS,
+    leave_one_programme_out,
+    refit_leave_one_out,
+    summarise,
+    weighted_quantile,
+)
 from calibration.history_matching import Observations, _sobol
 from calibration.spec import load_spec
 from sim.rng import Streams
@@ -50,3 +57,46 @@ def test_weighted_quantile_by_hand() -> None:
     assert weighted_quantile(x, w, 0.3) == 1.0
     assert weighted_quantile(x, w, 0.5) == 2.0
     assert weighted_quantile(x, w, 0.95) == 4.0
+
+
+REFIT_SETTINGS = """
+[history_matching]
+points_per_wave = 8
+max_waves = 2
+n_candidates = 500
+posterior_draws = 500
+predictive_draws = 4
+emulator_restarts = 0
+"""
+
+
+def test_refit_leaves_each_programme_out_of_a_whole_fit(tmp_path: Path) -> None:
+    """``--refit``: one history-matching fit per programme with its targets at weight 0,
+    its targets then simulated at that fit's estimate and predictive draws; the fits
+    share one cache, so the first wave (one design) is simulated once."""
+    spec = _case(tmp_path / "case", {}, START)
+    text = spec.read_text().replace('name = "joint"', 'name = "joint"\nmethod = "history_matching"')
+    spec.write_text(text + REFIT_SETTINGS)
+    fit_dir = tmp_path / "fit"
+    table = refit_leave_one_out(spec, fit_dir, max_waves=1, workers=1)
+    assert table.columns == ["left_out", *REFIT_COLUMNS]
+    assert table["left_out"].to_list() == ["small_wp", "small_wp", "small_pw", "small_pw"]
+    assert table["target_id"].to_list() == ["W12", "W24", "P12", "Q12"]
+    assert table["abs_error"].is_finite().all() and (table["abs_error"] >= 0).all()
+    lows, highs = table["simulated_low"].to_numpy(), table["simulated_high"].to_numpy()
+    assert np.all(lows <= highs)
+    for name in ("small_wp", "small_pw"):
+        fit = (fit_dir / "leave_out" / name / "fit.csv").read_text()
+        assert "W12" in fit and "P12" in fit  # every target is reported
+    # 1 start + 8 design points are shared; each refit adds its estimate and 4 draws at most
+    cached = list((fit_dir / "cache").glob("*/*.json"))
+    assert 9 < len(cached) <= 9 + 2 * 5
+    summary = summarise(table)
+    assert summary["left_out"].to_list() == ["small_wp", "small_pw"]
+    assert summary["n_targets"].to_list() == [2, 2]
+
+
+def test_refit_refuses_an_unknown_programme(tmp_path: Path) -> None:
+    spec = _case(tmp_path / "case", {}, START)
+    with pytest.raises(ValueError, match="not a programme of the spec"):
+        refit_leave_one_out(spec, tmp_path / "fit", programmes=["martians"])

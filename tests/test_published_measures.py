@@ -22,6 +22,7 @@ from calibration.mapping import (
     first_exit_share,
     first_exits,
     leaver_sustained_job_share,
+    measure,
     off_benefit_spell_rate,
     programme_stages,
     referral_sanction_conversion,
@@ -227,3 +228,49 @@ def test_the_objective_scales_each_kind_of_measures_simulation_se(tmp_path: Path
     assert obj.sd[0] == pytest.approx(math.hypot(rounding_sd, 0.05))
     # "12" percent is rounded to 1 point: the same 0.01 / sqrt(12) in model units
     assert obj.sd[1] == pytest.approx(math.hypot(rounding_sd, 0.002 * math.sqrt(2.0)))
+
+
+SVLTU = ROOT / "scenarios" / "svltu.toml"
+
+
+def test_a_trial_arm_population_selects_that_arms_referrals(tmp_path: Path) -> None:
+    """``arm:NAME`` restricts a target to one arm (SVLTU's arms are held-out checks)."""
+    sv = load_scenario(SVLTU)
+    base = {"scenario": "svltu", "measure": "job_entry_rate", "horizon_months": "6"}
+    rows = [
+        base | {"target_id": "O", "population": "arm:ocm"},
+        base | {"target_id": "C", "population": "jsa_completers+arm:cap+arm:control"},
+        base | {"target_id": "A", "population": "all"},
+    ]
+    targets = load_targets(_targets_csv(tmp_path / "t.csv", rows), {sv.name: sv})
+    assert [t.arms for t in targets] == [("ocm",), ("cap", "control"), ()]
+    d = DAYS_PER_MONTH
+    led = pl.DataFrame(
+        {
+            "group": ["jsa_completers"] * 6,
+            "arm": ["ocm", "ocm", "cap", "cap", "control", "control"],
+            "referred_at": [0.0] * 6,
+            # jobs: ocm one of two, cap none, control both (one after 6 months)
+            "first_job_at": [30.0, NONE, NONE, NONE, 10.0, 7 * d],
+        }
+    )
+    got = {t.target_id: measure(t, led, sv).value for t in targets}
+    assert got == {"O": 0.5, "C": pytest.approx(1 / 4), "A": pytest.approx(2 / 6)}
+
+
+def test_an_arm_the_scenario_lacks_is_one_line(tmp_path: Path) -> None:
+    sv, wp = load_scenario(SVLTU), load_scenario(WP)
+    rows = [
+        {"target_id": "X", "scenario": "svltu", "population": "arm:placebo"},
+        {"target_id": "Y", "scenario": "work_programme", "population": "all+arm:ocm"},
+    ]
+    rows = [r | {"measure": "job_entry_rate", "horizon_months": "6"} for r in rows]
+    with pytest.raises(ScenarioError) as err:
+        load_targets(_targets_csv(tmp_path / "t.csv", rows), {sv.name: sv, wp.name: wp})
+    text = [str(p) for p in err.value.problems]
+    assert any(
+        "row 2 (X), column population = 'arm:placebo'" in m
+        and "no trial arm 'placebo'; valid: arm:ocm, arm:cap, arm:control" in m
+        for m in text
+    )
+    assert any("(Y), column population = 'all+arm:ocm'" in m and "no trial arms" in m for m in text)
