@@ -344,7 +344,7 @@ def _run_history_matching(run: _Run) -> HistoryMatchResult:
 
     streams = Streams(seed=cal.spec.seed, replicate=settings.seed_offset)
     result = history_match(simulate, cal.parameters, obs, settings, streams, on_wave)
-    run.reporter.log(f"history matching: {result.message}; posterior ESS {result.ess:.0f}")
+    run.reporter.log(f"history matching: {result.message}; emulator posterior: {result.summary}")
     return result
 
 
@@ -594,6 +594,9 @@ def calibrate(
             "estimate_from": estimate_from,
             "ess": hm.ess,
             "hm_message": hm.message[:1].upper() + hm.message[1:],
+            "smc_particles": len(hm.posterior_z),
+            "smc_stages": hm.posterior.n_stages,
+            "smc_acceptance": hm.posterior.mean_acceptance,
             "predictive_draws": len(hm.predictive_z),
         }
     return _finish(cal, run, out, method, unc, f_start, t0, write_scenario, extra)

@@ -27,13 +27,20 @@ Computational Biology 11: e1003968), on the unit cube of the spec's parameters:
    candidates that pass the new wave.
 5. **Stop** after ``max_waves``, or when a wave keeps more than ``min_shrink`` of the
    previous NROY space (the emulators can no longer tell the rest apart).
-6. **Posterior.** Importance sampling from the last wave's emulators with the
-   Gaussian likelihood ``prod_t N(dist_t; 0, Var[f_t(z)] + s_t**2) ** w_t`` (``w_t``
-   the target's weight) and the spec's priors, restricted to the NROY of the earlier
-   waves: a first round uniform over the NROY's bounding box (Sobol points), a second
-   from a defensive mixture of that box and a Gaussian at the first round's weighted
-   mean with twice its covariance. ``predictive_draws`` draws are then resampled from
-   the weighted sample (systematic resampling) for the caller to simulate.
+6. **Posterior.** Sequential Monte Carlo with likelihood tempering
+   (:func:`calibration.smc.smc_sample`; Del Moral, Doucet & Jasra 2006) on the last
+   wave's emulators, with the Gaussian likelihood
+   ``prod_t N(dist_t; 0, Var[f_t(z)] + s_t**2) ** w_t`` (``w_t`` the target's weight)
+   and the spec's priors restricted to the NROY space of the earlier waves. The
+   ``posterior_draws`` particles start from the NROY candidates of the earlier waves
+   (prior draws, topped up by draws around them), moved ``PRIOR_STEPS`` Metropolis steps
+   targeting the restricted prior to make them a sample of it; the temperatures are
+   chosen so that each step keeps a conditional ESS of ``smc_ess_share`` of the
+   particles, and each resampling is followed by ``mcmc_steps`` random-walk Metropolis
+   steps. If no final NROY candidate passes the earlier waves (a least-implausible
+   fallback, step 4), the support is the space at least as plausible under every wave as
+   the least plausible of them. ``predictive_draws`` draws are then taken from the
+   particles (systematic resampling) for the caller to simulate.
 
 All randomness comes from :class:`sim.rng.Streams` keyed streams (the Sobol scramble
 seeds too), so a rerun designs the same points and replays them from the evaluation
@@ -51,6 +58,7 @@ import numpy.typing as npt
 from scipy.stats import qmc  # type: ignore[import-untyped]
 
 from calibration.emulator import Emulator, fit_emulator
+from calibration.smc import SMCResult, smc_sample
 from calibration.spec import HistoryMatchingSettings, Parameter
 from sim.rng import Streams
 
@@ -76,10 +84,10 @@ FALLBACK_SHARE = 0.01
 """When no candidate passes, the least implausible share kept as the NROY space."""
 MIN_POOL = 200
 """Fewest NROY candidates wanted before the pool is topped up."""
-BOX_MARGIN = 0.1
-"""The posterior proposal box: the NROY's bounding box widened by this share a side."""
-DEFENSIVE = 0.3
-"""Share of the box in the second posterior proposal (the rest is the Gaussian)."""
+PRIOR_STEPS = 100
+"""Metropolis steps targeting the restricted prior that turn the earlier waves' NROY
+candidates (mostly drawn around each other, so bunched) into a sample of it before the
+tempering (on the joint fit, 20 steps left the bunching, 60-200 removed it)."""
 GRADIENT_STEP = 0.02
 """Central-difference step in the unit cube for :func:`sensitivity`."""
 _SOBOL_STREAM = "calibration.history_matching.sobol"
@@ -168,28 +176,56 @@ class HistoryMatchResult:
     waves : list of Wave
     nroy : numpy.ndarray
         The final NROY candidates, ``(m, d)``.
-    posterior_z : numpy.ndarray
-        The importance sample, ``(n, d)``.
-    posterior_weights : numpy.ndarray
-        Its normalised weights.
+    posterior : SMCResult
+        The tempered SMC sample of the emulator posterior and its diagnostics.
     predictive_z : numpy.ndarray
         Draws resampled from the posterior, ``(predictive_draws, d)``.
     message : str
         Why the waves stopped.
+    log : list of str
+        Notes on the waves and the posterior.
     """
 
     waves: list[Wave]
     nroy: FloatArray
-    posterior_z: FloatArray
-    posterior_weights: FloatArray
+    posterior: SMCResult
     predictive_z: FloatArray
     message: str
     log: list[str] = field(default_factory=list)
 
     @property
+    def posterior_z(self) -> FloatArray:
+        """The posterior particles in the unit cube, ``(posterior_draws, d)``."""
+        return self.posterior.particles
+
+    @property
+    def posterior_weights(self) -> FloatArray:
+        """Their normalised weights (equal: the last SMC stage resamples)."""
+        return self.posterior.weights
+
+    @property
     def ess(self) -> float:
-        """Effective sample size of the posterior weights, ``1 / sum(w**2)``."""
-        return float(1.0 / np.sum(self.posterior_weights**2))
+        """Effective sample size of the last tempering stage's weights, in particles."""
+        return self.posterior.ess
+
+    @property
+    def temperatures(self) -> FloatArray:
+        """The tempering ladder ``0 = phi_0 < ... < phi_K = 1``."""
+        return self.posterior.temperatures
+
+    @property
+    def acceptance(self) -> FloatArray:
+        """Mean Metropolis acceptance rate of each tempering stage's moves."""
+        return self.posterior.acceptance
+
+    @property
+    def summary(self) -> str:
+        """One line on the posterior sample: particles, stages, acceptance, ESS."""
+        post = self.posterior
+        return (
+            f"{len(post.particles)} SMC particles, {post.n_stages} tempering stages, mean "
+            f"acceptance {post.mean_acceptance:.2f}, final-stage ESS {post.ess:.0f}"
+        )
 
     @property
     def posterior_mean(self) -> FloatArray:
@@ -327,16 +363,25 @@ class _Space:
         self.settings = settings
         self.waves: list[list[Emulator | None]] = []
 
-    def passes(self, z: FloatArray, upto: int | None = None) -> BoolArray:
-        """True where ``z`` is not implausible under the first ``upto`` waves (all)."""
+    def passes(
+        self, z: FloatArray, upto: int | None = None, cutoff: float | None = None
+    ) -> BoolArray:
+        """True where ``z`` is not implausible under the first ``upto`` waves (all), at
+        ``cutoff`` (the settings' unless given)."""
+        cut = self.settings.cutoff if cutoff is None else cutoff
         ok = np.ones(len(z), dtype=bool)
-        for ems in self.waves[:upto]:
+        for ems in reversed(self.waves[:upto]):  # the newest rules out most: fewer to check
             if not ok.any():
                 break
-            ok[ok] = _measure(ems, z[ok], self.obs, self.settings.implausibility_rank) <= (
-                self.settings.cutoff
-            )
+            ok[ok] = _measure(ems, z[ok], self.obs, self.settings.implausibility_rank) <= cut
         return ok
+
+    def worst(self, z: FloatArray, upto: int | None = None) -> FloatArray:
+        """The largest over the first ``upto`` waves (all) of each point's measure."""
+        out = np.zeros(len(z))
+        for ems in self.waves[:upto]:
+            out = np.maximum(out, _measure(ems, z, self.obs, self.settings.implausibility_rank))
+        return out
 
     def passes_newest(self, z: FloatArray) -> BoolArray:
         """True where ``z`` is not implausible under the newest wave alone."""
@@ -345,10 +390,7 @@ class _Space:
 
     def least_implausible(self, z: FloatArray, n: int) -> FloatArray:
         """The ``n`` points of ``z`` with the smallest largest-over-waves measure."""
-        worst = np.zeros(len(z))
-        for ems in self.waves:
-            worst = np.maximum(worst, _measure(ems, z, self.obs, self.settings.implausibility_rank))
-        order = np.argsort(worst, kind="stable")[:n]
+        order = np.argsort(self.worst(z), kind="stable")[:n]
         return np.asarray(z[order], dtype=np.float64)
 
 
@@ -416,6 +458,7 @@ def history_match(
     fraction = 1.0
     all_z = np.empty((0, d))
     all_y = np.empty((0, len(obs.names)))
+    earlier_pool = pool
     waves: list[Wave] = []
     log: list[str] = []
     message = f"stopped after {s.max_waves} waves"
@@ -455,16 +498,17 @@ def history_match(
         if on_wave is not None:
             on_wave(wave)
         shrink = share
-        pool, fraction = new_pool, new_fraction
+        earlier_pool, pool, fraction = pool, new_pool, new_fraction
         if k >= 2 and shrink > s.min_shrink:
             message = (
                 f"wave {k} kept {shrink:.2f} of the previous NROY space (> min_shrink "
                 f"{s.min_shrink}): stopped"
             )
             break
-    post_z, post_w = _posterior(space, params, obs, pool, s, streams)
-    predictive = _resample(post_z, post_w, s.predictive_draws, streams)
-    return HistoryMatchResult(waves, pool, post_z, post_w, predictive, message, log)
+    post, note = _posterior(space, params, obs, (earlier_pool, pool), s, streams)
+    log += [note] if note else []
+    predictive = _resample(post.particles, post.weights, s.predictive_draws, streams)
+    return HistoryMatchResult(waves, pool, post, predictive, message, log)
 
 
 def _refill(
@@ -510,13 +554,17 @@ def _log_likelihood(
 
 
 def _log_prior(params: Sequence[Parameter], z: FloatArray) -> FloatArray:
-    out = np.zeros(len(z))
+    """The spec's log prior density of each point in the unit cube (``-inf`` outside)."""
+    inside = np.all((z >= 0.0) & (z <= 1.0), axis=1)
+    out = np.where(inside, 0.0, -np.inf)
     for j, p in enumerate(params):
-        out += np.array([p.log_prior_unit(float(v)) for v in z[:, j]])
+        if p.log_prior_unit(0.25) != 0.0 or p.log_prior_unit(0.75) != 0.0:  # not flat in z
+            out[inside] += [p.log_prior_unit(float(v)) for v in z[inside, j]]
     return out
 
 
 def _normalise(logw: FloatArray) -> FloatArray:
+    """Normalised weights from log weights (equal if none is finite)."""
     top = float(np.max(logw))
     if not math.isfinite(top):
         return np.full(len(logw), 1.0 / len(logw))
@@ -528,60 +576,56 @@ def _posterior(
     space: _Space,
     params: Sequence[Parameter],
     obs: Observations,
-    nroy: FloatArray,
+    pools: tuple[FloatArray, FloatArray],
     s: HistoryMatchingSettings,
     streams: Streams,
-) -> tuple[FloatArray, FloatArray]:
-    """Two rounds of importance sampling (see the module doc)."""
-    d = len(params)
+) -> tuple[SMCResult, str]:
+    """Tempered SMC on the last wave's emulators (see the module doc), and a note if the
+    support had to be widened.
+
+    ``pools`` are the NROY candidates before the last wave and after it. The support is
+    the earlier waves' NROY space. If no final candidate is in it, the final candidates
+    are a least-implausible fallback (:func:`_refill`) and so is the support: the space at
+    least as plausible under every wave as the least plausible of them (where the last
+    emulators were trained; outside it their variance, not the data, would draw the
+    posterior).
+    """
     last = space.waves[-1]
     earlier = len(space.waves) - 1
-    lo = np.clip(nroy.min(axis=0) - BOX_MARGIN * np.ptp(nroy, axis=0), 0.0, 1.0)
-    hi = np.clip(nroy.max(axis=0) + BOX_MARGIN * np.ptp(nroy, axis=0), 0.0, 1.0)
-    hi = np.maximum(hi, np.minimum(lo + 1e-6, 1.0))
-    lo = np.minimum(lo, hi - 1e-6)
-    width = hi - lo
-    log_box = -float(np.sum(np.log(width)))
+    before, nroy = pools
+    upto, cutoff, note = earlier, s.cutoff, ""
+    if earlier > 0 and not space.passes(nroy, earlier).any():
+        upto, cutoff = len(space.waves), float(np.max(space.worst(nroy)))
+        note = (
+            f"posterior: no NROY candidate passes the earlier waves at cutoff {s.cutoff}; "
+            f"its support is the least implausible space, every wave's measure up to "
+            f"{cutoff:.3g}"
+        )
 
-    # inside the earlier waves' NROY space, unless nothing there (a least-implausible fallback)
-    restrict = bool(space.passes(nroy, earlier).any())
+    def log_prior(z: FloatArray) -> FloatArray:
+        return _log_prior(params, z)
 
-    def target(z: FloatArray) -> FloatArray:
-        logp = _log_prior(params, z)
-        ok = np.isfinite(logp)
-        if restrict:
-            ok &= space.passes(z, earlier)
-        out = np.full(len(z), -np.inf)
-        if ok.any():
-            out[ok] = logp[ok] + _log_likelihood(last, z[ok], obs)
-        return out
+    def support(z: FloatArray) -> BoolArray:
+        return space.passes(z, upto, cutoff)
 
-    n = s.posterior_draws
-    z1 = lo + _sobol(d, n, streams, 1) * width
-    w1 = _normalise(target(z1))
-    mean = w1 @ z1
-    dev = z1 - mean
-    cov = 2.0 * (dev * w1[:, None]).T @ dev + 1e-6 * np.eye(d)
-    chol = np.linalg.cholesky(cov)
-    ids = np.arange(n)
-    comp = streams.uniforms("calibration.history_matching.mixture", ids) < DEFENSIVE
-    ids_d, occ = np.repeat(ids, d), np.tile(np.arange(d), n)
-    u = streams.uniforms("calibration.history_matching.box", ids_d, occ)
-    e = streams.normals("calibration.history_matching.gauss", ids_d, occ)
-    box_pts = lo + u.reshape(n, d) * width
-    gauss_pts = mean + e.reshape(n, d) @ chol.T
-    z2 = np.where(comp[:, None], box_pts, gauss_pts)
-    inside_box = np.all((z2 >= lo) & (z2 <= hi), axis=1)
-    inv = np.linalg.inv(cov)
-    _, logdet = np.linalg.slogdet(cov)
-    q = np.einsum("ij,jk,ik->i", z2 - mean, inv, z2 - mean)
-    log_gauss = -0.5 * (q + d * math.log(2.0 * math.pi) + logdet)
-    log_q = np.logaddexp(
-        math.log(1.0 - DEFENSIVE) + log_gauss,
-        np.where(inside_box, math.log(DEFENSIVE) + log_box, -np.inf),
+    def log_likelihood(z: FloatArray) -> FloatArray:
+        return _log_likelihood(last, z, obs)
+
+    inside = support(before)
+    initial = before[inside] if inside.any() else nroy
+    result = smc_sample(
+        log_prior,
+        log_likelihood,
+        initial,
+        streams,
+        support=support if upto > 0 else None,
+        n_particles=s.posterior_draws,
+        prior_steps=PRIOR_STEPS if earlier > 0 else 0,
+        ess_share=s.smc_ess_share,
+        mcmc_steps=s.mcmc_steps,
+        stream="calibration.history_matching.smc",
     )
-    w2 = _normalise(target(z2) - log_q)
-    return np.asarray(z2, dtype=np.float64), w2
+    return result, note
 
 
 def _resample(z: FloatArray, w: FloatArray, n: int, streams: Streams) -> FloatArray:

@@ -507,9 +507,12 @@ def _history_matching_lines(
     lines = [
         "## History-matching waves",
         "",
-        f"{info.get('hm_message', '')}. Emulator posterior: effective sample size "
-        f"{_fmt(info.get('ess'), 4)}; {info.get('predictive_draws', '-')} posterior draws "
-        "simulated for the 90% intervals of the targets.",
+        f"{info.get('hm_message', '')}. Emulator posterior (sequential Monte Carlo with "
+        f"likelihood tempering): {info.get('smc_particles', '-')} particles, "
+        f"{info.get('smc_stages', '-')} tempering stages, mean Metropolis acceptance "
+        f"{_fmt(info.get('smc_acceptance'), 2)}, effective sample size "
+        f"{_fmt(info.get('ess'), 4)} at the last stage; {info.get('predictive_draws', '-')} "
+        "posterior draws simulated for the 90% intervals of the targets.",
         "",
         "| wave | runs | NROY share of the prior | NROY candidates | max emulator sd / other sd |",
         "| --- | --- | --- | --- | --- |",
@@ -613,8 +616,8 @@ def write_report(
     if info.get("method") == "history_matching":
         how = (
             "the estimate is the simulated point (posterior mean or a posterior draw) with the "
-            "least objective; the posterior is the importance sample from the last wave's "
-            "emulators, the simulated intervals its posterior predictive draws."
+            "least objective; the posterior is the sequential Monte Carlo sample of the last "
+            "wave's emulator posterior, the simulated intervals its posterior predictive draws."
         )
     else:
         how = (

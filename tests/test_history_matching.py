@@ -317,6 +317,8 @@ def test_model_rerun_simulates_nothing_new(model_fit: dict[str, Any]) -> None:
         ("cutoff = -1.0", "history_matching.cutoff"),
         ("implausibility_rank = 4", "history_matching.implausibility_rank"),
         ("n_candidates = 10", "history_matching.n_candidates"),
+        ("mcmc_steps = 0", "history_matching.mcmc_steps"),
+        ("smc_ess_share = 1.0", "history_matching.smc_ess_share"),
         ("wave_size = 10", "history_matching.wave_size"),
     ],
 )
