@@ -38,9 +38,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -190,6 +190,7 @@ def refit_leave_one_out(
     max_waves: int = 2,
     workers: int = 2,
     programmes: Sequence[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
     """Refit the spec once per programme with that programme's targets left out.
 
@@ -206,6 +207,8 @@ def refit_leave_one_out(
         Local worker processes.
     programmes : sequence of str, optional
         The programmes to leave out (default: every programme with a fitted target).
+    settings : mapping, optional
+        Other ``[history_matching]`` settings of the refits (e.g. ``points_per_wave``).
 
     Returns
     -------
@@ -231,7 +234,7 @@ def refit_leave_one_out(
             progress=False,
             leave_out=name,
             cache=fit_dir / "cache",
-            history_matching={"max_waves": max_waves},
+            history_matching={**(settings or {}), "max_waves": max_waves},
         )
         mine = [t for t in fitted if of[t] == name]
         rows = result.fit.filter(pl.col("target_id").is_in(mine)).select(REFIT_COLUMNS)
@@ -286,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-waves", type=int, default=2, help="waves of each refit")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--programme", action="append", help="only these (repeatable)")
+    parser.add_argument("--points-per-wave", type=int, help="runs a wave (default: the spec's)")
+    parser.add_argument("--predictive-draws", type=int, help="default: the spec's")
     args = parser.parse_args(argv)
     if args.refit:
         table = refit_leave_one_out(
@@ -294,6 +299,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             max_waves=args.max_waves,
             workers=args.workers,
             programmes=args.programme,
+            settings={
+                k: v
+                for k, v in (
+                    ("points_per_wave", args.points_per_wave),
+                    ("predictive_draws", args.predictive_draws),
+                )
+                if v is not None
+            },
         )
         _report(table, args.fit_dir / "leave_one_out_refit.csv")
         return

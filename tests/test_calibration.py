@@ -103,8 +103,8 @@ def test_shipped_spec_and_targets_load() -> None:
     assert {"entry_rate", "distance_sd", "adviser_effect", "job_loss_rate", "p_attend"} <= names
     sd = next(p for p in cal.parameters if p.name == "distance_sd")
     assert len(sd.keys) == len(cal.scenario.population.groups)
-    lm = next(p for p in cal.parameters if p.name == "labour_market_early")
-    assert lm.keys == tuple(f"labour_market.index_by_month[{i}]" for i in range(20))
+    lm = next(p for p in cal.parameters if p.name == "unemployment_elasticity")
+    assert lm.keys == ("labour_market.unemployment_elasticity",)
     assert all(t.source for t in cal.targets)
 
 
@@ -253,6 +253,7 @@ reason = "r"
 
 def test_slice_and_star_expansion(scenarios: dict[str, Any]) -> None:
     data = scenarios["work_programme"].model_dump()
+    data["labour_market"]["index_by_month"] = [1.0] * 44
     n = len(data["labour_market"]["index_by_month"])
     keys = expand_key(data, "labour_market.index_by_month[0:20]")
     assert keys == [f"labour_market.index_by_month[{i}]" for i in range(20)]

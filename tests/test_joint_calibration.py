@@ -219,3 +219,44 @@ def test_leaving_a_programme_out_reports_its_targets_without_fitting_them(
     assert weights == {"W12": 1.0, "W24": 1.0, "P12": 0.0, "Q12": 0.0}
     with pytest.raises(ValueError, match="not a programme of the spec"):
         held_out(cal, "nothing")
+
+
+def _published_roles() -> dict[str, str]:
+    """The role of every row of the published figures (``role=...`` opens its notes)."""
+    import csv
+    import re
+
+    with (ROOT / "calibration" / "published_figures.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    roles = {}
+    for r in rows:
+        m = re.search(r"role=([a-z_]+)", r["notes"])
+        roles[r["id"]] = m.group(1) if m else "?"
+    return roles
+
+
+@pytest.mark.parametrize("targets", ["targets_joint.csv", "targets.csv"])
+def test_fitted_targets_are_published_calibration_rows(targets: str) -> None:
+    """Only a ``role=calibrate`` row is fitted: an input (an assumption a contract was
+    set with, such as WP11's non-intervention rate) may be reported at weight 0."""
+    import csv
+
+    roles = _published_roles()
+    with (ROOT / "calibration" / targets).open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    fitted = [(r["target_id"], roles.get(r["target_id"].split(".")[0], "?")) for r in rows]
+    fitted = [
+        (t, role) for (t, role), r in zip(fitted, rows, strict=True) if float(r["weight"]) > 0
+    ]
+    assert fitted
+    assert [(t, role) for t, role in fitted if role != "calibrate"] == []
+
+
+def test_published_figures_copy_is_the_shared_file() -> None:
+    """``calibration/published_figures.csv`` is a byte-for-byte copy of the project's
+    source of published values, so a target cites what the source says."""
+    shared = ROOT.parent / "shared" / "data" / "published_figures.csv"
+    if not shared.exists():
+        pytest.skip("../shared is not beside the repository")
+    copy = ROOT / "calibration" / "published_figures.csv"
+    assert copy.read_bytes() == shared.read_bytes()
