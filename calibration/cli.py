@@ -348,15 +348,30 @@ def _run_history_matching(run: _Run) -> HistoryMatchResult:
     return result
 
 
+def choose_estimate(objectives: Sequence[float]) -> int:
+    """Which simulated point is the history-matching estimate: 0, the posterior mean,
+    unless its objective is above the median of the posterior draws' (``objectives[1:]``),
+    in which case the draw with the least objective.
+
+    The posterior mean is the representative point (it minimises the expected squared
+    error under the posterior); the least objective of many noisy runs would select
+    simulation noise as much as fit. Only a posterior mean that fits worse than a typical
+    draw (a curved or multimodal posterior) gives way to the best draw.
+    """
+    if len(objectives) < 2 or objectives[0] <= float(np.median(objectives[1:])):
+        return 0
+    return int(np.argmin(objectives))
+
+
 def _hm_estimate(run: _Run, hm: HistoryMatchResult) -> tuple[FloatArray, str]:
-    """Simulate the posterior mean and the predictive draws; return the one that fits best."""
+    """Simulate the posterior mean and the predictive draws; return the estimate
+    (:func:`choose_estimate`) and where it came from."""
     assert run.objective is not None
     run.stage, run.generation = "predictive", None
     run.reporter.stage("posterior predictive draws")
     points = [hm.posterior_mean, *hm.predictive_z]
     evs = run.evaluate(points)
-    values = [run.objective.value(ev.moments) for ev in evs]
-    best = int(np.argmin(values))
+    best = choose_estimate([run.objective.value(ev.moments) for ev in evs])
     return np.array(points[best]), "posterior mean" if best == 0 else "best posterior draw"
 
 

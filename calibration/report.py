@@ -615,9 +615,10 @@ def write_report(
     lines += _history_matching_lines(info, frames)
     if info.get("method") == "history_matching":
         how = (
-            "the estimate is the simulated point (posterior mean or a posterior draw) with the "
-            "least objective; the posterior is the sequential Monte Carlo sample of the last "
-            "wave's emulator posterior, the simulated intervals its posterior predictive draws."
+            "the estimate is the posterior mean, simulated, unless it fits worse than the "
+            "median posterior draw (then the best draw); the posterior is the sequential Monte "
+            "Carlo sample of the last wave's emulator posterior, the simulated intervals its "
+            "posterior predictive draws."
         )
     else:
         how = (

@@ -124,9 +124,10 @@ class BenefitDynamics(_Model):
     reclaim within weeks (67% within 4 weeks, 83% within 13)."""
     p_close_on_failure_to_sign: Probability = 0.3
     """Probability that a failure to sign at the Jobcentre closes the claim (the claimant
-    leaves benefit without work). Prior from SA12: 3 in 10 claimants referred for a sanction
-    drop their claim (2013); consistent with RT05, where failures to sign are 30.9% of JSA
-    off-flows."""
+    leaves benefit without work). Default 0.3, a prior read from SA12 (3 in 10 claimants
+    referred for a sanction drop their claim, 2013), which counts a different thing; the
+    joint calibration fits it (``calibration/joint.toml``) to RT05 (failures to sign are
+    30.9% of JSA off-flows) and WP54 (breaks in claim), with ``attendance.p_attend``."""
 
     @field_validator("reclaim_after_offflow")
     @classmethod

@@ -22,7 +22,7 @@ from test_calibration import OPTS, START, TRUTH, _case
 from typer.testing import CliRunner
 
 from calibration.abc import weighted_quantile
-from calibration.cli import CalibrationResult, calibrate
+from calibration.cli import CalibrationResult, calibrate, choose_estimate
 from calibration.emulator import fit_emulator
 from calibration.evaluate import Evaluator, make_executor
 from calibration.history_matching import (
@@ -339,3 +339,19 @@ def test_bad_spec_method_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["calibrate", str(spec), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "method" in result.stderr and "hm" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("objectives", "chosen"),
+    [
+        ([5.6, 5.2, 7.1, 7.5, 9.0], 0),  # the mean fits like a typical draw: the mean
+        ([7.1, 5.2, 7.0, 7.2, 9.0], 0),  # equal to the median draw: still the mean
+        ([8.0, 5.2, 7.0, 7.5, 9.0], 1),  # worse than the median draw: the best draw
+        ([8.5, 9.0, 5.2, 7.5, 9.0], 2),
+        ([3.0], 0),  # no draws
+    ],
+)
+def test_the_estimate_is_the_posterior_mean_unless_it_fits_worse_than_a_typical_draw(
+    objectives: list[float], chosen: int
+) -> None:
+    assert choose_estimate(objectives) == chosen

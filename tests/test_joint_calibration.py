@@ -260,3 +260,33 @@ def test_published_figures_copy_is_the_shared_file() -> None:
         pytest.skip("../shared is not beside the repository")
     copy = ROOT / "calibration" / "published_figures.csv"
     assert copy.read_bytes() == shared.read_bytes()
+
+
+def _joint_fit_file(path: Path) -> Path | None:
+    """Follow ``extends`` from a scenario file to the first file the joint fit wrote."""
+    import tomllib
+
+    seen: set[Path] = set()
+    while path not in seen:
+        seen.add(path)
+        text = path.read_text()
+        if "`pbrsim calibrate calibration/joint.toml`" in text.split("\n", 1)[0]:
+            return path
+        base = tomllib.loads(text).get("extends")
+        if base is None:
+            return None
+        path = (path.parent / base).resolve()
+    return None
+
+
+@pytest.mark.parametrize("batch", sorted((ROOT / "batches").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_batch_runs_on_the_joint_calibration(batch: Path) -> None:
+    """Issue 14, item 5: each scenario of a shipped batch is a calibrated file the joint fit
+    wrote or extends one, and the batch names the joint fit for its report."""
+    import tomllib
+
+    spec = tomllib.loads(batch.read_text())
+    for scenario in spec["scenarios"]:
+        path = (batch.parent / scenario).resolve()
+        assert _joint_fit_file(path) is not None, f"{batch.name}: {scenario}"
+    assert spec["calibration_fit"] == "../calibration/fit_joint/fit.csv"
