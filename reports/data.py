@@ -26,8 +26,11 @@ target_id      str     target identifier, e.g. a published_figures.csv id
 label          str     what is measured, with its unit, e.g. "Job outcome
                        rate at 24 months, JSA 18-24 (% of referrals)"
 published      float   the published value
-published_low  float   lower end of the published range (nullable)
-published_high float   upper end of the published range (nullable)
+published_low  float   lower end of the published range (nullable; null
+                       with published_high set: open below)
+published_high float   upper end of the published range (nullable; null
+                       with published_low set: open above, e.g. "60% or
+                       more")
 simulated      float   the simulated value (mean over replicates)
 simulated_low  float   lower end of its interval, e.g. posterior 5%
                        quantile (nullable)

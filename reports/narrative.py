@@ -332,8 +332,18 @@ def calibration_text(fit: pl.DataFrame) -> str:
     fit : polars.DataFrame
         The :func:`reports.figures.calibration_fit` frame.
     """
-    pub_lo = pl.coalesce("published_low", "published")
-    pub_hi = pl.coalesce("published_high", "published")
+    low, high = pl.col("published_low"), pl.col("published_high")
+    # one bound alone is a range open on the other side ("60% or more"); none, the point
+    pub_lo = (
+        pl.when(low.is_null() & high.is_not_null())
+        .then(float("-inf"))
+        .otherwise(pl.coalesce(low, "published"))
+    )
+    pub_hi = (
+        pl.when(high.is_null() & low.is_not_null())
+        .then(float("inf"))
+        .otherwise(pl.coalesce(high, "published"))
+    )
     sim_lo = pl.coalesce("simulated_low", "simulated")
     sim_hi = pl.coalesce("simulated_high", "simulated")
     ok = fit.filter((sim_lo <= pub_hi) & (sim_hi >= pub_lo))

@@ -430,6 +430,33 @@ def test_narratives_survive_missing_rows() -> None:
     assert fit.startswith("For 1 of 2") and "SA11" in fit
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "meets"),
+    [
+        (60.0, None, True),  # "60% or more" (WP45): open above, so 65-86 meets it
+        (None, 62.0, False),  # "62% or less": open below, 65-86 does not
+        (None, 70.0, True),
+        (None, None, False),  # no range: the point, 60, outside 65-86
+        (50.0, 64.0, False),
+    ],
+)
+def test_a_range_with_one_bound_is_open_on_the_other_side(
+    low: float | None, high: float | None, meets: bool
+) -> None:
+    row = {
+        "target_id": ["WP45"],
+        "label": ["outcome achievers with 5+ sustainment payments"],
+        "published": [60.0],
+        "published_low": [low],
+        "published_high": [high],
+        "simulated": [73.2],
+        "simulated_low": [65.6],
+        "simulated_high": [86.3],
+    }
+    text = narrative.calibration_text(pl.DataFrame(row, schema=data.CALIBRATION_COLUMNS))
+    assert text.startswith("For 1 of 1" if meets else "For 0 of 1"), text
+
+
 # --------------------------------------------------------------------------- a real batch
 
 
