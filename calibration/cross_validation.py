@@ -60,6 +60,7 @@ from calibration.history_matching import (
 )
 from calibration.mapping import Moment
 from calibration.objective import Objective
+from calibration.report import FIT_COLUMNS
 from calibration.spec import Calibration, load_spec
 from sim.rng import Streams
 
@@ -170,14 +171,8 @@ def leave_one_programme_out(
     return table.with_columns([pl.col(c) / scale for c in values])
 
 
-REFIT_COLUMNS = (
-    "target_id",
-    "published",
-    "published_low",
-    "published_high",
-    "simulated",
-    "simulated_low",
-    "simulated_high",
+REFIT_COLUMNS: tuple[str, ...] = (
+    *(c for c in FIT_COLUMNS if c != "label"),
     "abs_error",
 )
 """Columns of a refit's fit table kept for its left-out targets."""

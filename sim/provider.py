@@ -26,6 +26,7 @@ import numpy.typing as npt
 import polars as pl
 import simpy
 
+from sim import provider_books
 from sim.capacity import MIN_FTE
 from sim.config import Contract
 from sim.config import Provider as ProviderConfig
@@ -615,78 +616,13 @@ class Provider:
         return out
 
     def costs(self) -> tuple[F, F]:
-        """Return (adviser costs, overheads) by month, for the months the provider is open."""
-        months = np.arange(self.n_months)
-        first = int(self.first_day / DAYS_PER_MONTH)
-        last = int(self.last_day / DAYS_PER_MONTH)
-        if self.exit_month is not None:
-            last = min(last, self.exit_month)
-        open_ = (months >= first) & (months <= last)
-        cfg = self.config
-        weekly = self.advisers_by_month() * self.mind.adviser_cost_gbp_per_week
-        adviser_cost = np.where(open_, weekly * DAYS_PER_MONTH / 7.0, 0.0)
-        return adviser_cost, cfg.overhead_rate * adviser_cost
+        """Return (adviser costs, overheads) by month (:func:`sim.provider_books.costs`)."""
+        return provider_books.costs(self)
 
     def cash(self) -> F:
-        """Return the cash balance at each month end (income booked for later months counts
-        only in its month)."""
-        cfg = self.config
-        adviser_cost, overhead = self.costs()
-        income = sum(self.income.values())
-        start = (
-            cfg.working_capital_weeks
-            * self.planned_advisers
-            * self.mind.adviser_cost_gbp_per_week
-            * (1.0 + cfg.overhead_rate)
-        )
-        costs = adviser_cost + overhead + self.interview_cost + self.intervention_cost
-        return np.asarray(start + np.cumsum(income - costs))
+        """Return the cash balance at each month end (:func:`sim.provider_books.cash`)."""
+        return provider_books.cash(self)
 
-    # ------------------------------------------------------------------ ledger
     def ledger(self) -> pl.DataFrame:
-        """Return income, costs, cash, headcount, attachments and outcomes by contract month.
-
-        Adviser costs (and overheads in proportion) are paid in every month from the
-        provider's first planned referral month to the month its last planned member's
-        programme ends (or it leaves the market); starting cash is
-        ``working_capital_weeks`` of the planned costs.
-        """
-        adviser_cost, overhead = self.costs()
-        n = self.n_months
-        income = sum(self.income.values())
-        spent = adviser_cost + overhead + self.interview_cost + self.intervention_cost
-        return pl.DataFrame(
-            {
-                "provider": np.full(n, self.index),
-                "area": np.full(n, self.area),
-                "role": np.full(n, "prime" if self.prime is None else "specialist"),
-                "prime": np.full(n, self.index if self.prime is None else self.prime.index),
-                "month": np.arange(n),
-                "income_attachment_gbp": self.income["attachment"],
-                "income_outcome_gbp": self.income["outcome"],
-                "income_sustainment_gbp": self.income["sustainment"],
-                "income_service_gbp": self.income["service"],
-                "income_management_fee_gbp": self.income["management_fee"],
-                "cost_advisers_gbp": adviser_cost,
-                "cost_overhead_gbp": overhead,
-                "cost_interviews_gbp": self.interview_cost,
-                "cost_interventions_gbp": self.intervention_cost,
-                "adviser_minutes": self.minutes,
-                "n_advisers": self.advisers_by_month(),
-                "cash_balance_gbp": self.cash(),
-                "n_attachments": self.n_attached,
-                "n_job_outcomes": self.n_outcomes,
-                "market_share": self.market_share,
-                "exited": np.arange(n) > (n if self.exit_month is None else self.exit_month),
-                "strain_cut": np.isin(np.arange(n), self.cut_months),
-                "n_advisers_target": self.target_advisers,
-                "n_passed_on": self.n_passed_on,
-                "belief_effect_per_adviser_hour_per_week": self.belief_effect,
-                "belief_entry_rate_per_day": self.belief_hazard,
-                "expected_income_gbp": self.expected_income,
-                "expected_margin_gbp": self.expected_income - spent,
-                "margin_gbp": income - spent,
-                "service_budget_gbp": self.service_budget,
-                "efficiency": np.full(n, self.efficiency),
-            }
-        ).with_columns(self.records.column())
+        """Return the monthly books (:func:`sim.provider_books.ledger`)."""
+        return provider_books.ledger(self)

@@ -103,6 +103,18 @@ def test_a_missing_column_and_a_missing_file_are_one_line_each(
     assert not (tmp_path / "out").exists()
 
 
+def _expected(figures: Path, scenarios: Path) -> dict[str, float]:
+    """Each row computed by hand: the mean of its measure over two replicates of 300
+    referrals of the tiny scenario at seed 5, in percent."""
+    inputs = prepare(figures, scenarios)
+    sc = inputs.scenarios["tiny"]
+    ledgers = [sim.run(sc, n_claimants=300, seed=5, replicate=r).ledger for r in range(2)]
+    return {
+        t.target_id: 100.0 * float(np.mean([measure(t, led, sc).value for led in ledgers]))
+        for t in inputs.targets
+    }
+
+
 def test_the_check_computes_each_row_as_calibration_does(tmp_path: Path, scenarios: Path) -> None:
     figures = _figures(tmp_path)
     out = tmp_path / "out"
@@ -110,13 +122,9 @@ def test_the_check_computes_each_row_as_calibration_does(tmp_path: Path, scenari
     assert code == 0, stderr
     table = pl.read_parquet(out / "check.parquet")
     assert {"check.csv", "check.svg", "check.png"} <= {p.name for p in out.iterdir()}
-    inputs = prepare(figures, scenarios)
-    sc = inputs.scenarios["tiny"]
-    ledgers = [sim.run(sc, n_claimants=300, seed=5, replicate=r).ledger for r in range(2)]
-    for target in inputs.targets:
-        values = [measure(target, led, sc).value for led in ledgers]
-        got = table.filter(pl.col("target_id") == target.target_id).row(0, named=True)
-        assert got["simulated"] == pytest.approx(100.0 * float(np.mean(values)), rel=1e-12)
+    for target_id, expected in _expected(figures, scenarios).items():
+        got = table.filter(pl.col("target_id") == target_id).row(0, named=True)
+        assert got["simulated"] == pytest.approx(expected, rel=1e-12)
         assert got["simulated_low"] <= got["simulated"] <= got["simulated_high"]
         assert got["simulated_low"] >= 0.0 and got["simulated_high"] <= 100.0
     assert "figures agree" in stdout
@@ -142,14 +150,10 @@ def test_check_from_a_batch_folder_reads_its_runs(tmp_path: Path, scenarios: Pat
     result = runner.invoke(app, ["check", str(figures), "--from", str(folder)])
     assert result.exit_code == 0, result.stderr
     table = pl.read_parquet(folder / "check" / "check.parquet")
-    inputs = prepare(figures, scenarios)
-    sc = inputs.scenarios["tiny"]
-    ledgers = [sim.run(sc, n_claimants=300, seed=5, replicate=r).ledger for r in range(2)]
-    for target in inputs.targets:
-        values = [measure(target, led, sc).value for led in ledgers]
-        got = table.filter(pl.col("target_id") == target.target_id).row(0, named=True)
+    for target_id, expected in _expected(figures, scenarios).items():
+        got = table.filter(pl.col("target_id") == target_id).row(0, named=True)
         assert got["replicates"] == 2
-        assert got["simulated"] == pytest.approx(100.0 * float(np.mean(values)), rel=1e-12)
+        assert got["simulated"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_check_from_a_batch_refuses_a_scenario_it_did_not_run(

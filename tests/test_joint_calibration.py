@@ -9,6 +9,9 @@ simulated at known values; the optimiser, started elsewhere, must recover them.
 
 from __future__ import annotations
 
+import csv
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -223,9 +226,6 @@ def test_leaving_a_programme_out_reports_its_targets_without_fitting_them(
 
 def _published_roles() -> dict[str, str]:
     """The role of every row of the published figures (``role=...`` opens its notes)."""
-    import csv
-    import re
-
     with (ROOT / "calibration" / "published_figures.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     roles = {}
@@ -239,8 +239,6 @@ def _published_roles() -> dict[str, str]:
 def test_fitted_targets_are_published_calibration_rows(targets: str) -> None:
     """Only a ``role=calibrate`` row is fitted: an input (an assumption a contract was
     set with, such as WP11's non-intervention rate) may be reported at weight 0."""
-    import csv
-
     roles = _published_roles()
     with (ROOT / "calibration" / targets).open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -264,8 +262,6 @@ def test_published_figures_copy_is_the_shared_file() -> None:
 
 def _joint_fit_file(path: Path) -> Path | None:
     """Follow ``extends`` from a scenario file to the first file the joint fit wrote."""
-    import tomllib
-
     seen: set[Path] = set()
     while path not in seen:
         seen.add(path)
@@ -283,8 +279,6 @@ def _joint_fit_file(path: Path) -> Path | None:
 def test_every_shipped_batch_runs_on_the_joint_calibration(batch: Path) -> None:
     """Issue 14, item 5: each scenario of a shipped batch is a calibrated file the joint fit
     wrote or extends one, and the batch names the joint fit for its report."""
-    import tomllib
-
     spec = tomllib.loads(batch.read_text())
     for scenario in spec["scenarios"]:
         path = (batch.parent / scenario).resolve()
