@@ -38,6 +38,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -468,12 +469,20 @@ def with_history_matching(cal: Calibration, values: Mapping[str, Any]) -> Calibr
 
     Raises
     ------
-    pydantic.ValidationError
-        If a value is out of its range or names no setting.
+    ValueError
+        If a value is out of its range or names no setting (one line per problem,
+        ``history_matching.KEY = VALUE: why``).
     """
-    settings = HistoryMatchingSettings.model_validate(
-        {**cal.spec.history_matching.model_dump(), **values}
-    )
+    try:
+        settings = HistoryMatchingSettings.model_validate(
+            {**cal.spec.history_matching.model_dump(), **values}
+        )
+    except ValidationError as err:
+        lines = [
+            f"history_matching.{'.'.join(str(x) for x in e['loc'])} = {e['input']!r}: {e['msg']}"
+            for e in err.errors()
+        ]
+        raise ValueError("\n".join(lines)) from None
     return dataclasses.replace(cal, spec=cal.spec.model_copy(update={"history_matching": settings}))
 
 

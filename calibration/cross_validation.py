@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -63,6 +64,7 @@ from calibration.objective import Objective
 from calibration.report import FIT_COLUMNS
 from calibration.spec import Calibration, load_spec
 from sim.rng import Streams
+from sim.scenario import ScenarioError
 
 __all__ = [
     "leave_one_programme_out",
@@ -287,6 +289,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--points-per-wave", type=int, help="runs a wave (default: the spec's)")
     parser.add_argument("--predictive-draws", type=int, help="default: the spec's")
     args = parser.parse_args(argv)
+    try:
+        _run(args)
+    except (ValueError, ScenarioError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(args: argparse.Namespace) -> None:
     if args.refit:
         table = refit_leave_one_out(
             args.spec,

@@ -13,6 +13,7 @@ from test_joint_calibration import START, _case
 from calibration.cross_validation import (
     REFIT_COLUMNS,
     leave_one_programme_out,
+    main,
     refit_leave_one_out,
     summarise,
     weighted_quantile,
@@ -100,3 +101,25 @@ def test_refit_refuses_an_unknown_programme(tmp_path: Path) -> None:
     spec = _case(tmp_path / "case", {}, START)
     with pytest.raises(ValueError, match="not a programme of the spec"):
         refit_leave_one_out(spec, tmp_path / "fit", programmes=["martians"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--refit", "--programme", "martians"], "--leave-out martians: not a programme"),
+        (["--refit", "--max-waves", "0"], "history_matching.max_waves = 0:"),
+        ([], "history.csv"),  # not a fit folder
+    ],
+)
+def test_the_command_refuses_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    spec = _case(tmp_path / "case", {}, START)
+    fit_dir = tmp_path / "fit"
+    fit_dir.mkdir()
+    with pytest.raises(SystemExit) as stop:
+        main([str(spec), str(fit_dir), *args])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert list(fit_dir.iterdir()) == []  # nothing written
